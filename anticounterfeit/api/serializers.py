@@ -1,0 +1,101 @@
+"""Validation of listings arriving from a marketplace (API and ``ingest_listings`` share it)."""
+import base64
+import binascii
+import re
+
+from django.conf import settings
+from rest_framework import serializers
+
+from anticounterfeit.listings.models import Detection, Listing
+
+ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+LIMITS = settings.UPLOAD_LIMITS
+
+
+def check_image_bytes(data: bytes, label: str) -> None:
+    from ml.images import ImageError, load_image
+
+    try:
+        load_image(data, max_bytes=LIMITS["MAX_IMAGE_BYTES"], max_pixels=LIMITS["MAX_IMAGE_PIXELS"])
+    except ImageError as exc:
+        raise serializers.ValidationError(f"{label}: {exc}") from exc
+
+
+class Base64ImageSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=100)
+    content_base64 = serializers.CharField(max_length=LIMITS["MAX_IMAGE_BYTES"] * 2)
+
+    def validate(self, attrs):
+        name = attrs["filename"]
+        try:
+            data = base64.b64decode(attrs["content_base64"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise serializers.ValidationError({"content_base64": f"image '{name}': not valid base64"}) from exc
+        check_image_bytes(data, f"image '{name}'")
+        safe_name = re.sub(r"[^A-Za-z0-9_.\-]", "_", name.rsplit("/", 1)[-1])[:60] or "image.jpg"
+        return {"filename": safe_name, "data": data}
+
+
+def _validate_id(value: str, field: str) -> str:
+    if not ID_RE.match(value):
+        raise serializers.ValidationError(f"{field} must be 1-64 characters of letters, digits, '_', '.', ':' or '-'")
+    return value
+
+
+class ListingIntakeSerializer(serializers.Serializer):
+    listing_id = serializers.CharField(max_length=64)
+    seller_id = serializers.CharField(max_length=64)
+    seller_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    seller_email = serializers.EmailField(required=False, allow_blank=True)
+    title = serializers.CharField(max_length=LIMITS["MAX_TITLE"])
+    description = serializers.CharField(max_length=LIMITS["MAX_DESCRIPTION"], required=False, allow_blank=True, default="")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, max_value=10_000_000, allow_null=True,
+                                     required=False, default=None)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", default="USD", required=False,
+                                      error_messages={"invalid": "currency must be a 3-letter ISO code such as USD"})
+    images = Base64ImageSerializer(many=True, required=False, default=list)
+
+    def validate_listing_id(self, value: str) -> str:
+        return _validate_id(value, "listing_id")
+
+    def validate_seller_id(self, value: str) -> str:
+        return _validate_id(value, "seller_id")
+
+    def validate_images(self, value):
+        if len(value) > LIMITS["MAX_IMAGES_PER_LISTING"]:
+            raise serializers.ValidationError(f"at most {LIMITS['MAX_IMAGES_PER_LISTING']} images per listing")
+        return value
+
+
+class ListingBatchSerializer(serializers.Serializer):
+    listings = serializers.ListField(child=serializers.DictField(), max_length=LIMITS["MAX_BATCH"], allow_empty=False)
+
+
+class DetectionSerializer(serializers.ModelSerializer):
+    brand_id = serializers.CharField(source="brand.brand_key", default=None)
+
+    class Meta:
+        model = Detection
+        fields = ["score", "brand_id", "explanation", "model_version", "bank_version", "created_at"]
+
+
+class ListingStatusSerializer(serializers.ModelSerializer):
+    listing_id = serializers.CharField(source="listing_key")
+    seller_id = serializers.CharField(source="seller.seller_key")
+    brand_id = serializers.CharField(source="matched_brand.brand_key", default=None)
+    detection = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Listing
+        fields = ["listing_id", "seller_id", "title", "status", "score", "brand_id", "created_at", "detection"]
+
+    def get_detection(self, obj) -> dict | None:
+        detection = obj.detections.first()
+        return DetectionSerializer(detection).data if detection else None
+
+
+class BatchItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    listing_id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["accepted", "rejected"])
+    errors = serializers.DictField(required=False)

@@ -1,0 +1,11 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+urlpatterns = [
+    path("listings", views.ListingCreateView.as_view(), name="api-listings"),
+    path("listings/batch", views.ListingBatchView.as_view(), name="api-listings-batch"),
+    path("listings/<str:listing_id>", views.ListingDetailView.as_view(), name="api-listing-detail"),
+    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+]

@@ -1,0 +1,122 @@
+"""What brands say is genuine: brands, reference items with images, authorized sellers, and the bank versions built from them."""
+from django.db import models
+
+from anticounterfeit.accounts.models import brand_ids_of, is_staff_role
+
+
+class BrandQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "BrandQuerySet":
+        if is_staff_role(user):
+            return self
+        return self.filter(pk__in=brand_ids_of(user))
+
+
+class Brand(models.Model):
+    brand_key = models.CharField("brand id", max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    aliases = models.JSONField(default=list, blank=True)
+    protected_terms = models.JSONField(default=list, blank=True)
+    contact_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BrandQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferenceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ReferenceQuerySet":
+        if is_staff_role(user):
+            return self
+        return self.filter(brand_id__in=brand_ids_of(user))
+
+
+class ReferenceItem(models.Model):
+    class Kind(models.TextChoices):
+        PRODUCT = "product", "Product"
+        LOGO = "logo", "Logo"
+
+    ref_key = models.CharField("reference id", max_length=64, unique=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="references")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    msrp = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PRODUCT)
+    quarantined = models.BooleanField(default=False, help_text="Excluded from matching (noisy reference).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["brand__name", "ref_key"]
+
+    def __str__(self) -> str:
+        return f"{self.ref_key} · {self.title}"
+
+
+class ReferenceImage(models.Model):
+    reference = models.ForeignKey(ReferenceItem, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(default=0)
+    image = models.ImageField(upload_to="references/%Y/%m/")
+    sha256 = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        ordering = ["reference", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.reference.ref_key}#{self.position}"
+
+
+class AuthorizedSeller(models.Model):
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="authorized_sellers")
+    seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="authorizations")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "seller"], name="uniq_brand_seller_authorization")]
+
+    def __str__(self) -> str:
+        return f"{self.seller} authorized for {self.brand}"
+
+
+class BankVersion(models.Model):
+    """A built set of FAISS banks on disk. Workers reload when the newest number changes."""
+
+    number = models.PositiveIntegerField(unique=True)
+    path = models.CharField(max_length=500)
+    counts = models.JSONField(default=dict)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"bank v{self.number}"
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        INDEXING = "indexing", "Building banks"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    counts = models.JSONField(default=dict)
+    errors = models.JSONField(default=list)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} ({self.status})"

@@ -1,0 +1,10 @@
+"""The Celery app. Tasks live in the top-level ``workers`` package."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anticounterfeit.settings")
+
+app = Celery("anticounterfeit")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.include = ["workers.scan", "workers.banks", "workers.notify", "workers.maintenance"]

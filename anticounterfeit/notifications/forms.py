@@ -1,0 +1,27 @@
+from django import forms
+from django.conf import settings
+
+
+class AppealForm(forms.Form):
+    statement = forms.CharField(min_length=20, max_length=5000, widget=forms.Textarea(attrs={"rows": 5}),
+                                help_text="Explain why the item is genuine or authorized.")
+    evidence = forms.FileField(required=False, help_text="Invoice or authorization letter (JPEG, PNG or PDF, up to 10 MB).")
+
+    def clean_evidence(self):
+        evidence = self.cleaned_data.get("evidence")
+        if not evidence:
+            return evidence
+        if evidence.size > settings.UPLOAD_LIMITS["MAX_IMAGE_BYTES"]:
+            raise forms.ValidationError("The file is larger than 10 MB.")
+        head = evidence.read(8)
+        evidence.seek(0)
+        if head.startswith(b"%PDF"):
+            return evidence
+        from ml.images import ImageError, load_image
+
+        try:
+            load_image(evidence.read())
+        except ImageError as exc:
+            raise forms.ValidationError(f"evidence '{evidence.name}': {exc}") from exc
+        evidence.seek(0)
+        return evidence

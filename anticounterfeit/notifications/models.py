@@ -1,0 +1,49 @@
+"""Notices to sellers and brand owners: an in-app inbox row that is also emailed."""
+from django.db import models
+
+from anticounterfeit.accounts.models import seller_of
+
+
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "NotificationQuerySet":
+        seller = seller_of(user)
+        if seller is not None:
+            return self.filter(seller=seller)
+        return self.filter(user=user) if getattr(user, "is_authenticated", False) else self.none()
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        TAKEDOWN = "takedown", "Listing removed"
+        APPEAL_OUTCOME = "appeal_outcome", "Appeal decided"
+        REINSTATEMENT = "reinstatement", "Listing reinstated"
+        RESTRICTION = "restriction", "Account restriction"
+
+    class EmailStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (will retry)"
+        NONE = "none", "No email address"
+
+    seller = models.ForeignKey("listings.Seller", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    listing = models.ForeignKey("listings.Listing", null=True, blank=True, on_delete=models.SET_NULL)
+    decision = models.ForeignKey("moderation.Decision", null=True, blank=True, on_delete=models.SET_NULL)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    appeal_deadline = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_to = models.EmailField(blank=True)
+    email_status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject

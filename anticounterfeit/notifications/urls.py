@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("", views.center, name="center"),
+    path("notices/<int:pk>/", views.notice, name="notice"),
+]

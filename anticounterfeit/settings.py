@@ -1,0 +1,189 @@
+"""Settings, read from the environment (django-environ).
+
+With nothing set, the *embedded default* runs on a bare machine: a SQLite file
+and Celery tasks executed in-process. With DATABASE_URL and CELERY_BROKER_URL
+(or REDIS_URL) set, it is the real deployment: PostgreSQL, Redis and separate
+worker processes.
+"""
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+EMBEDDED_MODE = not (env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default=""))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "anticounterfeit.core",
+    "anticounterfeit.accounts",
+    "anticounterfeit.catalog",
+    "anticounterfeit.listings",
+    "anticounterfeit.trust",
+    "anticounterfeit.moderation",
+    "anticounterfeit.notifications",
+    "anticounterfeit.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "anticounterfeit.core.middleware.RequestIdMiddleware",
+]
+
+ROOT_URLCONF = "anticounterfeit.urls"
+WSGI_APPLICATION = "anticounterfeit.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "anticounterfeit.accounts.context_processors.role",
+            ]
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=40 * 1024 * 1024)
+
+# --- Security (production: DEBUG=False) ---
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Email: console backend by default, SMTP via EMAIL_URL ---
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="trust-safety@marketplace.example")
+
+# --- Celery ---
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="memory://"))
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED_MODE
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES = {
+    "workers.scan.*": {"queue": "scan"},
+    "workers.banks.*": {"queue": "index"},
+    "workers.notify.*": {"queue": "notify"},
+    "workers.maintenance.*": {"queue": "index"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "scan"
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-pending": {"task": "workers.maintenance.requeue_stuck_listings", "schedule": timedelta(minutes=2)},
+    "expire-case-leases": {"task": "workers.maintenance.expire_case_leases", "schedule": timedelta(minutes=1)},
+}
+
+# --- Detection ---
+DETECTION = {
+    # One source of truth for defaults; the live values are the DetectionPolicy row (editable by admins).
+    "REVIEW_THRESHOLD": env.float("REVIEW_THRESHOLD", default=0.5),
+    "HIGH_PRIORITY_THRESHOLD": env.float("HIGH_PRIORITY_THRESHOLD", default=0.85),
+    "BANK_DIR": MEDIA_ROOT / "banks",
+    "EMBED_CACHE_DIR": VAR_DIR / "embed-cache",
+    "TORCH_THREADS": env.int("TORCH_THREADS", default=0),  # 0 = all cores of this worker
+    "STUCK_PENDING_AFTER": timedelta(minutes=env.int("STUCK_PENDING_MINUTES", default=5)),
+}
+CASE_LEASE = timedelta(minutes=env.int("CASE_LEASE_MINUTES", default=15))
+APPEAL_WINDOW = timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=14))
+
+# --- Trust rating ---
+TRUST = {
+    "HALF_LIFE_DAYS": env.float("TRUST_HALF_LIFE_DAYS", default=180.0),
+    "PRIOR_GOOD": 4.0,
+    "PRIOR_BAD": 1.0,
+}
+
+# --- Images and bundles (bad input limits) ---
+UPLOAD_LIMITS = {
+    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 40_000_000,
+    "MAX_IMAGES_PER_LISTING": 10,
+    "MAX_TITLE": 300,
+    "MAX_DESCRIPTION": 10_000,
+    "MAX_BATCH": 500,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE", default="6000/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Anticounterfeit API",
+    "DESCRIPTION": "Marketplace listing intake and scan results.",
+    "VERSION": "1.0.0",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,115 @@
+"""Shared fixtures: real services detection, a real Celery worker on Redis, demo bundles, users.
+
+Service-backed tests are marked ``services``. They skip when PostgreSQL/Redis are not configured,
+and with AC_REQUIRE_SERVICES=1 (CI) any such skip fails the run.
+"""
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FAKEBENCH = REPO.parent / "shared" / "fakebench"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+def services_configured() -> tuple[bool, str]:
+    db = os.environ.get("DATABASE_URL", "")
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not db.startswith(("postgres://", "postgresql://")):
+        return False, "DATABASE_URL is not a PostgreSQL URL (run the suite with ./run test)"
+    if not broker.startswith("redis://"):
+        return False, "CELERY_BROKER_URL is not a Redis URL (run the suite with ./run test)"
+    try:
+        import redis
+
+        redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        return False, f"Redis at {broker} is not reachable: {exc}"
+    return True, ""
+
+
+_skipped_services: list[str] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    ok, why = services_configured()
+    if ok:
+        return
+    for item in items:
+        if item.get_closest_marker("services"):
+            item.add_marker(pytest.mark.skip(reason=f"needs real services: {why}"))
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and "needs real services" in str(report.longrepr):
+        _skipped_services.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("AC_REQUIRE_SERVICES") == "1" and _skipped_services:
+        print(f"\nFAIL: {len(_skipped_services)} service-backed test(s) were skipped, but AC_REQUIRE_SERVICES=1:")
+        for nodeid in _skipped_services[:10]:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def demo_bundle(tmp_path_factory) -> Path:
+    """A small bundle made by the project's own generator (no shared/ needed)."""
+    from ml.synth import generate_bundle
+
+    out = tmp_path_factory.mktemp("demo-bundle")
+    generate_bundle(str(out), seed=11, n_brands=3, n_listings=36)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _media_root(request, tmp_path_factory):
+    """Django tests write media, banks and embedding caches under pytest's temp folder; mail stays in memory."""
+    if not request.config.pluginmanager.hasplugin("django") or "/unit/" in f"/{request.node.nodeid}":
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    root = tmp_path_factory.getbasetemp() / "media"
+    settings.MEDIA_ROOT = root
+    settings.DETECTION = {**settings.DETECTION, "BANK_DIR": root / "banks",
+                          "EMBED_CACHE_DIR": tmp_path_factory.getbasetemp() / "embed-cache"}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    yield
+
+
+@pytest.fixture(scope="session")
+def celery_worker_real(django_db_setup, django_db_blocker):
+    """A real Celery worker (thread) consuming the scan/index/notify queues from Redis."""
+    from celery.contrib.testing.worker import start_worker
+
+    from anticounterfeit.celery import app
+
+    assert not app.conf.task_always_eager, "worker tests need a real broker, not eager mode"
+    app.control.purge()
+    with django_db_blocker.unblock():
+        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
+                          queues=["scan", "index", "notify"], shutdown_timeout=30, loglevel="WARNING") as worker:
+            yield worker
+
+
+def wait_for(predicate, timeout: float = 120, interval: float = 0.3, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture
+def make_user(db):
+    from anticounterfeit.accounts.actions import create_user_with_role
+
+    def make(username, role, **kwargs):
+        return create_user_with_role(username, "pw-123456", role, **kwargs)
+
+    return make

@@ -1,0 +1,42 @@
+"""Periodic housekeeping (beat): re-queue stuck listings, release expired case leases."""
+import logging
+
+from celery import shared_task
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+def requeue_pending(older_than=None) -> int:
+    """Queue scans for pending listings (optionally only those untouched for ``older_than``)."""
+    from django.utils import timezone
+
+    from anticounterfeit.listings.models import Listing
+
+    from .scan import scan_batch
+
+    pending = Listing.objects.filter(status=Listing.Status.PENDING)
+    if older_than is not None:
+        pending = pending.filter(updated_at__lt=timezone.now() - older_than)
+    ids = list(pending.order_by("pk").values_list("pk", flat=True)[:5000])
+    for start in range(0, len(ids), 8):
+        scan_batch.delay(ids[start:start + 8])
+    if ids:
+        log.info("queued %d pending listings for scanning", len(ids))
+    return len(ids)
+
+
+@shared_task(name="workers.maintenance.requeue_stuck_listings")
+def requeue_stuck_listings() -> int:
+    from django.conf import settings
+
+    return requeue_pending(older_than=settings.DETECTION["STUCK_PENDING_AFTER"])
+
+
+@shared_task(name="workers.maintenance.expire_case_leases")
+def expire_case_leases() -> int:
+    from django.utils import timezone
+
+    from anticounterfeit.moderation.models import Case
+
+    return Case.objects.open().filter(lease_expires_at__lt=timezone.now()).update(assigned_to=None, lease_expires_at=None)
