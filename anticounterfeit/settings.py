@@ -20,6 +20,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
@@ -150,8 +151,8 @@ APPEAL_WINDOW = timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=14))
 # --- Trust rating ---
 TRUST = {
     "HALF_LIFE_DAYS": env.float("TRUST_HALF_LIFE_DAYS", default=180.0),
-    "PRIOR_GOOD": 4.0,
-    "PRIOR_BAD": 1.0,
+    "PRIOR_GOOD": 3.0,
+    "PRIOR_BAD": 1.5,
 }
 
 # --- Images and bundles (bad input limits) ---

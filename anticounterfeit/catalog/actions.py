@@ -69,6 +69,10 @@ def _import_records(bundle, errors: list[str], acting_user) -> dict[str, int]:
         if brand is None:
             errors.append(f"catalog.jsonl (ref_id={ref.ref_id}): field 'brand_id': unknown brand '{ref.brand_id}'")
             continue
+        bad_image = _first_bad_image(ref.image_paths)
+        if bad_image:
+            errors.append(f"catalog.jsonl (ref_id={ref.ref_id}): field '{bad_image[0]}': {bad_image[1]}")
+            continue
         item, _ = ReferenceItem.objects.update_or_create(
             ref_key=ref.ref_id,
             defaults={"brand": brand, "title": ref.title, "description": ref.description, "msrp": ref.msrp,
@@ -77,7 +81,7 @@ def _import_records(bundle, errors: list[str], acting_user) -> dict[str, int]:
         counts["references"] += 1
         counts["reference_images"] += _store_reference_images(item, ref.image_paths)
 
-    for info in bundle.sellers:
+    for info in bundle.sellers.values():
         seller, created = Seller.objects.update_or_create(
             seller_key=info.seller_id,
             defaults={"name": getattr(info, "name", "") or info.seller_id, "account_age_days": info.account_age_days,
@@ -96,8 +100,23 @@ def _import_records(bundle, errors: list[str], acting_user) -> dict[str, int]:
     return counts
 
 
+def _first_bad_image(paths) -> tuple[str, str] | None:
+    from django.conf import settings
+    from ml.images import ImageError, load_image
+
+    limits = settings.UPLOAD_LIMITS
+    if not paths:
+        return "images", "at least one image is required"
+    for n, path in enumerate(paths):
+        try:
+            load_image(path, max_bytes=limits["MAX_IMAGE_BYTES"], max_pixels=limits["MAX_IMAGE_PIXELS"])
+        except ImageError as exc:
+            return f"images[{n}]", f"'{os.path.basename(path)}': {exc}"
+    return None
+
+
 def _brand_ids(bundle) -> set[str]:
-    return {r.brand_id for r in bundle.references} | {b for s in bundle.sellers for b in s.authorized_brands}
+    return {r.brand_id for r in bundle.references} | {b for s in bundle.sellers.values() for b in s.authorized_brands}
 
 
 def _store_reference_images(item: ReferenceItem, paths) -> int:

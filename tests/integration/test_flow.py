@@ -41,7 +41,7 @@ def test_whole_flow(celery_worker_real, demo_bundle, api, make_user, client):
     assert ReferenceItem.objects.count() == len(read_jsonl(demo_bundle / "catalog.jsonl"))
     bank = wait_for(lambda: BankVersion.objects.first(), message="the first bank version")
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE, message="import job done")
-    assert bank.counts.get("counterfeit", 0) == 0
+    assert bank.counts.get("cf_image", 0) == 0
 
     # 2. Intake through the API; every listing is in the database before it is scanned.
     labels = labels_by_id(demo_bundle)
@@ -89,7 +89,7 @@ def test_whole_flow(celery_worker_real, demo_bundle, api, make_user, client):
     assert seller.trust_rating < rating_before
     audit = AuditEvent.objects.filter(action="case.takedown", object_id=str(case.pk)).get()
     assert audit.actor == moderator and audit.after["reason_code"] == "counterfeit"
-    wait_for(lambda: BankVersion.objects.first().counts.get("counterfeit", 0) >= 1, message="counterfeit bank grows")
+    wait_for(lambda: BankVersion.objects.first().counts.get("cf_image", 0) >= 1, message="counterfeit bank grows")
     wait_for(lambda: Notification.objects.get(pk=notice.pk).email_status == Notification.EmailStatus.SENT,
              message="takedown email sent")
 

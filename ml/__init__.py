@@ -1,0 +1,1 @@
+"""Framework-free counterfeit-listing detection core (no Django imports)."""

@@ -1,0 +1,34 @@
+"""Turn a bundle into (features, brands, detections) with the same code the workers run."""
+from __future__ import annotations
+
+import sys
+import time
+
+from ml.bundle import Bundle
+from ml.detector import Detector
+from ml.index import ReferenceIndex
+from ml.models import Models
+
+
+def build_index(bundle: Bundle, models: Models, cache_dir: str | None) -> ReferenceIndex:
+    return ReferenceIndex.build(bundle.brands, bundle.references, models, cache_dir=cache_dir)
+
+
+def extract_all(detector: Detector, bundle: Bundle, batch: int = 16, progress: bool = True) -> tuple[dict, float]:
+    """Run feature extraction over all listings in batches, with a progress bar; returns (res, seconds)."""
+    out: dict[str, list] = {}
+    t0 = time.perf_counter()
+    n = len(bundle.listings)
+    for start in range(0, n, batch):
+        res = detector.extract(bundle.listings[start:start + batch])
+        for k, v in res.items():
+            out.setdefault(k, []).extend(v)
+        if progress:
+            done = min(n, start + batch)
+            el = time.perf_counter() - t0
+            bar = "#" * int(30 * done / n)
+            sys.stderr.write(f"\r[{bar:<30}] {done}/{n}  {done / el:.1f} listings/s")
+            sys.stderr.flush()
+    if progress:
+        sys.stderr.write("\n")
+    return out, time.perf_counter() - t0

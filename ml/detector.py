@@ -1,0 +1,313 @@
+"""Detector: turns a listing into signals, a feature dict, a calibrated score and an explanation."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ml.brands import BrandMatcher, Mention
+from ml.config import DetectorConfig
+from ml.evasion import evasion_terms, genuine_claims, hype_terms
+from ml.images import ImageError, load_image
+from ml.index import ReferenceIndex
+from ml.models import Models
+from ml.pdq import PDQ_BITS, pdq_hex
+from ml.pricing import log_ratio_feature, price_ratio
+from ml.seller import seller_features
+from ml.textnorm import fold
+from ml.types import Detection, ListingInput, Match
+
+
+@dataclass
+class _Evidence:
+    """Per-listing raw search results, keyed by brand, before they become features."""
+
+    img: dict[str, tuple[float, str, int, int]] = field(default_factory=dict)  # brand -> (sim, ref, li, ri)
+    logo: dict[str, tuple[float, str, int, int, tuple]] = field(default_factory=dict)
+    region: dict[str, tuple[float, str, int, int, tuple]] = field(default_factory=dict)
+    text: dict[str, tuple[float, str]] = field(default_factory=dict)
+    pdq: dict[str, tuple[int, str, int, int]] = field(default_factory=dict)
+    cf_sim: tuple[float, str, str | None] = (0.0, "", None)
+    cf_pdq: tuple[int, str, str | None] = (PDQ_BITS, "", None)
+
+
+def _keep_max(d: dict, brand: str, value: tuple) -> None:
+    if brand not in d or value[0] > d[brand][0]:
+        d[brand] = value
+
+
+class Detector:
+    def __init__(self, models: Models, index: ReferenceIndex, scorer=None, config: DetectorConfig | None = None):
+        from ml.scorer import Scorer
+
+        self.models = models
+        self.index = index
+        self.scorer = scorer or Scorer.load_default()
+        self.config = config or DetectorConfig()
+        self.matcher = BrandMatcher(index.brands)
+        self.brand_names = {b.brand_id: b.name for b in index.brands}
+        self.brand_median = index.brand_msrp_median()
+        self.model_version = f"{models.version}/{self.scorer.version}/{index.version}"
+
+    # ---- public -----------------------------------------------------------------------------
+    def scan(self, listings: list[ListingInput]) -> list[Detection]:
+        """Scan a batch; a bad image is reported in Detection.errors and the rest is still used."""
+        return self.scan_detailed(listings)[0]
+
+    def scan_detailed(self, listings: list[ListingInput]) -> tuple[list[Detection], dict[str, list]]:
+        """Like ``scan`` but also returns the raw extraction (evidence per brand) for evaluation."""
+        feats = self.extract(listings)
+        probs = self.scorer.predict(feats["features"]) if listings else np.zeros(0)
+        out = []
+        for n, lst in enumerate(listings):
+            f = feats["features"][n]
+            brand = feats["brands"][n]
+            out.append(Detection(
+                listing_id=lst.listing_id, score=float(probs[n]), brand_id=brand, signals=f,
+                explanation=self._explain(lst, f, brand, feats["mentions"][n], feats["evidence"][n],
+                                          feats["evasion"][n]),
+                matches=feats["matches"][n], image_vectors=feats["vectors"][n], pdq_hashes=feats["pdq"][n],
+                model_version=self.model_version, errors=feats["errors"][n]))
+        return out, feats
+
+    def extract(self, listings: list[ListingInput]) -> dict[str, list]:
+        """Everything but the score: features, attributed brand, matches, vectors (used by training too)."""
+        cfg = self.models.image.config
+        images, owners, errors = [], [], [[] for _ in listings]
+        for n, lst in enumerate(listings):
+            for i, p in enumerate(lst.image_paths[: self.config.max_images_per_listing]):
+                try:
+                    images.append(load_image(p, max_bytes=self.config.max_image_bytes,
+                                             max_pixels=self.config.max_image_pixels, draft_size=cfg.draft_size))
+                    owners.append((n, i))
+                except ImageError as exc:
+                    errors[n].append(f"image {i + 1} ({os.path.basename(p)}): {exc}")
+        glob, regs = self.models.image.embed(images, regions=True)
+        hexes = [pdq_hex(im) for im in images]
+        texts = [f"{lst.title}. {lst.description}" for lst in listings]
+        tvec = self.models.text.embed(texts)
+        ev = [_Evidence() for _ in listings]
+        self._search_images(glob, regs, hexes, owners, ev)
+        self._search_text(tvec, ev)
+
+        res: dict[str, list] = defaultdict(list)
+        for n, lst in enumerate(listings):
+            rows = [k for k, (o, _) in enumerate(owners) if o == n]
+            mentions = self.matcher.find(lst.title, "title") + self.matcher.find(lst.description, "description")
+            evasion = evasion_terms(lst.title + " . " + lst.description)
+            brand = self._attribute(mentions, ev[n])
+            f = self._features(lst, brand, mentions, evasion, ev[n], n_images=len(rows), n_errors=len(errors[n]))
+            res["features"].append(f)
+            res["brands"].append(brand)
+            res["mentions"].append(mentions)
+            res["evidence"].append(ev[n])
+            res["evasion"].append(evasion)
+            res["matches"].append(self._matches(ev[n], brand))
+            res["vectors"].append(glob[rows] if rows else np.zeros((0, self.models.image.dim), np.float32))
+            res["pdq"].append([hexes[k] for k in rows])
+            res["errors"].append(errors[n])
+        return res
+
+    # ---- searching --------------------------------------------------------------------------
+    def _search_images(self, glob, regs, hexes, owners, ev: list[_Evidence]) -> None:
+        if not len(glob):
+            return
+        idx, k = self.index, 16
+        meta = idx.ref_image.meta
+        boxes = self.models.image.boxes
+        s, ids = idx.ref_image.search(glob, k)
+        for row, (n, li) in enumerate(owners):
+            for sc, j in zip(s[row], ids[row], strict=True):
+                if j < 0:
+                    continue
+                m = meta[j]
+                target = ev[n].img if m["kind"] == "product" else ev[n].logo
+                val = (float(sc), m["ref_id"], li, m["image"]) + (() if m["kind"] == "product" else ((0.0, 0.0, 1.0, 1.0),))
+                _keep_max(target, m["brand_id"], val)
+        R = regs.shape[1]
+        s, ids = idx.ref_image.search(regs.reshape(-1, regs.shape[2]), 8)
+        for q in range(len(s)):
+            row, r = divmod(q, R)
+            n, li = owners[row]
+            for sc, j in zip(s[q], ids[q], strict=True):
+                if j < 0:
+                    continue
+                m = meta[j]
+                target = ev[n].logo if m["kind"] == "logo" else ev[n].region
+                _keep_max(target, m["brand_id"], (float(sc), m["ref_id"], li, m["image"], tuple(map(float, boxes[r]))))
+        d, ids = idx.ref_pdq.search(hexes, 4)
+        for row, (n, li) in enumerate(owners):
+            for dist, j in zip(d[row], ids[row], strict=True):
+                if j < 0:
+                    continue
+                m = idx.ref_pdq.meta[j]
+                cur = ev[n].pdq.get(m["brand_id"])
+                if cur is None or dist < cur[0]:
+                    ev[n].pdq[m["brand_id"]] = (int(dist), m["ref_id"], li, m["image"])
+        if len(idx.cf_image):
+            s, ids = idx.cf_image.search(glob, 1)
+            for row, (n, _li) in enumerate(owners):
+                if ids[row][0] >= 0 and s[row][0] > ev[n].cf_sim[0]:
+                    m = idx.cf_image.meta[ids[row][0]]
+                    ev[n].cf_sim = (float(s[row][0]), m["ref_id"], m["brand_id"])
+        if len(idx.cf_pdq):
+            d, ids = idx.cf_pdq.search(hexes, 1)
+            for row, (n, _li) in enumerate(owners):
+                if ids[row][0] >= 0 and d[row][0] < ev[n].cf_pdq[0]:
+                    m = idx.cf_pdq.meta[ids[row][0]]
+                    ev[n].cf_pdq = (int(d[row][0]), m["ref_id"], m["brand_id"])
+
+    def _search_text(self, tvec: np.ndarray, ev: list[_Evidence]) -> None:
+        s, ids = self.index.ref_text.search(tvec, 16)
+        for n in range(len(ev)):
+            for sc, j in zip(s[n], ids[n], strict=True):
+                if j >= 0:
+                    m = self.index.ref_text.meta[j]
+                    _keep_max(ev[n].text, m["brand_id"], (float(sc), m["ref_id"]))
+
+    # ---- brand + features -------------------------------------------------------------------
+    def _attribute(self, mentions: list[Mention], e: _Evidence) -> str | None:
+        """Pick the brand with the most combined evidence; None when nothing points anywhere."""
+        votes: dict[str, float] = defaultdict(float)
+        for m in mentions:
+            w = {"name": 1.0, "alias": 0.9, "protected": 0.6}[m.kind] * (1.0 if m.field == "title" else 0.7)
+            w *= 0.8 if m.distance else 1.0
+            votes[m.brand_id] = max(votes[m.brand_id], w)
+        for b, v in e.img.items():
+            votes[b] += max(0.0, (v[0] - 0.55) * 3.0)
+        for b, v in e.logo.items():
+            votes[b] += max(0.0, (v[0] - 0.55) * 2.0)
+        for b, v in e.region.items():
+            votes[b] += max(0.0, (v[0] - 0.6) * 1.5)
+        for b, v in e.text.items():
+            votes[b] += max(0.0, (v[0] - 0.35) * 2.0)
+        for b, v in e.pdq.items():
+            if v[0] <= self.config.pdq_max_distance:
+                votes[b] += 1.0
+        if not votes:
+            return None
+        b, v = max(votes.items(), key=lambda kv: kv[1])
+        return b if v >= 0.3 else None
+
+    def _features(self, lst: ListingInput, brand: str | None, mentions: list[Mention], evasion: list[str],
+                  e: _Evidence, *, n_images: int, n_errors: int) -> dict[str, float]:
+        bm = [m for m in mentions if m.brand_id == brand]
+        title_m = [m for m in bm if m.field == "title"]
+        names = [m for m in bm if m.kind in ("name", "alias")]
+        plain_title = fold(lst.title)
+        obfuscated = any(m.field == "title" and m.distance == 0 and m.kind != "protected"
+                         and m.found not in lst.title.lower() for m in bm)
+        if brand is not None and bm and not obfuscated:
+            raw = lst.title + " " + lst.description
+            obfuscated = any(m.distance == 0 and m.found.replace(" ", "") in fold(raw).replace(" ", "")
+                             and raw != fold(raw) and m.found not in raw.lower() for m in bm)
+        img = e.img.get(brand, (0.0, "", 0, 0))[0] if brand else 0.0
+        best_ref = self._best_ref(e, brand)
+        msrp = self.index.references[best_ref].msrp if best_ref in self.index.references else None
+        pdq_d = e.pdq.get(brand, (PDQ_BITS,))[0] if brand else PDQ_BITS
+        text_blob = lst.title + " . " + lst.description
+        f = {
+            "img_sim": img,
+            "img_sim_any": max((v[0] for v in e.img.values()), default=0.0),
+            "logo_sim": e.logo.get(brand, (0.0,))[0] if brand else 0.0,
+            "region_sim": e.region.get(brand, (0.0,))[0] if brand else 0.0,
+            "pdq_match": float(pdq_d <= self.config.pdq_max_distance),
+            "pdq_sim": 1.0 - min(pdq_d, 128) / 128.0,
+            "text_sim": e.text.get(brand, (0.0,))[0] if brand else 0.0,
+            "brand_found": float(brand is not None),
+            "mention_title": float(any(m.kind in ("name", "alias") for m in title_m)),
+            "mention_any": float(bool(names)),
+            "mention_desc_only": float(bool(bm) and not title_m),
+            "mention_protected_only": float(bool(bm) and not names),
+            "mention_fuzzy": float(bool(bm) and min(m.distance for m in bm) > 0),
+            "mention_obfuscated": float(obfuscated),
+            "compatible_context": float(bool(bm) and all(m.compatible for m in bm) or
+                                        ("compatible" in plain_title or "third-party" in fold(lst.description))),
+            "evasion_terms": min(3.0, float(len(evasion))),
+            "hype_terms": min(4.0, float(len(hype_terms(text_blob)))),
+            "genuine_claims": min(3.0, float(len(genuine_claims(text_blob)))),
+            "price_vs_msrp": log_ratio_feature(price_ratio(lst.price, msrp)),
+            "price_vs_brand": log_ratio_feature(price_ratio(lst.price, self.brand_median.get(brand))),
+            "price_known": float(lst.price is not None and msrp is not None),
+            "cf_sim": e.cf_sim[0],
+            "cf_pdq_match": float(e.cf_pdq[0] <= self.config.pdq_max_distance),
+            "n_images": float(min(n_images, 4)),
+            "image_errors": float(min(n_errors, 4)),
+        }
+        f.update(seller_features(lst.seller, brand))
+        return f
+
+    def _best_ref(self, e: _Evidence, brand: str | None) -> str | None:
+        """The reference the listing most resembles within the attributed brand (for MSRP)."""
+        if brand is None:
+            return None
+        cands = []
+        if brand in e.img:
+            cands.append((e.img[brand][0], e.img[brand][1]))
+        if brand in e.text:
+            cands.append((e.text[brand][0] + 0.15, e.text[brand][1]))
+        if brand in e.pdq and e.pdq[brand][0] <= self.config.pdq_max_distance:
+            cands.append((2.0, e.pdq[brand][1]))
+        cands = [c for c in cands if self.index.references.get(c[1]) and self.index.references[c[1]].msrp]
+        return max(cands)[1] if cands else None
+
+    def _matches(self, e: _Evidence, brand: str | None) -> list[Match]:
+        out = []
+        for kind, d in (("image", e.img), ("region", e.logo), ("region", e.region)):
+            for b, v in d.items():
+                if b == brand or v[0] >= 0.75:
+                    out.append(Match(kind, v[1], b, v[0], v[2], v[3], v[4] if len(v) > 4 else None))
+        for b, v in e.pdq.items():
+            if v[0] <= self.config.pdq_max_distance:
+                out.append(Match("pdq", v[1], b, 1.0 - v[0] / PDQ_BITS, v[2], v[3]))
+        for b, v in e.text.items():
+            if b == brand:
+                out.append(Match("text", v[1], b, v[0]))
+        if e.cf_sim[0] >= 0.85 or e.cf_pdq[0] <= self.config.pdq_max_distance:
+            lid, b = (e.cf_sim[1], e.cf_sim[2]) if e.cf_sim[0] >= 0.85 else (e.cf_pdq[1], e.cf_pdq[2])
+            out.append(Match("counterfeit", lid, b or "", max(e.cf_sim[0], 1.0 - e.cf_pdq[0] / PDQ_BITS)))
+        return sorted(out, key=lambda m: -m.score)[: self.config.top_k * 3]
+
+    def _explain(self, lst: ListingInput, f: dict[str, float], brand: str | None, mentions: list[Mention],
+                 e: _Evidence, evasion: list[str]) -> list[str]:
+        lines: list[str] = []
+        name = self.brand_names.get(brand, brand) if brand else None
+        if brand:
+            if f["pdq_match"]:
+                d, ref, li, _ = e.pdq[brand]
+                lines.append(f"image {li + 1} is a near-copy of {name} catalog photo {ref} (PDQ distance {d})")
+            if f["img_sim"] >= 0.6:
+                lines.append(f"image matched {name} reference {e.img[brand][1]} ({f['img_sim']:.2f})")
+            if f["logo_sim"] >= 0.55:
+                lines.append(f"logo region matched {name} reference {e.logo[brand][1]} ({f['logo_sim']:.2f})")
+            for m in mentions:
+                if m.brand_id != brand:
+                    continue
+                how = "brand mention" if m.kind != "protected" else "protected term"
+                extra = f", edit distance {m.distance}" if m.distance else (
+                    ", obfuscated" if f["mention_obfuscated"] and m.field == "title" else "")
+                ctx = ", in a 'compatible with' context" if m.compatible else ""
+                lines.append(f"{m.field} says '{m.found}' ({how} of {m.term}{extra}{ctx})")
+                if len(lines) > 6:
+                    break
+            if f["text_sim"] >= 0.5:
+                lines.append(f"text resembles {name} reference {e.text[brand][1]} ({f['text_sim']:.2f})")
+        if evasion:
+            lines.append("evasion wording: " + ", ".join(f"'{t}'" for t in dict.fromkeys(evasion)))
+        if brand and f["price_known"]:
+            lines.append(f"price {100 * 2 ** f['price_vs_msrp']:.0f}% of MSRP")
+        elif brand and lst.price is not None and brand in self.brand_median:
+            lines.append(f"price {100 * 2 ** f['price_vs_brand']:.0f}% of the {name} catalog median")
+        if brand:
+            lines.append(f"seller {'is' if f['seller_authorized'] else 'not'} authorized for {name}")
+        if lst.seller.prior_takedowns:
+            lines.append(f"seller has {lst.seller.prior_takedowns} prior takedown(s)")
+        if f["compatible_context"]:
+            lines.append("reads as a third-party 'compatible with' product (lowers risk)")
+        if f["cf_sim"] >= 0.85 or f["cf_pdq_match"]:
+            lines.append(f"matches confirmed counterfeit {e.cf_sim[1] or e.cf_pdq[1]}")
+        if not brand:
+            lines.append("no catalog brand recognised in images or text")
+        return lines

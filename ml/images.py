@@ -1,0 +1,74 @@
+"""Safe image decoding: size/pixel limits, bomb detection, EXIF orientation, reduced-size JPEG decode."""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+
+from PIL import Image, ImageOps
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+class ImageError(ValueError):
+    """An input that is not a usable image; the message is shown to users as-is."""
+
+
+def load_image(
+    path_or_bytes: str | os.PathLike | bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_size: int | None = None,
+) -> Image.Image:
+    """Decode one image to RGB, refusing anything that is not a small-enough real image.
+
+    The pixel count is checked from the header before decoding, so a decompression bomb costs
+    nothing. With ``draft_size`` a JPEG is decoded at a reduced scale (DCT scaling, ~2x faster).
+    """
+    if isinstance(path_or_bytes, bytes | bytearray):
+        data = bytes(path_or_bytes)
+    else:
+        try:
+            size = os.path.getsize(path_or_bytes)
+        except OSError as exc:
+            raise ImageError(f"cannot read file: {exc.strerror or exc}") from exc
+        if size > max_bytes:
+            raise ImageError(f"file too big ({size} bytes > {max_bytes})")
+        with open(path_or_bytes, "rb") as f:
+            data = f.read()
+    if len(data) > max_bytes:
+        raise ImageError(f"file too big ({len(data)} bytes > {max_bytes})")
+    if not data:
+        raise ImageError("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+            w, h = im.size
+            if w <= 0 or h <= 0 or w * h > max_pixels:
+                raise ImageError(f"too many pixels ({w}x{h} > {max_pixels}); possible decompression bomb")
+            if draft_size and im.format == "JPEG":
+                im.draft("RGB", (draft_size, draft_size))
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            if im.mode != "RGB":
+                im = _to_rgb(im)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"decompression bomb refused: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError, EOFError) as exc:
+        raise ImageError(f"not a valid image ({type(exc).__name__}: {exc})") from exc
+    return im
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Flatten transparency onto white (logos are usually drawn on white) and convert to RGB."""
+    if im.mode in ("RGBA", "LA", "P", "PA"):
+        im = im.convert("RGBA")
+        bg = Image.new("RGB", im.size, (255, 255, 255))
+        bg.paste(im, mask=im.getchannel("A"))
+        return bg
+    return im.convert("RGB")

@@ -1,0 +1,218 @@
+"""ReferenceIndex: the genuine-reference banks plus the confirmed-counterfeit bank, versioned on disk."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+from PIL import ImageOps
+
+from ml.banks import PdqBank, VectorBank
+from ml.images import ImageError, load_image
+from ml.models import Models
+from ml.pdq import pdq_hex
+from ml.types import BrandInfo, ReferenceInfo
+
+INDEX_FORMAT = 1
+_BANKS = ("ref_image", "ref_text", "cf_image")
+_PDQ_BANKS = ("ref_pdq", "cf_pdq")
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class EmbeddingCache:
+    """On-disk cache of per-image embeddings keyed by file sha256 and model version."""
+
+    def __init__(self, directory: str | None, model_version: str):
+        self.dir = os.path.join(directory, model_version) if directory else None
+        if self.dir:
+            os.makedirs(self.dir, exist_ok=True)
+
+    def get(self, key: str) -> dict | None:
+        if not self.dir:
+            return None
+        p = os.path.join(self.dir, key + ".npz")
+        if not os.path.exists(p):
+            return None
+        with np.load(p) as z:
+            return {k: z[k] for k in z.files}
+
+    def put(self, key: str, **arrays: np.ndarray) -> None:
+        if not self.dir:
+            return
+        fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".npz")
+        os.close(fd)
+        np.savez(tmp, **arrays)
+        os.replace(tmp, os.path.join(self.dir, key + ".npz"))
+
+
+class ReferenceIndex:
+    def __init__(self, brands: list[BrandInfo], references: list[ReferenceInfo], image_dim: int, text_dim: int,
+                 model_version: str):
+        self.brands = list(brands)
+        self.references = {r.ref_id: r for r in references}
+        self.model_version = model_version
+        self.ref_image = VectorBank(image_dim)
+        self.ref_text = VectorBank(text_dim)
+        self.cf_image = VectorBank(image_dim)
+        self.ref_pdq = PdqBank()
+        self.cf_pdq = PdqBank()
+        self.excluded: set[str] = set()
+        self.errors: list[str] = []
+        self.version = self._new_version()
+
+    @staticmethod
+    def _new_version() -> str:
+        return time.strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"brands": len(self.brands), "references": len(self.references), "ref_image": len(self.ref_image),
+                "ref_text": len(self.ref_text), "ref_pdq": len(self.ref_pdq), "cf_image": len(self.cf_image),
+                "cf_pdq": len(self.cf_pdq)}
+
+    def brand_msrp_median(self) -> dict[str, float]:
+        by: dict[str, list[float]] = {}
+        for r in self.references.values():
+            if r.msrp and r.ref_id not in self.excluded:
+                by.setdefault(r.brand_id, []).append(r.msrp)
+        return {b: float(np.median(v)) for b, v in by.items()}
+
+    # ---- building -------------------------------------------------------------------------
+    @classmethod
+    def build(cls, brands: list[BrandInfo], references: list[ReferenceInfo], models: Models,
+              cache_dir: str | None = None) -> ReferenceIndex:
+        """Embed every reference image (and its mirror image) and text; cached by file sha256."""
+        idx = cls(brands, references, models.image.dim, models.text.dim, models.version)
+        cache = EmbeddingCache(cache_dir, models.version)
+        jobs: list[tuple[ReferenceInfo, int, str, str]] = []  # ref, image no, path, sha
+        for r in references:
+            for i, p in enumerate(r.image_paths):
+                try:
+                    jobs.append((r, i, p, _sha256(p)))
+                except OSError as exc:
+                    idx.errors.append(f"{r.ref_id} image {i} ({os.path.basename(p)}): {exc.strerror or exc}")
+        todo = [j for j in jobs if cache.get(j[3]) is None]
+        bs = models.image.config.batch_size
+        for start in range(0, len(todo), bs):
+            batch, imgs = [], []
+            for j in todo[start:start + bs]:
+                try:
+                    im = load_image(j[2], draft_size=models.image.config.draft_size)
+                except ImageError as exc:
+                    idx.errors.append(f"{j[0].ref_id} image {j[1]} ({os.path.basename(j[2])}): {exc}")
+                    continue
+                batch.append(j)
+                imgs.append(im)
+            if not imgs:
+                continue
+            g, _ = models.image.embed(imgs + [ImageOps.mirror(im) for im in imgs], regions=False)
+            for n, (j, im) in enumerate(zip(batch, imgs, strict=True)):
+                cache.put(j[3], glob=g[n], flip=g[n + len(imgs)], pdq=np.array(pdq_hex(im)))
+        vecs, meta, hexes, pmeta = [], [], [], []
+        for r, i, _p, sha in jobs:
+            e = cache.get(sha)
+            if e is None:
+                continue
+            for flipped, key in ((False, "glob"), (True, "flip")):
+                vecs.append(e[key])
+                meta.append({"ref_id": r.ref_id, "brand_id": r.brand_id, "image": i, "kind": r.kind, "flip": flipped})
+            hexes.append(str(e["pdq"]))
+            pmeta.append({"ref_id": r.ref_id, "brand_id": r.brand_id, "image": i, "kind": r.kind})
+        if vecs:
+            idx.ref_image.add(np.stack(vecs), meta)
+        idx.ref_pdq.add(hexes, pmeta)
+        texts = [f"{r.title}. {r.description}" for r in references]
+        idx.ref_text.add(models.text.embed(texts), [{"ref_id": r.ref_id, "brand_id": r.brand_id, "kind": r.kind}
+                                                    for r in references])
+        return idx
+
+    # ---- counterfeit bank -----------------------------------------------------------------
+    def add_counterfeits(self, items: list[tuple[str, str | None, np.ndarray, list[str]]]) -> None:
+        """Add confirmed fakes: (listing_id, brand_id, image_vectors (n, D), pdq hex per image)."""
+        for listing_id, brand_id, vecs, hexes in items:
+            self.remove_counterfeit(listing_id)
+            vecs = np.asarray(vecs, np.float32).reshape(-1, self.cf_image.dim)
+            meta = [{"ref_id": listing_id, "brand_id": brand_id, "image": i} for i in range(len(vecs))]
+            if len(vecs):
+                self.cf_image.add(vecs, meta)
+            self.cf_pdq.add(list(hexes), [{"ref_id": listing_id, "brand_id": brand_id, "image": i}
+                                          for i in range(len(hexes))])
+        self.version = self._new_version()
+
+    def remove_counterfeit(self, listing_id: str) -> None:
+        for bank in (self.cf_image, self.cf_pdq):
+            mask = np.array([m["ref_id"] != listing_id for m in bank.meta], bool)
+            if len(mask) and not mask.all():
+                bank.keep(mask)
+                self.version = self._new_version()
+
+    def exclude_references(self, ref_ids: set[str]) -> None:
+        """Quarantine references (e.g. a disputed catalog item): they stop matching immediately."""
+        self.excluded |= set(ref_ids)
+        for bank in (self.ref_image, self.ref_text, self.ref_pdq):
+            mask = np.array([m["ref_id"] not in self.excluded for m in bank.meta], bool)
+            if len(mask) and not mask.all():
+                bank.keep(mask)
+        self.version = self._new_version()
+
+    # ---- persistence ----------------------------------------------------------------------
+    def save(self, directory: str) -> None:
+        """Write to a sibling temp dir, then swap it in with os.replace so readers never see half a bank."""
+        directory = os.path.abspath(directory)
+        parent = os.path.dirname(directory)
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".index-", dir=parent)
+        try:
+            for name in _BANKS:
+                getattr(self, name).save(tmp, name)
+            for name in _PDQ_BANKS:
+                getattr(self, name).save(tmp, name)
+            doc = {
+                "format": INDEX_FORMAT, "version": self.version, "model_version": self.model_version,
+                "counts": self.counts, "excluded": sorted(self.excluded), "errors": self.errors,
+                "brands": [dataclasses.asdict(b) for b in self.brands],
+                "references": [dataclasses.asdict(r) for r in self.references.values()],
+            }
+            with open(os.path.join(tmp, "index.json"), "w", encoding="utf-8") as f:
+                json.dump(doc, f)
+            old = None
+            if os.path.exists(directory):
+                old = tempfile.mkdtemp(prefix=".old-index-", dir=parent)
+                os.replace(directory, os.path.join(old, "x"))
+            os.replace(tmp, directory)
+            if old:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, directory: str) -> ReferenceIndex:
+        with open(os.path.join(directory, "index.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+        if doc.get("format") != INDEX_FORMAT:
+            raise ValueError(f"unsupported index format {doc.get('format')!r}")
+        brands = [BrandInfo(b["brand_id"], b["name"], tuple(b["aliases"]), tuple(b["protected_terms"]))
+                  for b in doc["brands"]]
+        refs = [ReferenceInfo(**{**r, "image_paths": tuple(r["image_paths"])}) for r in doc["references"]]
+        idx = cls.__new__(cls)
+        idx.brands, idx.references = brands, {r.ref_id: r for r in refs}
+        idx.model_version, idx.version = doc["model_version"], doc["version"]
+        idx.excluded, idx.errors = set(doc.get("excluded", [])), list(doc.get("errors", []))
+        for name in _BANKS:
+            setattr(idx, name, VectorBank.load(directory, name))
+        for name in _PDQ_BANKS:
+            setattr(idx, name, PdqBank.load(directory, name))
+        return idx

@@ -1,0 +1,35 @@
+"""Model loading, cached once per process."""
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+
+from ml.config import ModelsConfig
+from ml.image_embedder import ImageEmbedder
+from ml.text_embedder import TextEmbedder
+
+
+@dataclass
+class Models:
+    image: ImageEmbedder
+    text: TextEmbedder
+    config: ModelsConfig
+
+    @property
+    def version(self) -> str:
+        """Identifies the embedding space: banks built with another version must be rebuilt."""
+        return "effl0-minilm-" + hashlib.sha1(repr(self.config.image).encode()).hexdigest()[:8]
+
+
+@functools.lru_cache(maxsize=4)
+def load_models(config: ModelsConfig | None = None) -> Models:
+    from ml import runtime
+    from ml.effnet import build_effnet
+    from ml.paths import minilm_dir
+
+    config = config or ModelsConfig()
+    runtime.configure(config.torch_threads)
+    image = ImageEmbedder(build_effnet(config.effnet_weights), config.image)
+    text = TextEmbedder(config.text_model_dir or minilm_dir(), config.text)
+    return Models(image=image, text=text, config=config)

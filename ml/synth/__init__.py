@@ -1,0 +1,15 @@
+"""Synthetic catalog/listing bundles (DESIGN.md 'Data formats'), drawn with Pillow, for tests and scorer training."""
+
+from __future__ import annotations
+
+from .bundle import generate
+from .config import CATEGORIES, SynthConfig, SynthSummary
+
+__all__ = ["CATEGORIES", "SynthConfig", "SynthSummary", "generate_bundle"]
+
+
+def generate_bundle(out_dir: str, *, seed: int = 7, n_brands: int = 6, n_listings: int = 120,
+                    image_size: int = 384) -> SynthSummary:
+    """Writes a complete bundle folder to out_dir; same arguments give byte-identical output."""
+    cfg = SynthConfig(seed=seed, n_brands=n_brands, n_listings=n_listings, image_size=image_size)
+    return generate(out_dir, cfg)

@@ -1,0 +1,72 @@
+"""Plain data carriers shared by the workers and the ML core."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BrandInfo:
+    brand_id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    protected_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReferenceInfo:
+    ref_id: str
+    brand_id: str
+    title: str
+    description: str
+    msrp: float | None
+    currency: str
+    kind: str  # "product" | "logo"
+    image_paths: tuple[str, ...]  # absolute file paths
+
+
+@dataclass(frozen=True)
+class SellerInfo:
+    seller_id: str
+    account_age_days: int = 0
+    prior_takedowns: int = 0
+    prior_sales: int = 0
+    trust_rating: float | None = None  # 350..950 scale
+    authorized_brands: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ListingInput:
+    listing_id: str
+    seller: SellerInfo
+    title: str
+    description: str
+    price: float | None
+    currency: str
+    image_paths: tuple[str, ...]
+
+
+@dataclass
+class Match:
+    kind: str  # "image" | "region" | "pdq" | "text" | "counterfeit"
+    ref_id: str
+    brand_id: str
+    score: float
+    listing_image: int | None = None
+    ref_image: int | None = None
+    box: tuple[float, float, float, float] | None = None  # normalised x0,y0,x1,y1 in the listing image
+
+
+@dataclass
+class Detection:
+    listing_id: str
+    score: float
+    brand_id: str | None
+    signals: dict[str, float]
+    explanation: list[str]
+    matches: list[Match]
+    image_vectors: np.ndarray  # (n_images, D) float32 global vectors
+    pdq_hashes: list[str]  # hex per listing image ("" for an unreadable image)
+    model_version: str
+    errors: list[str] = field(default_factory=list)

@@ -1,0 +1,53 @@
+"""Set up domain state through the real actions (no raw ORM shortcuts for state changes)."""
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from anticounterfeit.api.intake import accept_validated
+from anticounterfeit.catalog.models import BankVersion, Brand, ReferenceImage, ReferenceItem
+from anticounterfeit.listings.actions import record_detection
+from ml.types import Detection, Match
+
+
+def jpeg_bytes(color=(200, 30, 30), size=(96, 96), text: str = "") -> bytes:
+    image = Image.new("RGB", size, color)
+    if text:
+        ImageDraw.Draw(image).text((8, 8), text, fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def make_brand(key="acme", name="Acme") -> Brand:
+    brand, _ = Brand.objects.get_or_create(brand_key=key, defaults={"name": name, "aliases": [], "protected_terms": []})
+    return brand
+
+
+def make_reference(brand: Brand, key="ref-1", msrp=120) -> ReferenceItem:
+    from django.core.files.base import ContentFile
+
+    ref = ReferenceItem.objects.create(ref_key=key, brand=brand, title=f"{brand.name} runner", msrp=msrp)
+    image = ReferenceImage(reference=ref, position=0, sha256=key)
+    image.image.save(f"{key}.jpg", ContentFile(jpeg_bytes((30, 30, 200))), save=True)
+    return ref
+
+
+def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Brand | None = None,
+                    ref: ReferenceItem | None = None, price=25, title=None):
+    """Accept a listing and record a detection for it, as a worker would."""
+    listing = accept_validated({
+        "listing_id": listing_id, "seller_id": seller_id, "title": title or f"Listing {listing_id}", "description": "",
+        "price": price, "currency": "USD", "images": [{"filename": "a.jpg", "data": jpeg_bytes()}],
+    })
+    BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
+    matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
+                     ref_image=0, box=(0.1, 0.1, 0.5, 0.5))] if ref and brand else []
+    result = Detection(
+        listing_id=listing_id, score=score, brand_id=brand.brand_key if brand else None,
+        signals={"image_sim": 0.93}, explanation=[f"image matched {brand.name if brand else '-'} reference (0.93)"],
+        matches=matches, image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=["ab" * 32], model_version="test",
+    )
+    record_detection(listing.pk, result, bank_version=1)
+    listing.refresh_from_db()
+    return listing
