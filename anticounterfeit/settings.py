@@ -83,6 +83,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
+# Failed logins per (account, IP) within the window before the login form answers 429 (IP budget: x IP_FACTOR).
+LOGIN_RATE_LIMIT = {"FAILURES": env.int("LOGIN_MAX_FAILURES", default=10), "WINDOW_SECONDS": 300, "IP_FACTOR": 5}
+# Throttle counters (API and login). Per process by default; set CACHE_URL=rediscache://host:6379/2 when running
+# several web processes (a separate Redis database, so a broker outage does not take the API down with it).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
@@ -121,7 +126,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# How long a message taken by a worker that died (SIGKILL, lost machine) stays invisible before redelivery.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
     "workers.scan.*": {"queue": "scan"},
@@ -131,7 +137,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "scan"
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-pending": {"task": "workers.maintenance.requeue_stuck_listings", "schedule": timedelta(minutes=2)},
+    "requeue-stuck-pending": {"task": "workers.maintenance.requeue_stuck_listings", "schedule": timedelta(seconds=env.int("SWEEP_INTERVAL_SECONDS", default=120))},
     "expire-case-leases": {"task": "workers.maintenance.expire_case_leases", "schedule": timedelta(minutes=1)},
 }
 
@@ -143,9 +149,10 @@ DETECTION = {
     "BANK_DIR": MEDIA_ROOT / "banks",
     "EMBED_CACHE_DIR": VAR_DIR / "embed-cache",
     "TORCH_THREADS": env.int("TORCH_THREADS", default=0),  # 0 = all cores of this worker
-    "STUCK_PENDING_AFTER": timedelta(minutes=env.int("STUCK_PENDING_MINUTES", default=5)),
+    "STUCK_PENDING_AFTER": timedelta(minutes=env.float("STUCK_PENDING_MINUTES", default=5)),
 }
 CASE_LEASE = timedelta(minutes=env.int("CASE_LEASE_MINUTES", default=15))
+CASE_SLA = timedelta(hours=env.int("CASE_SLA_HOURS", default=24))  # oldest open case older than this is flagged
 APPEAL_WINDOW = timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=14))
 
 # --- Trust rating ---
@@ -153,7 +160,34 @@ TRUST = {
     "HALF_LIFE_DAYS": env.float("TRUST_HALF_LIFE_DAYS", default=180.0),
     "PRIOR_GOOD": 3.0,
     "PRIOR_BAD": 1.5,
+    # Repeat-infringer policy: this many confirmed takedowns inside the window open a restriction review.
+    "REPEAT_STRIKES": env.int("TRUST_REPEAT_STRIKES", default=3),
+    "REPEAT_WINDOW_DAYS": env.int("TRUST_REPEAT_WINDOW_DAYS", default=90),
+    # Linked sellers: a listing image this close to a confirmed counterfeit of another seller links the sellers.
+    "LINK_PDQ_MAX_DISTANCE": 31,
+    "LINK_MIN_COSINE": 0.97,
+    "LINK_CANDIDATES": 2000,
 }
+
+# --- Notices: email and marketplace webhooks (workers.notify, notify queue) ---
+NOTIFY = {
+    "MAX_RETRIES": env.int("NOTIFY_MAX_RETRIES", default=8),
+    "RETRY_BASE_SECONDS": env.float("NOTIFY_RETRY_BASE_SECONDS", default=5.0),
+    "RETRY_MAX_SECONDS": 3600,
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    # Per-client webhook secrets are derived from this key (see notifications.webhooks.signing_secret).
+    "WEBHOOK_SIGNING_KEY": env.str("WEBHOOK_SIGNING_KEY", default=SECRET_KEY),
+    "SITE_URL": env.str("SITE_URL", default="http://127.0.0.1:8000"),
+}
+
+# --- Brand self-service removal (catalog.accuracy): granted while both rules hold, revoked when either fails ---
+BRAND_SELF_SERVICE = {
+    "MIN_DECIDED_REPORTS": env.int("BRAND_MIN_DECIDED_REPORTS", default=50),
+    "WINDOW": env.int("BRAND_ACCURACY_WINDOW", default=50),  # the last N decided reports are counted
+    "MIN_CONFIRMED_RATE": env.float("BRAND_MIN_CONFIRMED_RATE", default=0.9),
+    "MAX_REVERSAL_RATE": env.float("BRAND_MAX_REVERSAL_RATE", default=0.05),
+}
+RETRO_MATCH_BATCH = env.int("RETRO_MATCH_BATCH", default=16)
 
 # --- Images and bundles (bad input limits) ---
 UPLOAD_LIMITS = {
@@ -172,8 +206,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle",
+                                 "rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_RATE", default="6000/min"),
+                               "anon": env.str("API_ANON_RATE", default="60/min")},
+    "EXCEPTION_HANDLER": "anticounterfeit.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Anticounterfeit API",
@@ -186,5 +223,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # In the embedded mode every task runs in-process; one line per task would drown the demo's output.
+        "celery.app.trace": {"level": "WARNING" if EMBEDDED_MODE else "INFO"},
+    },
 }

@@ -60,16 +60,24 @@ class BrandMatcher:
     def find(self, text: str, field: str = "title") -> list[Mention]:
         """All mentions, best (smallest distance) per (brand, term)."""
         toks = tokens(text)
+        windows: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        for n in {t.n_words + d for t in self.terms for d in (-1, 0, 1)}:
+            if n >= 1:
+                windows[n] = [(i, tuple({"".join(t[1] for t in toks[i:i + n]), "".join(t[2] for t in toks[i:i + n])}))
+                              for i in range(0, len(toks) - n + 1)]
         best: dict[tuple[str, str], Mention] = {}
         for term in self.terms:
             maxd = _max_distance(term.norm)
+            lo, hi = len(term.norm) - maxd, len(term.norm) + maxd
             for n in {term.n_words, term.n_words + 1, max(1, term.n_words - 1)}:
-                for i in range(0, len(toks) - n + 1):
-                    window = toks[i:i + n]
-                    cands = {"".join(t[1] for t in window), "".join(t[2] for t in window)}
-                    d = min(OSA.distance(c, term.norm, score_cutoff=maxd + 1) for c in cands if c)
+                for i, cands in windows.get(n, ()):
+                    ok = [c for c in cands if lo <= len(c) <= hi]
+                    if not ok:
+                        continue
+                    d = min(OSA.distance(c, term.norm, score_cutoff=maxd + 1) for c in ok)
                     if d > maxd:
                         continue
+                    window = toks[i:i + n]
                     found = " ".join(t[0] for t in window)
                     if d > 0 and (found in COMMON_WORDS or len(found) < 4 or found[0] != term.norm[0]):
                         continue

@@ -172,7 +172,8 @@ class Detector:
         """Pick the brand with the most combined evidence; None when nothing points anywhere."""
         votes: dict[str, float] = defaultdict(float)
         for m in mentions:
-            w = {"name": 1.0, "alias": 0.9, "protected": 0.6}[m.kind] * (1.0 if m.field == "title" else 0.7)
+            # Naming the brand in the title is the seller's own claim: it outweighs look-alike images.
+            w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * (1.0 if m.field == "title" else 0.6)
             w *= 0.8 if m.distance else 1.0
             votes[m.brand_id] = max(votes[m.brand_id], w)
         for b, v in e.img.items():

@@ -14,7 +14,9 @@ import os
 import sys
 import time
 
-from ml.pdq import PDQ_BITS
+from ml.config import DetectorConfig
+
+PDQ_MATCH_BITS = DetectorConfig().pdq_max_distance
 
 
 def baselines(evidence) -> tuple[dict[str, tuple[float, str | None]], dict[str, tuple[float, str | None]]]:
@@ -23,7 +25,7 @@ def baselines(evidence) -> tuple[dict[str, tuple[float, str | None]], dict[str, 
     for lid, e in evidence:
         if e.pdq:
             b, v = min(e.pdq.items(), key=lambda kv: kv[1][0])
-            pdq[lid] = (1.0 - v[0] / PDQ_BITS, b)
+            pdq[lid] = (max(0.0, 1.0 - v[0] / (2.0 * PDQ_MATCH_BITS)), b)  # 0.5 at the match threshold
         else:
             pdq[lid] = (0.0, None)
         allimg = {**{b: v[0] for b, v in e.logo.items()}}
@@ -93,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             print(format_report(name, r))
         for name in ("baseline PDQ-only", "baseline global-kNN"):
             b = rs[name]
-            print(f"detector vs {name}: PR-AUC x{main_r['pr_auc'] / max(b['pr_auc'], 1e-9):.2f}, "
-                  f"recall@P0.95 x{main_r['recall_at_p95'] / max(b['recall_at_p95'], 1e-9):.2f}")
+            rec = (f"x{main_r['recall_at_p95'] / b['recall_at_p95']:.2f}" if b["recall_at_p95"] > 0
+                   else f"{main_r['recall_at_p95']:.3f} vs 0")
+            print(f"detector vs {name}: PR-AUC x{main_r['pr_auc'] / max(b['pr_auc'], 1e-9):.2f}, recall@P0.95 {rec}")
     return 0
 
 

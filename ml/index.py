@@ -32,16 +32,20 @@ def _sha256(path: str) -> str:
 
 
 class EmbeddingCache:
-    """On-disk cache of per-image embeddings keyed by file sha256 and model version."""
+    """On-disk cache of per-image embeddings keyed by file sha256 and model version.
+
+    Without a directory it is an in-memory dict, so ``build`` has a single code path.
+    """
 
     def __init__(self, directory: str | None, model_version: str):
         self.dir = os.path.join(directory, model_version) if directory else None
+        self._mem: dict[str, dict] = {}
         if self.dir:
             os.makedirs(self.dir, exist_ok=True)
 
     def get(self, key: str) -> dict | None:
         if not self.dir:
-            return None
+            return self._mem.get(key)
         p = os.path.join(self.dir, key + ".npz")
         if not os.path.exists(p):
             return None
@@ -50,6 +54,7 @@ class EmbeddingCache:
 
     def put(self, key: str, **arrays: np.ndarray) -> None:
         if not self.dir:
+            self._mem[key] = arrays
             return
         fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".npz")
         os.close(fd)

@@ -25,11 +25,12 @@ class Models:
 @functools.lru_cache(maxsize=4)
 def load_models(config: ModelsConfig | None = None) -> Models:
     from ml import runtime
-    from ml.effnet import build_effnet
+    from ml.effnet import build_effnet, fuse_batchnorm
     from ml.paths import minilm_dir
 
     config = config or ModelsConfig()
     runtime.configure(config.torch_threads)
-    image = ImageEmbedder(build_effnet(config.effnet_weights), config.image)
+    net = build_effnet(config.effnet_weights)
+    image = ImageEmbedder(fuse_batchnorm(net) if config.fuse_batchnorm else net, config.image)
     text = TextEmbedder(config.text_model_dir or minilm_dir(), config.text)
     return Models(image=image, text=text, config=config)

@@ -22,6 +22,11 @@ def expand(f: dict[str, float]) -> dict[str, float]:
     visual = max(f.get("img_sim", 0.0), f.get("logo_sim", 0.0), f.get("pdq_sim", 0.0))
     brand_signal = max(f.get("mention_any", 0.0), f.get("mention_protected_only", 0.0) * 0.5, visual)
     comp = f.get("compatible_context", 0.0)
+    # Evasion wording + a listing that looks/reads like a catalog item asserts the brand as
+    # strongly as naming it ("Replica 1:1 tumbler" with a catalog-like photo).
+    claim = max(f.get("mention_any", 0.0),
+                min(1.0, f.get("evasion_terms", 0.0)) * max(f.get("img_sim", 0.0), f.get("text_sim", 0.0),
+                                                           f.get("mention_protected_only", 0.0)))
     g = dict(f)
     g.update({
         "x_unauth_img": un * f.get("img_sim", 0.0),
@@ -29,6 +34,8 @@ def expand(f: dict[str, float]) -> dict[str, float]:
         "x_unauth_region": un * f.get("region_sim", 0.0),
         "x_unauth_pdq": un * f.get("pdq_match", 0.0),
         "x_unauth_mention": un * f.get("mention_any", 0.0),
+        "x_unauth_claim": un * claim,
+        "x_claim": claim,
         "x_unauth_text": un * f.get("text_sim", 0.0),
         "x_cheap": cheap,
         "x_cheap_unauth": cheap * un * f.get("brand_found", 0.0),

@@ -67,6 +67,6 @@ class Detection:
     explanation: list[str]
     matches: list[Match]
     image_vectors: np.ndarray  # (n_images, D) float32 global vectors
-    pdq_hashes: list[str]  # hex per listing image ("" for an unreadable image)
+    pdq_hashes: list[str]  # hex per decoded listing image (same rows as image_vectors; bad images skipped)
     model_version: str
     errors: list[str] = field(default_factory=list)

@@ -77,6 +77,8 @@ def _media_root(request, tmp_path_factory):
     settings.DETECTION = {**settings.DETECTION, "BANK_DIR": root / "banks",
                           "EMBED_CACHE_DIR": tmp_path_factory.getbasetemp() / "embed-cache"}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Real hashing costs ~0.5 s per user on this machine; tests create many users and test no crypto.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
 
 

@@ -13,14 +13,14 @@ def requeue_pending(older_than=None) -> int:
 
     from anticounterfeit.listings.models import Listing
 
-    from .scan import scan_batch
+    from .scan import SCAN_BATCH, scan_batch
 
     pending = Listing.objects.filter(status=Listing.Status.PENDING)
     if older_than is not None:
         pending = pending.filter(updated_at__lt=timezone.now() - older_than)
     ids = list(pending.order_by("pk").values_list("pk", flat=True)[:5000])
-    for start in range(0, len(ids), 8):
-        scan_batch.delay(ids[start:start + 8])
+    for start in range(0, len(ids), SCAN_BATCH):
+        scan_batch.delay(ids[start:start + SCAN_BATCH])
     if ids:
         log.info("queued %d pending listings for scanning", len(ids))
     return len(ids)

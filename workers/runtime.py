@@ -34,12 +34,13 @@ def get_detector():
     if version is None:
         return None, 0
     with _lock:
-        if _state["version"] != version.number:
+        # Keyed by row id too: a rebuilt database (tests, a restore) may reuse a number for another bank.
+        if _state["version"] != (version.pk, version.number):
             configure_threads()
             log.info("loading bank v%s from %s", version.number, version.path)
             index = ReferenceIndex.load(version.path)
             _state["detector"] = Detector(load_models(), index, scorer=load_scorer())
-            _state["version"] = version.number
+            _state["version"] = (version.pk, version.number)
         return _state["detector"], version.number
 
 

@@ -2,9 +2,21 @@
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
 
 log = logging.getLogger(__name__)
+# Scans are idempotent (record_detection skips work done for the bank version), so they may be acked late
+# and redelivered when a worker dies (reject_on_worker_lost, settings). Only transient database and broker
+# errors are retried, with jittered backoff; a stuck scan is cut off well before the broker's visibility
+# timeout (the listing stays pending and the sweeper re-queues it).
+SCAN_TASK_OPTIONS = {
+    "acks_late": True, "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError, BrokerError), "dont_autoretry_for": (IntegrityError,),
+    "retry_backoff": 2, "retry_backoff_max": 60, "retry_jitter": True, "max_retries": 5,
+    "soft_time_limit": 120, "time_limit": 180,
+}
+SCAN_BATCH = 8  # listings per task: the image model is fastest around 8 images per forward pass
 
 
 def listing_input(listing):
@@ -49,13 +61,11 @@ def scan_listings(listing_ids: list[int]) -> int:
     return len(todo)
 
 
-@shared_task(name="workers.scan.scan_listing", bind=True, acks_late=True, autoretry_for=(OperationalError, DatabaseError),
-             retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
+@shared_task(name="workers.scan.scan_listing", bind=True, **SCAN_TASK_OPTIONS)
 def scan_listing(self, listing_id: int) -> int:
     return scan_listings([listing_id])
 
 
-@shared_task(name="workers.scan.scan_batch", bind=True, acks_late=True, autoretry_for=(OperationalError, DatabaseError),
-             retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
+@shared_task(name="workers.scan.scan_batch", bind=True, **SCAN_TASK_OPTIONS)
 def scan_batch(self, listing_ids: list[int]) -> int:
     return scan_listings(listing_ids)

@@ -11,7 +11,7 @@ class IntakeRejected(Exception):
         self.errors = errors
 
 
-def accept_validated(data: dict, *, client=None, acting_user=None) -> Listing:
+def accept_validated(data: dict, *, client=None, acting_user=None, enqueue: bool = True) -> Listing:
     """Create the seller if new, then accept the listing. Raises IntakeRejected with field errors."""
     from anticounterfeit.trust.actions import onboard_seller_history
 
@@ -32,6 +32,7 @@ def accept_validated(data: dict, *, client=None, acting_user=None) -> Listing:
                 client=client, seller=seller, listing_key=data["listing_id"], title=data["title"],
                 description=data.get("description", ""), price=data.get("price"), currency=data.get("currency", "USD"),
                 images=[(img["filename"], img["data"]) for img in data.get("images", [])], acting_user=acting_user,
+                enqueue=enqueue,
             )
     except IntegrityError as exc:
         raise IntakeRejected({"listing_id": [f"listing '{data['listing_id']}' was already submitted"]}) from exc

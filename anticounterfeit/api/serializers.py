@@ -21,9 +21,18 @@ def check_image_bytes(data: bytes, label: str) -> None:
         raise serializers.ValidationError(f"{label}: {exc}") from exc
 
 
+def safe_filename(name: str) -> str:
+    """The last path component only (either separator), plain characters, no leading dots or '..'."""
+    base = re.split(r"[\\/]", name)[-1]
+    base = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9_.\-]", "_", base)).lstrip(".")
+    return base[:60] or "image.jpg"
+
+
 class Base64ImageSerializer(serializers.Serializer):
     filename = serializers.CharField(max_length=100)
-    content_base64 = serializers.CharField(max_length=LIMITS["MAX_IMAGE_BYTES"] * 2)
+    # Blank is checked in validate() so that the error names the image ("image 'x.jpg': empty file").
+    content_base64 = serializers.CharField(max_length=LIMITS["MAX_IMAGE_BYTES"] * 2, allow_blank=True,
+                                           trim_whitespace=False)
 
     def validate(self, attrs):
         name = attrs["filename"]
@@ -32,8 +41,7 @@ class Base64ImageSerializer(serializers.Serializer):
         except (binascii.Error, ValueError) as exc:
             raise serializers.ValidationError({"content_base64": f"image '{name}': not valid base64"}) from exc
         check_image_bytes(data, f"image '{name}'")
-        safe_name = re.sub(r"[^A-Za-z0-9_.\-]", "_", name.rsplit("/", 1)[-1])[:60] or "image.jpg"
-        return {"filename": safe_name, "data": data}
+        return {"filename": safe_filename(name), "data": data}
 
 
 def _validate_id(value: str, field: str) -> str:
@@ -72,7 +80,7 @@ class ListingBatchSerializer(serializers.Serializer):
 
 
 class DetectionSerializer(serializers.ModelSerializer):
-    brand_id = serializers.CharField(source="brand.brand_key", default=None)
+    brand_id = serializers.CharField(source="brand.brand_key", default=None, allow_null=True)
 
     class Meta:
         model = Detection
@@ -82,7 +90,7 @@ class DetectionSerializer(serializers.ModelSerializer):
 class ListingStatusSerializer(serializers.ModelSerializer):
     listing_id = serializers.CharField(source="listing_key")
     seller_id = serializers.CharField(source="seller.seller_key")
-    brand_id = serializers.CharField(source="matched_brand.brand_key", default=None)
+    brand_id = serializers.CharField(source="matched_brand.brand_key", default=None, allow_null=True)
     detection = serializers.SerializerMethodField()
 
     class Meta:
@@ -99,3 +107,9 @@ class BatchItemResultSerializer(serializers.Serializer):
     listing_id = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=["accepted", "rejected"])
     errors = serializers.DictField(required=False)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    """The body of a batch answer (207): one result per submitted item, in order."""
+
+    results = BatchItemResultSerializer(many=True)

@@ -11,7 +11,7 @@ from anticounterfeit.listings.models import Listing
 
 from .intake import IntakeRejected, accept_validated
 from .serializers import (
-    BatchItemResultSerializer,
+    BatchResultSerializer,
     ListingBatchSerializer,
     ListingIntakeSerializer,
     ListingStatusSerializer,
@@ -38,7 +38,7 @@ class ListingCreateView(APIView):
 
 
 class ListingBatchView(APIView):
-    @extend_schema(request=ListingBatchSerializer, responses={207: BatchItemResultSerializer(many=True)})
+    @extend_schema(request=ListingBatchSerializer, responses={207: BatchResultSerializer})
     def post(self, request):
         """Each listing is validated and accepted on its own: a bad item never rejects the rest."""
         client = client_of(request)

@@ -3,33 +3,49 @@
 Validation of the bundle itself lives in ``ml.bundle`` (shared with the evaluation CLI); this module
 turns the valid records into rows, keeps per-item errors, and queues the bank rebuild on commit.
 """
+import csv
 import hashlib
+import io
+import json
 import logging
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from anticounterfeit.core import audit
 from anticounterfeit.listings.models import Seller
 
-from .models import AuthorizedSeller, Brand, ImportJob, ReferenceImage, ReferenceItem
+from .models import AuthorizedSeller, Brand, BrandReport, ImportJob, ReferenceImage, ReferenceItem
 
 log = logging.getLogger(__name__)
 
 
-def import_bundle(path: str, *, acting_user=None, rebuild: bool = True) -> ImportJob:
-    """Import a bundle folder or ZIP. Bad items are reported by file, line, id and field; the rest is kept."""
+def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: ImportJob | None = None) -> ImportJob:
+    """Import a bundle folder or ZIP. Bad items are reported by file, line, id and field; the rest is kept.
+
+    A job with a ``brand`` (a brand-portal upload) may only touch that brand: other brands' records, and
+    seller data, are refused per item.
+    """
+    from django.conf import settings
+
     from ml.bundle import read_bundle
 
-    job = ImportJob.objects.create(source=str(path)[:500], created_by=acting_user if getattr(acting_user, "pk", None) else None)
-    with tempfile.TemporaryDirectory(prefix="bundle-") as scratch:
+    if job is None:
+        job = ImportJob.objects.create(source=str(path)[:500],
+                                       created_by=acting_user if getattr(acting_user, "pk", None) else None)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    scratch_root = Path(settings.MEDIA_ROOT) / "tmp"  # ZIP members land under MEDIA_ROOT, never elsewhere
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bundle-", dir=scratch_root) as scratch:
         bundle = read_bundle(str(path), extract_to=scratch)
         errors = [str(e) for e in bundle.errors]
-        counts = _import_records(bundle, errors, acting_user)
+        counts = _import_records(bundle, errors, acting_user, only_brand=job.brand)
     job.counts, job.errors = counts, errors
     job.status = ImportJob.Status.INDEXING if rebuild else ImportJob.Status.DONE
     job.finished_at = None if rebuild else timezone.now()
@@ -43,31 +59,46 @@ def import_bundle(path: str, *, acting_user=None, rebuild: bool = True) -> Impor
 
 
 def finish_import_job(job_id: int, *, bank_version: int) -> None:
-    ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.DONE, finished_at=timezone.now(),
-    )
-    log.info("import #%s indexed into bank v%s", job_id, bank_version)
+    """The banks are built: match the listings already in the system against the new version (workers.retro)."""
+    from workers.enqueue import send_quietly
+    from workers.retro import match_existing
+
+    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.MATCHING, retro_done=0, retro_total=0)
+    log.info("import #%s indexed into bank v%s; matching existing listings", job_id, bank_version)
+    if not send_quietly(match_existing, job_id):
+        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE, finished_at=timezone.now())
 
 
 @transaction.atomic
-def _import_records(bundle, errors: list[str], acting_user) -> dict[str, int]:
+def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | None = None) -> dict[str, int]:
     from anticounterfeit.trust.actions import onboard_seller_history
 
     counts = {"brands": 0, "references": 0, "reference_images": 0, "sellers": 0, "authorized_sellers": 0}
     brands = {}
     for info in bundle.brands:
+        if only_brand is not None and info.brand_id != only_brand.brand_key:
+            errors.append(f"brands.jsonl (brand_id={info.brand_id}): field 'brand_id': not a brand you manage here")
+            continue
         brand, _ = Brand.objects.update_or_create(
             brand_key=info.brand_id,
             defaults={"name": info.name, "aliases": list(info.aliases), "protected_terms": list(info.protected_terms)},
         )
         brands[info.brand_id] = brand
         counts["brands"] += 1
-    known_brands = {b.brand_key: b for b in Brand.objects.filter(brand_key__in=_brand_ids(bundle))} | brands
+    if only_brand is not None:
+        known_brands = {only_brand.brand_key: only_brand}
+    else:
+        known_brands = {b.brand_key: b for b in Brand.objects.filter(brand_key__in=_brand_ids(bundle))} | brands
+    taken = dict(ReferenceItem.objects.filter(ref_key__in=[r.ref_id for r in bundle.references])
+                 .values_list("ref_key", "brand__brand_key"))
 
     for ref in bundle.references:
         brand = known_brands.get(ref.brand_id)
         if brand is None:
             errors.append(f"catalog.jsonl (ref_id={ref.ref_id}): field 'brand_id': unknown brand '{ref.brand_id}'")
+            continue
+        if only_brand is not None and taken.get(ref.ref_id, brand.brand_key) != brand.brand_key:
+            errors.append(f"catalog.jsonl (ref_id={ref.ref_id}): field 'ref_id': already used by another brand")
             continue
         bad_image = _first_bad_image(ref.image_paths)
         if bad_image:
@@ -82,16 +113,22 @@ def _import_records(bundle, errors: list[str], acting_user) -> dict[str, int]:
         counts["reference_images"] += _store_reference_images(item, ref.image_paths)
 
     for info in bundle.sellers.values():
-        seller, created = Seller.objects.update_or_create(
-            seller_key=info.seller_id,
-            defaults={"name": getattr(info, "name", "") or info.seller_id, "account_age_days": info.account_age_days,
-                      "prior_takedowns": info.prior_takedowns, "prior_sales": info.prior_sales},
-        )
-        if created:
-            onboard_seller_history(seller)
-        counts["sellers"] += 1
+        if only_brand is not None:  # a brand may authorize existing sellers, never edit seller data
+            seller = Seller.objects.filter(seller_key=info.seller_id).first()
+            if seller is None:
+                errors.append(f"sellers.jsonl (seller_id={info.seller_id}): field 'seller_id': unknown seller")
+                continue
+        else:
+            seller, created = Seller.objects.update_or_create(
+                seller_key=info.seller_id,
+                defaults={"name": getattr(info, "name", "") or info.seller_id, "account_age_days": info.account_age_days,
+                          "prior_takedowns": info.prior_takedowns, "prior_sales": info.prior_sales},
+            )
+            if created:
+                onboard_seller_history(seller)
+            counts["sellers"] += 1
         for brand_id in info.authorized_brands:
-            brand = known_brands.get(brand_id) or Brand.objects.filter(brand_key=brand_id).first()
+            brand = known_brands.get(brand_id) or (Brand.objects.filter(brand_key=brand_id).first() if only_brand is None else None)
             if brand is None:
                 errors.append(f"authorized_sellers.jsonl (seller_id={info.seller_id}): field 'brand_id': unknown brand '{brand_id}'")
                 continue
@@ -102,6 +139,7 @@ def _import_records(bundle, errors: list[str], acting_user) -> dict[str, int]:
 
 def _first_bad_image(paths) -> tuple[str, str] | None:
     from django.conf import settings
+
     from ml.images import ImageError, load_image
 
     limits = settings.UPLOAD_LIMITS
@@ -147,3 +185,227 @@ def set_quarantine(reference: ReferenceItem, quarantined: bool, *, acting_user) 
                  after={"quarantined": quarantined})
     transaction.on_commit(lambda: rebuild_banks.delay(reason=f"quarantine {reference.ref_key}"))
     return reference
+
+
+# ---- brand portal ----------------------------------------------------------------------------------------
+def _upload_dir() -> Path:
+    from django.conf import settings
+
+    folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _queue_import(brand: Brand, path: Path, source: str, acting_user) -> ImportJob:
+    """Create the job the progress bar follows and hand the bundle to a worker once committed."""
+    from workers.enqueue import enqueue_on_commit
+    from workers.retro import import_upload
+
+    job = ImportJob.objects.create(source=source[:500], brand=brand, status=ImportJob.Status.QUEUED,
+                                   created_by=acting_user if getattr(acting_user, "pk", None) else None)
+    audit.record("catalog.upload", job, actor=acting_user, after={"brand": brand.brand_key, "source": source[:200]})
+    enqueue_on_commit(import_upload, job.pk, str(path))
+    return job
+
+
+@transaction.atomic
+def upload_bundle_zip(brand: Brand, upload, *, acting_user) -> ImportJob:
+    """A ZIP bundle from the portal: stored under MEDIA_ROOT, validated and imported by a worker."""
+    path = _upload_dir() / "bundle.zip"
+    with open(path, "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return _queue_import(brand, path, f"upload {_safe_name(upload.name)}", acting_user)
+
+
+CSV_COLUMNS = ["ref_id", "title", "description", "msrp", "currency", "kind", "images"]
+
+
+@transaction.atomic
+def upload_catalog_csv(brand: Brand, csv_file, images, *, acting_user) -> ImportJob:
+    """CSV rows + image files become a bundle folder, so ``ml.bundle`` validates them like any bundle.
+
+    ``images`` in a row names uploaded files, separated by ``;``.
+    """
+    text = csv_file.read().decode("utf-8-sig", errors="replace")
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        record = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        record["brand_id"] = brand.brand_key
+        names = [n.strip() for n in record.pop("images", "").split(";") if n.strip()]
+        record["images"] = [f"images/{_safe_name(n)}" for n in names]
+        if "msrp" in record:
+            record["msrp"] = _number_or_text(record["msrp"])
+        rows.append(record)
+    files = {_safe_name(f.name): f.read() for f in images}
+    folder = _write_bundle(brand, rows, files)
+    return _queue_import(brand, folder, f"CSV {_safe_name(csv_file.name)}", acting_user)
+
+
+@transaction.atomic
+def save_reference(brand: Brand, *, acting_user, ref_key: str, title: str, description: str = "", msrp=None,
+                   currency: str = "USD", kind: str = ReferenceItem.Kind.PRODUCT, images=()) -> ImportJob:
+    """Add or edit one reference through the same bundle path (same validation, rebuild and retro matching).
+
+    Without new images an existing reference keeps its own.
+    """
+    existing = ReferenceItem.objects.filter(ref_key=ref_key).first()
+    if existing is not None and existing.brand_id != brand.pk:
+        raise ValueError("ref_key: already used by another brand")
+    files = {f"{n}-{_safe_name(f.name)}": f.read() for n, f in enumerate(images)}
+    if not files and existing is not None:
+        files = {os.path.basename(i.image.name): i.image.read() for i in existing.images.all()}
+    record = {"ref_id": ref_key, "brand_id": brand.brand_key, "title": title, "description": description,
+              "msrp": float(msrp) if msrp is not None else None, "currency": currency, "kind": kind,
+              "images": [f"images/{name}" for name in files]}
+    folder = _write_bundle(brand, [record], files)
+    return _queue_import(brand, folder, f"{'edit' if existing else 'add'} {ref_key}", acting_user)
+
+
+@transaction.atomic
+def delete_reference(reference: ReferenceItem, *, acting_user) -> None:
+    from workers.banks import rebuild_banks
+
+    key = reference.ref_key
+    audit.record("reference.delete", reference, actor=acting_user, before={"ref_key": key, "title": reference.title})
+    reference.delete()
+    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"reference {key} deleted"))
+
+
+def _safe_name(name: str) -> str:
+    try:
+        return get_valid_filename(os.path.basename(name))
+    except Exception:  # noqa: BLE001 - e.g. '..': Django refuses it
+        return "file"
+
+
+def _number_or_text(value: str):
+    try:
+        return float(value)
+    except ValueError:
+        return value  # left for ml.bundle to report as a bad field
+
+
+def _write_bundle(brand: Brand, records: list[dict], files: dict[str, bytes]) -> Path:
+    folder = _upload_dir()
+    (folder / "images").mkdir()
+    for name, data in files.items():
+        (folder / "images" / name).write_bytes(data)
+    (folder / "brands.jsonl").write_text(json.dumps({
+        "brand_id": brand.brand_key, "name": brand.name, "aliases": brand.aliases,
+        "protected_terms": brand.protected_terms}) + "\n")
+    (folder / "catalog.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+@transaction.atomic
+def update_brand_profile(brand: Brand, *, acting_user, name: str, aliases: list[str], protected_terms: list[str],
+                         trademark_numbers: list[str], contact_name: str, contact_email: str) -> Brand:
+    """Aliases and protected terms feed text matching, so the banks are rebuilt."""
+    from workers.banks import rebuild_banks
+
+    fields = ["name", "aliases", "protected_terms", "trademark_numbers", "contact_name", "contact_email"]
+    before = {f: getattr(brand, f) for f in fields}
+    brand.name, brand.aliases, brand.protected_terms = name, aliases, protected_terms
+    brand.trademark_numbers, brand.contact_name, brand.contact_email = trademark_numbers, contact_name, contact_email
+    brand.save(update_fields=fields)
+    audit.record("brand.profile", brand, actor=acting_user, before=before, after={f: getattr(brand, f) for f in fields})
+    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"profile of {brand.brand_key}"))
+    return brand
+
+
+@transaction.atomic
+def set_authorized_sellers(brand: Brand, *, acting_user, add: list[str] = (), remove: list[str] = ()) -> list[str]:
+    """Add or remove authorizations by seller id; returns an error per unknown seller id (the rest is applied)."""
+    errors = []
+    added, removed = [], []
+    for key in add:
+        seller = Seller.objects.filter(seller_key=key).first()
+        if seller is None:
+            errors.append(f"seller_id '{key}': unknown seller")
+            continue
+        if AuthorizedSeller.objects.get_or_create(brand=brand, seller=seller)[1]:
+            added.append(key)
+    for key in remove:
+        if AuthorizedSeller.objects.filter(brand=brand, seller__seller_key=key).delete()[0]:
+            removed.append(key)
+    if added or removed:
+        audit.record("brand.authorized_sellers", brand, actor=acting_user, after={"added": added, "removed": removed})
+    return errors
+
+
+def seller_ids_from_csv(csv_file) -> list[str]:
+    """The ``seller_id`` column (or the first column) of an uploaded CSV."""
+    rows = list(csv.reader(io.StringIO(csv_file.read().decode("utf-8-sig", errors="replace"))))
+    if not rows:
+        return []
+    column = rows[0].index("seller_id") if "seller_id" in rows[0] else 0
+    start = 1 if "seller_id" in rows[0] else 0
+    return [r[column].strip() for r in rows[start:] if len(r) > column and r[column].strip()][:5000]
+
+
+class ReportRefused(Exception):
+    """The listing cannot be reported now (already removed, already reported, not yet scanned)."""
+
+
+REPORTABLE = {"clear", "in_review", "cleared", "reinstated"}
+
+
+@transaction.atomic
+def report_listing(listing, brand: Brand, *, acting_user, reason_code: str, note: str = "",
+                   reference: ReferenceItem | None = None) -> BrandReport:
+    """A brand flags a listing: a high-priority case with the report attached, or, under the self-service
+    privilege, an immediate takedown (same consequences as a moderator's, trust kind ``brand_removal``)."""
+    from anticounterfeit.listings import actions as listing_actions
+    from anticounterfeit.listings.models import Listing
+    from anticounterfeit.moderation import actions as moderation
+    from anticounterfeit.moderation.models import TAKEDOWN_REASONS, Case
+    from anticounterfeit.trust.models import TrustEvent
+
+    if reason_code not in TAKEDOWN_REASONS:
+        raise ValueError(f"reason_code: '{reason_code}' is not a takedown reason")
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    brand = Brand.objects.get(pk=brand.pk)
+    if listing.status not in REPORTABLE:
+        raise ReportRefused(f"listing {listing.listing_key} is {listing.get_status_display().lower()}")
+    if BrandReport.objects.filter(brand=brand, listing=listing, case__state__in=["open", "escalated"]).exists():
+        raise ReportRefused(f"listing {listing.listing_key} is already reported and awaiting a moderator")
+    if reference is not None and reference.brand_id != brand.pk:
+        raise ValueError("reference: not one of this brand's references")
+    case = moderation.open_or_update_case(listing, listing.detections.first(), source=Case.Source.BRAND_REPORT)
+    if case.source != Case.Source.BRAND_REPORT:
+        case.source, case.priority = Case.Source.BRAND_REPORT, case.priority + 1.0
+        case.save(update_fields=["source", "priority"])
+    if listing.status != Listing.Status.IN_REVIEW:
+        listing_actions.set_status(listing, Listing.Status.IN_REVIEW, acting_user=acting_user,
+                                   reason=f"reported by {brand.name}")
+    direct = brand.self_service and moderation.lease_is_free(case, acting_user) and case.state == Case.State.OPEN
+    report = BrandReport.objects.create(brand=brand, listing=listing, case=case, reason_code=reason_code, note=note,
+                                        reference=reference, direct_removal=direct,
+                                        reported_by=acting_user if getattr(acting_user, "pk", None) else None)
+    audit.record("brand.report", report, actor=acting_user,
+                 after={"case": case.pk, "reason_code": reason_code, "direct_removal": direct})
+    if direct:
+        moderation.do_take_down(case.pk, acting_user=acting_user, reason_code=reason_code,
+                                note=f"Self-service removal by {brand.name}. {note}".strip(),
+                                trust_kind=TrustEvent.Kind.BRAND_REMOVAL)
+    return report
+
+
+@transaction.atomic
+def reverse_brand_removal(report: BrandReport, *, acting_user, note: str = "") -> BrandReport:
+    """A moderator undoes a brand's direct removal; it counts against the brand's accuracy."""
+    from anticounterfeit.accounts.models import is_staff_role
+    from anticounterfeit.listings.models import Listing
+    from anticounterfeit.moderation import actions as moderation
+    from anticounterfeit.moderation.models import Decision
+
+    if not is_staff_role(acting_user):
+        raise PermissionError("only moderators can reverse a brand's removal")
+    report = BrandReport.objects.select_related("case__listing").get(pk=report.pk)
+    decision = Decision.objects.filter(case=report.case, action=Decision.Action.TAKEDOWN).first()
+    if not report.direct_removal or decision is None or report.case.listing.status != Listing.Status.REMOVED:
+        raise ValueError(f"report #{report.pk}: no removal in force to reverse")
+    audit.record("brand.removal_reverse", report, actor=acting_user, after={"note": note, "decision": decision.pk})
+    moderation.apply_reinstatement(decision, acting_user=acting_user, reason="brand removal reversed by a moderator")
+    return report

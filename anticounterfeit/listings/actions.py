@@ -44,8 +44,11 @@ def set_status(listing: Listing, new_status: str, *, acting_user=None, reason: s
 
 @transaction.atomic
 def accept_listing(*, client, seller: Seller, listing_key: str, title: str, description: str, price: Decimal | None,
-                   currency: str, images: list[tuple[str, bytes]], acting_user=None) -> Listing:
-    """Commit the listing and its images, then queue the scan once the transaction is durable."""
+                   currency: str, images: list[tuple[str, bytes]], acting_user=None, enqueue: bool = True) -> Listing:
+    """Commit the listing and its images, then queue the scan once the transaction is durable.
+
+    Bulk callers pass ``enqueue=False`` and queue ``scan_batch`` themselves after their commits.
+    """
     if seller.restricted:
         raise PermissionError(f"seller {seller.seller_key} is restricted and cannot publish listings")
     listing = Listing.objects.create(
@@ -57,9 +60,10 @@ def accept_listing(*, client, seller: Seller, listing_key: str, title: str, desc
         image.image.save(f"{listing_key}-{position}-{name}"[-90:], ContentFile(data), save=False)
         image.save()
     audit.record("listing.accept", listing, actor=acting_user, after={"images": len(images)})
+    from workers.enqueue import enqueue_on_commit
     from workers.scan import scan_listing
 
-    transaction.on_commit(lambda: scan_listing.delay(listing.pk))
+    enqueue_on_commit(scan_listing, listing.pk)
     return listing
 
 

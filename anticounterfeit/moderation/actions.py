@@ -3,14 +3,18 @@
 A takedown composes: listing status (listings.actions) → trust event (trust.actions) → seller notice
 (notifications.actions) → confirmed-counterfeit bank rebuild (workers.banks).
 """
+import math
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from anticounterfeit.accounts.models import is_lead
 from anticounterfeit.core import audit
 from anticounterfeit.core.models import DetectionPolicy
 from anticounterfeit.listings import actions as listing_actions
 from anticounterfeit.listings.models import Listing
+from anticounterfeit.notifications.actions import announce_decision
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import TrustEvent
 
@@ -21,14 +25,26 @@ class CaseUnavailable(Exception):
     """The case is decided, or another moderator holds its lease."""
 
 
+def case_priority(score: float, *, seller_sales: int, source: str) -> float:
+    """Queue order: the score, scaled by exposure (a high-volume seller's listing reaches more buyers).
+
+    Exposure moves a case by at most 20%, so a much stronger match still comes first; a brand report outranks
+    every scan (+1).
+    """
+    reach = min(1.0, math.log10(1 + max(seller_sales, 0)) / 4)  # 10k prior sales = full reach
+    return score * (0.8 + 0.2 * reach) + (1.0 if source == Case.Source.BRAND_REPORT else 0.0)
+
+
 def open_or_update_case(listing: Listing, detection, *, source: str = Case.Source.SCAN) -> Case:
     policy = DetectionPolicy.current()
     high = detection is not None and detection.score >= policy.high_priority_threshold
-    priority = (detection.score if detection is not None else 1.0) + (1.0 if source == Case.Source.BRAND_REPORT else 0.0)
+    priority = case_priority(detection.score if detection is not None else 1.0, seller_sales=listing.seller.prior_sales,
+                             source=source)
     case = Case.objects.open().filter(listing=listing).first()
     if case is None:
         case = Case.objects.create(listing=listing, detection=detection, source=source, priority=priority, high_priority=high)
-        audit.record("case.open", case, after={"score": priority, "source": source})
+        audit.record("case.open", case, after={"score": detection.score if detection is not None else None,
+                                               "priority": round(priority, 4), "source": source})
     else:
         case.detection, case.priority, case.high_priority = detection, max(case.priority, priority), high
         case.save(update_fields=["detection", "priority", "high_priority"])
@@ -40,14 +56,21 @@ def lease_is_free(case: Case, user, now=None) -> bool:
     return case.assigned_to_id in (None, user.pk) or case.lease_expires_at is None or case.lease_expires_at <= now
 
 
+def check_available(case: Case, user) -> None:
+    """Why ``user`` may not work on ``case`` right now, as an exception; the one rule claims and decisions share."""
+    if case.state == Case.State.DECIDED:
+        raise CaseUnavailable(f"case #{case.pk} was already decided")
+    if case.state == Case.State.ESCALATED and not is_lead(user):
+        raise CaseUnavailable(f"case #{case.pk} is escalated: a lead decides it")
+    if not lease_is_free(case, user):
+        raise CaseUnavailable(f"case #{case.pk} is being reviewed by {case.assigned_to.get_username()}")
+
+
 @transaction.atomic
 def claim_case(case_id: int, *, acting_user) -> Case:
     """Assign the case to the moderator for a lease, unless someone else holds a live lease."""
     case = Case.objects.select_for_update().get(pk=case_id)
-    if case.state == Case.State.DECIDED:
-        raise CaseUnavailable(f"case #{case.pk} was already decided")
-    if not lease_is_free(case, acting_user):
-        raise CaseUnavailable(f"case #{case.pk} is being reviewed by {case.assigned_to.get_username()}")
+    check_available(case, acting_user)
     before = case.assigned_to_id
     case.assigned_to, case.lease_expires_at = acting_user, timezone.now() + settings.CASE_LEASE
     case.save(update_fields=["assigned_to", "lease_expires_at"])
@@ -58,10 +81,7 @@ def claim_case(case_id: int, *, acting_user) -> Case:
 
 def _lock_for_decision(case_id: int, acting_user) -> Case:
     case = Case.objects.select_for_update().select_related("listing__seller").get(pk=case_id)
-    if case.state == Case.State.DECIDED:
-        raise CaseUnavailable(f"case #{case.pk} was already decided")
-    if not lease_is_free(case, acting_user):
-        raise CaseUnavailable(f"case #{case.pk} is being reviewed by {case.assigned_to.get_username()}")
+    check_available(case, acting_user)
     return case
 
 
@@ -73,32 +93,48 @@ def _decide(case: Case, action: str, reason_code: str, note: str, acting_user) -
     else:
         case.state, case.closed_at = Case.State.DECIDED, timezone.now()
     case.save(update_fields=["state", "assigned_to", "lease_expires_at", "closed_at"])
+    _brand_accuracy_changed(case, acting_user)
     audit.record(f"case.{action}", case, actor=acting_user, before={"state": before},
                  after={"state": case.state, "reason_code": reason_code, "decision": decision.pk})
     return decision
 
 
 @transaction.atomic
-def do_take_down(case_id: int, *, acting_user, reason_code: str = ReasonCode.COUNTERFEIT, note: str = "") -> Decision:
-    from anticounterfeit.notifications.actions import notify_seller
-    from workers.banks import rebuild_banks
+def do_take_down(case_id: int, *, acting_user, reason_code: str = ReasonCode.COUNTERFEIT, note: str = "",
+                 rebuild: bool = True, trust_kind: str = TrustEvent.Kind.TAKEDOWN) -> Decision:
+    """Remove the listing and apply its consequences; ``rebuild=False`` lets a bulk action rebuild the banks once.
 
+    A brand's self-service removal is this same takedown with ``trust_kind=BRAND_REMOVAL`` (catalog.actions).
+    """
     if reason_code not in TAKEDOWN_REASONS:
         raise ValueError(f"reason_code: '{reason_code}' is not a takedown reason")
     case = _lock_for_decision(case_id, acting_user)
     decision = _decide(case, Decision.Action.TAKEDOWN, reason_code, note, acting_user)
-    listing, seller = case.listing, case.listing.seller
-    listing_actions.set_status(listing, Listing.Status.REMOVED, acting_user=acting_user, reason=reason_code)
+    apply_takedown(decision, acting_user=acting_user, rebuild=rebuild, trust_kind=trust_kind)
+    return decision
+
+
+def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEvent.Kind.TAKEDOWN,
+                   rebuild: bool = True) -> None:
+    """A takedown's consequences, shared by moderator takedowns and brands' self-service removals."""
+    from anticounterfeit.notifications.actions import notify_seller
+    from workers.banks import rebuild_banks
+
+    listing = decision.case.listing
+    seller = listing.seller
+    listing_actions.set_status(listing, Listing.Status.REMOVED, acting_user=acting_user, reason=decision.reason_code)
     rating_before = seller.trust_rating
-    trust_actions.record_trust_event(seller, TrustEvent.Kind.TAKEDOWN, decision=decision, acting_user=acting_user)
+    trust_actions.record_trust_event(seller, trust_kind, decision=decision, acting_user=acting_user)
     deadline = timezone.now() + settings.APPEAL_WINDOW
     notify_seller(
         seller, "takedown", listing=listing, decision=decision, appeal_deadline=deadline, acting_user=acting_user,
-        context={"reason": ReasonCode(reason_code).label, "brand_name": listing.matched_brand.name if listing.matched_brand else "",
+        context={"reason": ReasonCode(decision.reason_code).label,
+                 "brand_name": listing.matched_brand.name if listing.matched_brand else "",
                  "rating_before": rating_before, "rating_after": seller.trust_rating, "tier": seller.trust_tier},
     )
-    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"takedown of {listing.listing_key}"))
-    return decision
+    announce_decision(decision, "removed", acting_user=acting_user)
+    if rebuild:
+        transaction.on_commit(lambda: rebuild_banks.delay(reason=f"takedown of {listing.listing_key}"))
 
 
 @transaction.atomic
@@ -110,6 +146,7 @@ def do_dismiss(case_id: int, *, acting_user, reason_code: str = ReasonCode.GENUI
     listing_actions.set_status(case.listing, Listing.Status.CLEARED, acting_user=acting_user, reason=reason_code)
     trust_actions.record_trust_event(case.listing.seller, TrustEvent.Kind.DISMISSED_FLAG, decision=decision,
                                      acting_user=acting_user)
+    announce_decision(decision, "dismissed", acting_user=acting_user)
     return decision
 
 
@@ -119,6 +156,41 @@ def do_escalate(case_id: int, *, acting_user, note: str = "") -> Decision:
     if case.state == Case.State.ESCALATED:
         raise CaseUnavailable(f"case #{case.pk} is already escalated")
     return _decide(case, Decision.Action.ESCALATE, ReasonCode.NEEDS_LEAD, note, acting_user)
+
+
+BULK_LIMIT = 500
+
+
+@transaction.atomic
+def bulk_decide(case_ids: list[int], *, action: str, acting_user, reason_code: str, note: str = "",
+                anchor: Case) -> tuple[list[int], dict[int, str]]:
+    """Decide many cases the way one would be decided, each through its own action (own audit row).
+
+    A case someone else holds or that was decided meanwhile is skipped, never stolen; the banks are rebuilt
+    once for the whole batch. One summary row on ``anchor`` (the case the moderator started from) ties them together.
+    """
+    from workers.banks import rebuild_banks
+
+    if action not in (Decision.Action.TAKEDOWN, Decision.Action.DISMISS):
+        raise ValueError(f"action: '{action}' cannot be applied in bulk")
+    if len(case_ids) > BULK_LIMIT:
+        raise ValueError(f"case_ids: at most {BULK_LIMIT} cases at once")
+    decided, skipped = [], {}
+    for case_id in sorted(set(case_ids)):
+        try:
+            if action == Decision.Action.TAKEDOWN:
+                do_take_down(case_id, acting_user=acting_user, reason_code=reason_code, note=note, rebuild=False)
+            else:
+                do_dismiss(case_id, acting_user=acting_user, reason_code=reason_code, note=note)
+        except CaseUnavailable as exc:
+            skipped[case_id] = str(exc)
+        else:
+            decided.append(case_id)
+    audit.record(f"case.bulk_{action}", anchor, actor=acting_user,
+                 after={"decided": decided, "skipped": sorted(skipped), "reason_code": reason_code})
+    if decided and action == Decision.Action.TAKEDOWN:
+        transaction.on_commit(lambda: rebuild_banks.delay(reason=f"bulk takedown of {len(decided)} listings"))
+    return decided, skipped
 
 
 @transaction.atomic
@@ -139,27 +211,46 @@ def file_appeal(decision: Decision, *, seller, statement: str, evidence=None, ac
 @transaction.atomic
 def decide_appeal(appeal_id: int, *, acting_user, reinstate: bool, note: str = "") -> Appeal:
     from anticounterfeit.notifications.actions import notify_seller
-    from workers.banks import rebuild_banks
 
     appeal = Appeal.objects.select_for_update().select_related("decision__case__listing__seller").get(pk=appeal_id)
     if appeal.status != Appeal.Status.OPEN:
         raise ValueError(f"appeal #{appeal.pk} was already decided")
     if appeal.decision.moderator_id == acting_user.pk:
         raise PermissionError("a moderator cannot decide an appeal against their own decision")
+    if not is_lead(acting_user):
+        raise PermissionError("only a lead can decide an appeal")
     listing, seller = appeal.decision.case.listing, appeal.seller
     appeal.status = Appeal.Status.REINSTATED if reinstate else Appeal.Status.UPHELD
     appeal.decided_by, appeal.decided_at = acting_user, timezone.now()
     appeal.save(update_fields=["status", "decided_by", "decided_at"])
     audit.record("appeal.decide", appeal, actor=acting_user, before={"status": "open"}, after={"status": appeal.status})
     if reinstate:
-        listing_actions.set_status(listing, Listing.Status.REINSTATED, acting_user=acting_user, reason="appeal")
-        strike = TrustEvent.objects.filter(decision=appeal.decision, kind=TrustEvent.Kind.TAKEDOWN).first()
-        trust_actions.record_trust_event(seller, TrustEvent.Kind.REINSTATED, reverses=strike, decision=appeal.decision,
-                                         acting_user=acting_user)
-        notify_seller(seller, "reinstatement", listing=listing, decision=appeal.decision, acting_user=acting_user,
-                      context={"rating_after": seller.trust_rating, "tier": seller.trust_tier})
-        transaction.on_commit(lambda: rebuild_banks.delay(reason=f"reinstatement of {listing.listing_key}"))
+        apply_reinstatement(appeal.decision, acting_user=acting_user, reason="appeal")
     else:
         notify_seller(seller, "appeal_outcome", listing=listing, decision=appeal.decision, acting_user=acting_user,
                       context={"note": note})
     return appeal
+
+
+def apply_reinstatement(decision: Decision, *, acting_user, reason: str) -> None:
+    """Undo a takedown's consequences (appeal reinstatement, or a moderator reversing a brand's removal)."""
+    from anticounterfeit.notifications.actions import notify_seller
+    from workers.banks import rebuild_banks
+
+    listing = decision.case.listing
+    seller = listing.seller
+    listing_actions.set_status(listing, Listing.Status.REINSTATED, acting_user=acting_user, reason=reason)
+    trust_actions.reverse_strike(decision, acting_user=acting_user)  # strike and the seller links it made
+    _brand_accuracy_changed(decision.case, acting_user)
+    notify_seller(seller, "reinstatement", listing=listing, decision=decision, acting_user=acting_user,
+                  context={"rating_after": seller.trust_rating, "tier": seller.trust_tier})
+    announce_decision(decision, "reinstated", acting_user=acting_user)
+    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"reinstatement of {listing.listing_key}"))
+
+
+def _brand_accuracy_changed(case: Case, acting_user) -> None:
+    """Outcomes of brand reports move the brand's self-service status (catalog.accuracy)."""
+    if case.source == Case.Source.BRAND_REPORT:
+        from anticounterfeit.catalog.accuracy import reevaluate_for_case
+
+        reevaluate_for_case(case, acting_user=acting_user)

@@ -3,6 +3,14 @@ from django import forms
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Decision, ReasonCode
 
 
+def check_reason(form: forms.Form, action: str | None, reason: str | None) -> None:
+    """A takedown needs a takedown reason and a dismissal a dismissal reason (one rule for single and bulk)."""
+    if action == Decision.Action.TAKEDOWN and reason not in TAKEDOWN_REASONS:
+        form.add_error("reason_code", "Choose a takedown reason.")
+    if action == Decision.Action.DISMISS and reason not in DISMISS_REASONS:
+        form.add_error("reason_code", "Choose a dismissal reason.")
+
+
 class DecisionForm(forms.Form):
     action = forms.ChoiceField(choices=Decision.Action.choices)
     reason_code = forms.ChoiceField(choices=ReasonCode.choices, required=False)
@@ -10,17 +18,43 @@ class DecisionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        action, reason = data.get("action"), data.get("reason_code")
-        if action == Decision.Action.TAKEDOWN and reason not in TAKEDOWN_REASONS:
-            self.add_error("reason_code", "Choose a takedown reason.")
-        if action == Decision.Action.DISMISS and reason not in DISMISS_REASONS:
-            self.add_error("reason_code", "Choose a dismissal reason.")
+        check_reason(self, data.get("action"), data.get("reason_code"))
         return data
 
 
-class QueueFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
-    brand = forms.IntegerField(required=False)
-    min_score = forms.FloatField(required=False, min_value=0, max_value=1)
-    state = forms.ChoiceField(required=False, choices=[("open", "Open"), ("escalated", "Escalated"), ("mine", "Mine"),
-                                                      ("unassigned", "Unassigned")])
+class BulkForm(forms.Form):
+    scope = forms.ChoiceField(choices=[("seller", "Same seller"), ("image", "Sharing these images")])
+    action = forms.ChoiceField(choices=[(Decision.Action.TAKEDOWN, "Take down"), (Decision.Action.DISMISS, "Dismiss")])
+    reason_code = forms.ChoiceField(choices=ReasonCode.choices, required=False)
+    note = forms.CharField(required=False, max_length=2000)
+    ids = forms.CharField(required=False)  # the exact cases the confirmation showed, comma-separated
+
+    def clean_ids(self) -> list[int]:
+        raw = self.cleaned_data.get("ids") or ""
+        try:
+            return [int(x) for x in raw.split(",") if x.strip()]
+        except ValueError:
+            raise forms.ValidationError("Malformed case list.") from None
+
+    def clean(self):
+        data = super().clean()
+        if self.data.get("confirm"):
+            check_reason(self, data.get("action"), data.get("reason_code"))
+        return data
+
+
+class AppealDecisionForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[("uphold", "Uphold the takedown"), ("reinstate", "Reinstate the listing")])
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PolicyForm(forms.Form):
+    review_threshold = forms.FloatField(min_value=0.01, max_value=0.99)
+    high_priority_threshold = forms.FloatField(min_value=0.01, max_value=1.0)
+
+    def clean(self):
+        data = super().clean()
+        review, high = data.get("review_threshold"), data.get("high_priority_threshold")
+        if review is not None and high is not None and high < review:
+            self.add_error("high_priority_threshold", "Must be at least the review threshold.")
+        return data

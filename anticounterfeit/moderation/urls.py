@@ -8,4 +8,10 @@ urlpatterns = [
     path("next/", views.next_case, name="next"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/decide/", views.decide, name="decide"),
+    path("cases/<int:pk>/bulk/", views.bulk, name="bulk"),
+    path("appeals/", views.appeals, name="appeals"),
+    path("appeals/<int:pk>/", views.appeal_detail, name="appeal"),
+    path("appeals/<int:pk>/decide/", views.appeal_decide, name="appeal_decide"),
+    path("settings/", views.policy_settings, name="settings"),
+    path("dashboard/", views.dashboard, name="dashboard"),
 ]

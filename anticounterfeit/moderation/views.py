@@ -1,108 +1,86 @@
-"""Moderation console: the queue, the case page and decisions. Views parse, call actions, render."""
+"""Moderation console: queue, case page, decisions, bulk decisions, appeals, thresholds and dashboard.
+
+Views parse, check the role, call an action and render; the queue lives in filtersets, the evidence in evidence.
+"""
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from anticounterfeit.accounts.models import STAFF_ROLES
+from anticounterfeit.accounts.models import LEAD_ROLES, STAFF_ROLES, is_lead
 from anticounterfeit.accounts.permissions import role_required
-from anticounterfeit.catalog.models import Brand, ReferenceItem
+from anticounterfeit.catalog.models import Brand
+from anticounterfeit.core import actions as core_actions
 from anticounterfeit.core import audit
-from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.core.models import AuditEvent, DetectionPolicy
 
-from . import actions
-from .forms import DecisionForm, QueueFilterForm
-from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Case, Decision, ReasonCode
+from . import actions, evidence
+from .dashboard import dashboard_data
+from .filtersets import counters, querystring, queue_cases
+from .forms import AppealDecisionForm, BulkForm, DecisionForm, PolicyForm
+from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision
 
 staff_required = role_required(*STAFF_ROLES)
+lead_required = role_required(*LEAD_ROLES)
+PAGE_SIZE = 25
+TRAIL = 50  # cases remembered per session for k (previous) and j (skip to an unseen case)
 
 
-def _queue(request):
-    form = QueueFilterForm(request.GET or None)
-    cases = Case.objects.visible_to(request.user).open().select_related(
-        "listing__seller", "listing__matched_brand", "assigned_to", "detection")
-    state = ""
-    if form.is_valid():
-        data = form.cleaned_data
-        state = data.get("state") or ""
-        if data.get("q"):
-            q = data["q"]
-            cases = cases.filter(Q(listing__listing_key=q) | Q(listing__seller__seller_key=q) | Q(listing__title__icontains=q))
-        if data.get("brand"):
-            cases = cases.filter(listing__matched_brand_id=data["brand"])
-        if data.get("min_score") is not None:
-            cases = cases.filter(listing__score__gte=data["min_score"])
-    if state == "escalated":
-        cases = cases.filter(state=Case.State.ESCALATED)
-    elif state == "mine":
-        cases = cases.filter(assigned_to=request.user)
-    elif state == "unassigned":
-        cases = cases.filter(Q(assigned_to__isnull=True) | Q(lease_expires_at__lt=timezone.now()))
-    return form, cases.order_by("-priority", "opened_at", "pk")
+def _claimable(user) -> Q:
+    return Q(assigned_to__isnull=True) | Q(assigned_to=user) | Q(lease_expires_at__lte=timezone.now())
 
 
 @staff_required
 def queue(request):
-    form, cases = _queue(request)
-    page = Paginator(cases, 25).get_page(request.GET.get("page"))
-    open_cases = Case.objects.open()
-    oldest = open_cases.order_by("opened_at").values_list("opened_at", flat=True).first()
-    counters = {
-        "open": open_cases.count(),
-        "mine": open_cases.filter(assigned_to=request.user).count(),
-        "escalated": open_cases.filter(state=Case.State.ESCALATED).count(),
-        "oldest": oldest,
-    }
+    policy = DetectionPolicy.current()
+    form, cases = queue_cases(request.user, request.GET, policy)
+    if request.session.get("queue_params") != request.GET.urlencode():  # n / next-after-decision keep these filters
+        request.session["queue_params"] = request.GET.urlencode()
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    lead = is_lead(request.user)
     return render(request, "moderation/queue.html", {
-        "form": form, "page": page, "counters": counters, "brands": Brand.objects.all(), "now": timezone.now(),
+        "form": form, "page": page, "counters": counters(request.user), "brands": Brand.objects.all(),
+        "now": timezone.now(), "policy": policy, "is_lead": lead,
+        "escalations": list(Case.objects.filter(state=Case.State.ESCALATED).select_related(
+            "listing__seller", "listing__matched_brand").order_by("-priority", "opened_at")[:5]) if lead else [],
+        "appeals": list(Appeal.objects.filter(status=Appeal.Status.OPEN).select_related(
+            "decision__case__listing", "seller")[:5]) if lead else [],
+        "prev_qs": querystring(request.GET, page=page.previous_page_number()) if page.has_previous() else "",
+        "next_qs": querystring(request.GET, page=page.next_page_number()) if page.has_next() else "",
     })
 
 
 @staff_required
 def next_case(request):
-    _, cases = _queue(request)
-    for case in cases.filter(Q(assigned_to__isnull=True) | Q(assigned_to=request.user) |
-                             Q(lease_expires_at__lt=timezone.now()))[:20]:
-        return redirect("moderation:case", pk=case.pk)
+    """The highest-priority case this moderator may take; ``skip=1`` also passes over cases seen this session."""
+    params = QueryDict(request.session.get("queue_params", ""))
+    policy = DetectionPolicy.current()
+    candidates = []
+    if is_lead(request.user) and not params.get("state"):
+        candidates.append(queue_cases(request.user, {"state": "escalated"}, policy)[1])  # leads: escalations first
+    candidates.append(queue_cases(request.user, params, policy)[1])
+    seen = request.session.get("case_trail", []) if request.GET.get("skip") else []
+    for cases in candidates:
+        pk = cases.filter(_claimable(request.user)).exclude(pk__in=seen).values_list("pk", flat=True).first()
+        if pk is not None:
+            return redirect("moderation:case", pk=pk)
     messages.info(request, "The queue is empty. Nice work.")
     return redirect("moderation:queue")
 
 
-def _match_rows(case):
-    """Pair each match with its reference and image, strongest first, for side-by-side evidence."""
-    detection = case.detection
-    if detection is None:
-        return []
-    matches = sorted(detection.matches, key=lambda m: -m["score"])
-    refs = {r.ref_key: r for r in ReferenceItem.objects.filter(
-        ref_key__in={m["ref_id"] for m in matches}).select_related("brand").prefetch_related("images")}
-    listing_images = list(case.listing.images.all())
-    rows, seen = [], set()
-    for m in matches:
-        key = (m["kind"], m["ref_id"], m.get("listing_image"), m.get("ref_image"))
-        if key in seen:
-            continue
-        seen.add(key)
-        ref = refs.get(m["ref_id"])
-        ref_images = list(ref.images.all()) if ref else []
-        ref_index = m.get("ref_image") or 0
-        li = m.get("listing_image")
-        rows.append({
-            "match": m, "reference": ref,
-            "ref_image": ref_images[ref_index] if ref_index < len(ref_images) else (ref_images[0] if ref_images else None),
-            "listing_image": listing_images[li] if li is not None and li < len(listing_images) else None,
-            "box": _box_style(m.get("box")),
-        })
-    return rows[:8]
-
-
-def _box_style(box):
-    if not box:
-        return ""
-    x0, y0, x1, y1 = box
-    return f"left:{x0 * 100:.1f}%;top:{y0 * 100:.1f}%;width:{(x1 - x0) * 100:.1f}%;height:{(y1 - y0) * 100:.1f}%"
+def _remember(request, pk: int) -> int | None:
+    """Record the visit in the session trail and return the case visited before it (for k)."""
+    trail = [p for p in request.session.get("case_trail", [])]
+    if pk in trail:
+        trail = trail[: trail.index(pk) + 1]
+    else:
+        trail = (trail + [pk])[-TRAIL:]
+    request.session["case_trail"] = trail
+    return trail[-2] if len(trail) > 1 else None
 
 
 @staff_required
@@ -111,40 +89,37 @@ def case_detail(request, pk: int):
         "listing__seller", "listing__matched_brand", "detection", "assigned_to"), pk=pk)
     if case.state != Case.State.DECIDED:
         try:
-            case = actions.claim_case(case.pk, acting_user=request.user)
+            claimed = actions.claim_case(case.pk, acting_user=request.user)
         except actions.CaseUnavailable as exc:
             messages.warning(request, str(exc))
+        else:
+            case.state, case.assigned_to, case.lease_expires_at = claimed.state, request.user, claimed.lease_expires_at
     listing, seller = case.listing, case.listing.seller
     audit.record("seller.view", seller, actor=request.user, after={"case": case.pk})
-    history = AuditEvent.objects.filter(
-        Q(object_type="listings.listing", object_id=str(listing.pk)) | Q(object_type="moderation.case",
-                                                                          object_id=str(case.pk)))[:30]
-    price_ratio = None
-    ref_msrp = None
-    rows = _match_rows(case)
-    for row in rows:
-        if row["reference"] is not None and row["reference"].msrp:
-            ref_msrp = row["reference"].msrp
-            break
-    if ref_msrp and listing.price is not None:
-        price_ratio = float(listing.price) / float(ref_msrp)
+    rows = evidence.match_rows(case)
+    brands = evidence.brand_infos(evidence.brands_for(listing, rows))
+    detection = case.detection
     return render(request, "moderation/case.html", {
-        "case": case, "listing": listing, "seller": seller, "rows": rows, "history": history,
-        "decisions": case.decisions.select_related("moderator"), "form": DecisionForm(),
+        "case": case, "listing": listing, "seller": seller, "rows": rows,
+        "title_html": evidence.highlight(listing.title, brands),
+        "description_html": evidence.highlight(listing.description, brands),
+        "signals": evidence.signal_lines(detection.signals) if detection else [],
+        "price": evidence.price_context(listing, rows),
+        "card": evidence.seller_card(seller, listing, case, request.user),
+        "history": evidence.history(listing),
+        "form": DecisionForm(),
         "takedown_reasons": [(r.value, r.label) for r in TAKEDOWN_REASONS],
         "dismiss_reasons": [(r.value, r.label) for r in DISMISS_REASONS],
-        "ref_msrp": ref_msrp, "price_ratio": price_ratio,
-        "seller_open_cases": Case.objects.open().filter(listing__seller=seller).exclude(pk=case.pk).count(),
-        "authorized": seller.authorizations.filter(brand=listing.matched_brand).exists() if listing.matched_brand else False,
-        "i_hold_lease": case.assigned_to_id == request.user.pk,
+        "i_hold_lease": case.assigned_to_id == request.user.pk and case.state != Case.State.DECIDED,
+        "prev_pk": _remember(request, case.pk),
+        "is_lead": is_lead(request.user),
     })
 
 
 @staff_required
+@require_POST
 def decide(request, pk: int):
-    if request.method != "POST":
-        return HttpResponseBadRequest("POST only")
-    case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    case = get_object_or_404(Case.objects.visible_to(request.user).select_related("listing"), pk=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -166,4 +141,95 @@ def decide(request, pk: int):
     return redirect("moderation:next")
 
 
-REASON_LABELS = dict(ReasonCode.choices)
+@staff_required
+def bulk(request, pk: int):
+    """Confirm, then decide every open case of the same seller or sharing the same images.
+
+    The confirmation lists the exact cases; the POST decides only those still in scope, so nothing added in
+    between is decided unseen.
+    """
+    case = get_object_or_404(Case.objects.visible_to(request.user).select_related("listing__seller"), pk=pk)
+    form = BulkForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    data = form.cleaned_data
+    in_scope = evidence.related_open_cases(case, data["scope"], request.user)
+    if request.method == "POST" and request.POST.get("confirm"):
+        chosen = list(in_scope.filter(pk__in=data["ids"]).values_list("pk", flat=True))
+        decided, skipped = actions.bulk_decide(chosen, action=data["action"], acting_user=request.user,
+                                               reason_code=data["reason_code"], note=data["note"], anchor=case)
+        verb = "taken down" if data["action"] == Decision.Action.TAKEDOWN else "dismissed"
+        messages.success(request, f"{len(decided)} case{'s' if len(decided) != 1 else ''} {verb}."
+                         + (f" {len(skipped)} skipped (held by another moderator or already decided)." if skipped else ""))
+        return redirect("moderation:next")
+    cases = list(in_scope.select_related("listing__seller", "listing__matched_brand")[:actions.BULK_LIMIT])
+    reasons = TAKEDOWN_REASONS if data["action"] == Decision.Action.TAKEDOWN else DISMISS_REASONS
+    return render(request, "moderation/bulk.html", {
+        "case": case, "cases": cases, "count": len(cases), "data": data, "ids": ",".join(str(c.pk) for c in cases),
+        "reasons": [(r.value, r.label) for r in reasons],
+    })
+
+
+@lead_required
+def appeals(request):
+    items = Appeal.objects.visible_to(request.user).filter(status=Appeal.Status.OPEN).select_related(
+        "decision__case__listing__matched_brand", "decision__moderator", "seller")
+    return render(request, "moderation/appeals.html", {"appeals": items[:200]})
+
+
+@lead_required
+def appeal_detail(request, pk: int):
+    appeal = get_object_or_404(Appeal.objects.visible_to(request.user).select_related(
+        "decision__moderator", "decision__case__detection", "decision__case__listing__seller",
+        "decision__case__listing__matched_brand", "seller", "decided_by"), pk=pk)
+    case = appeal.decision.case
+    listing = case.listing
+    audit.record("seller.view", appeal.seller, actor=request.user, after={"appeal": appeal.pk})
+    rows = evidence.match_rows(case)
+    brands = evidence.brand_infos(evidence.brands_for(listing, rows))
+    return render(request, "moderation/appeal.html", {
+        "appeal": appeal, "case": case, "listing": listing, "seller": appeal.seller, "rows": rows,
+        "title_html": evidence.highlight(listing.title, brands),
+        "description_html": evidence.highlight(listing.description, brands),
+        "signals": evidence.signal_lines(case.detection.signals) if case.detection else [],
+        "price": evidence.price_context(listing, rows),
+        "history": evidence.history(listing),
+        "own_decision": appeal.decision.moderator_id == request.user.pk,
+        "form": AppealDecisionForm(),
+    })
+
+
+@lead_required
+@require_POST
+def appeal_decide(request, pk: int):
+    appeal = get_object_or_404(Appeal.objects.visible_to(request.user), pk=pk)
+    form = AppealDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose uphold or reinstate.")
+        return redirect("moderation:appeal", pk=appeal.pk)
+    reinstate = form.cleaned_data["outcome"] == "reinstate"
+    try:
+        actions.decide_appeal(appeal.pk, acting_user=request.user, reinstate=reinstate, note=form.cleaned_data["note"])
+    except (PermissionError, ValueError) as exc:
+        messages.error(request, str(exc))
+        return redirect("moderation:appeal", pk=appeal.pk)
+    messages.success(request, f"Appeal #{appeal.pk}: {'listing reinstated' if reinstate else 'takedown upheld'}.")
+    return redirect("moderation:appeals")
+
+
+@lead_required
+def policy_settings(request):
+    policy = DetectionPolicy.current()
+    form = PolicyForm(request.POST or None, initial={"review_threshold": policy.review_threshold,
+                                                     "high_priority_threshold": policy.high_priority_threshold})
+    if request.method == "POST" and form.is_valid():
+        core_actions.update_detection_policy(acting_user=request.user, **form.cleaned_data)
+        messages.success(request, "Thresholds saved. New scans use them now.")
+        return redirect("moderation:settings")
+    changes = AuditEvent.objects.filter(action="policy.update").order_by("-created_at")[:10]
+    return render(request, "moderation/settings.html", {"form": form, "policy": policy, "changes": changes})
+
+
+@lead_required
+def dashboard(request):
+    return render(request, "moderation/dashboard.html", {"d": dashboard_data(), "queue_url": reverse("moderation:queue")})

@@ -17,7 +17,10 @@ class Notification(models.Model):
         TAKEDOWN = "takedown", "Listing removed"
         APPEAL_OUTCOME = "appeal_outcome", "Appeal decided"
         REINSTATEMENT = "reinstatement", "Listing reinstated"
+        RESTRICTION_REVIEW = "restriction_review", "Restriction review opened"
         RESTRICTION = "restriction", "Account restriction"
+        RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
+        REPORT_OUTCOME = "report_outcome", "Outcome of a report on your brand"
 
     class EmailStatus(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -47,3 +50,30 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class WebhookDelivery(models.Model):
+    """One decision POSTed to a marketplace client's webhook URL (HMAC-signed), with its delivery record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Failed, will retry"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+
+    client = models.ForeignKey("api.MarketplaceClient", on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=40)
+    url = models.URLField()
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.client} ({self.status})"

@@ -1,19 +1,31 @@
-"""Every change of a seller's trust goes through here: one TrustEvent row, then the stored rating is refreshed."""
+"""Every change of a seller's trust goes through here: one TrustEvent row, then the stored rating is refreshed.
+
+Strikes also drive the repeat-infringer policy (restriction reviews) and link sellers whose listings share images
+with the confirmed counterfeit.
+"""
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from anticounterfeit.accounts.models import is_lead
 from anticounterfeit.core import audit
 
-from .models import TrustEvent
-from .rating import EventValue, Rating, RatingConfig, compute_rating, history_weights
+from .models import RestrictionReview, SellerLink, TrustEvent
+from .rating import (
+    STRIKE_KINDS,
+    EventValue,
+    Rating,
+    RatingConfig,
+    compute_rating,
+    history_weights,
+    strikes_in_window,
+    weights_for,
+)
 
-WEIGHTS = {
-    TrustEvent.Kind.TAKEDOWN: (0.0, 3.0),
-    TrustEvent.Kind.BRAND_REMOVAL: (0.0, 2.0),
-    TrustEvent.Kind.DISMISSED_FLAG: (0.5, 0.0),
-    TrustEvent.Kind.REINSTATED: (0.0, 0.0),
-}
+
+class NotALead(PermissionError):
+    """Only a lead (or admin) may restrict a seller or lift a restriction."""
 
 
 def rating_config() -> RatingConfig:
@@ -21,11 +33,15 @@ def rating_config() -> RatingConfig:
     return RatingConfig(half_life_days=cfg["HALF_LIFE_DAYS"], prior_good=cfg["PRIOR_GOOD"], prior_bad=cfg["PRIOR_BAD"])
 
 
+def _reversed_ids(seller) -> set[int]:
+    return set(TrustEvent.objects.filter(seller=seller, reverses__isnull=False).values_list("reverses_id", flat=True))
+
+
 def rating_for(seller, now=None) -> Rating:
-    events = seller.trust_events.all()
-    reversed_ids = set(TrustEvent.objects.filter(seller=seller, reverses__isnull=False).values_list("reverses_id", flat=True))
+    reversed_ids = _reversed_ids(seller)
     values = [
-        EventValue(e.pk, e.get_kind_display(), e.good, e.bad, e.occurred_at, reversed=e.pk in reversed_ids) for e in events
+        EventValue(e.pk, e.get_kind_display(), e.good, e.bad, e.occurred_at, reversed=e.pk in reversed_ids)
+        for e in seller.trust_events.all()
     ]
     return compute_rating(values, now or timezone.now(), rating_config())
 
@@ -38,18 +54,49 @@ def refresh_rating(seller, now=None) -> Rating:
 
 
 @transaction.atomic
-def record_trust_event(seller, kind: str, *, decision=None, reverses=None, note: str = "", acting_user=None) -> TrustEvent:
-    good, bad = WEIGHTS.get(kind, (0.0, 0.0))
+def record_trust_event(seller, kind: str, *, decision=None, reverses=None, note: str = "", quantity: float = 0.0,
+                       acting_user=None) -> TrustEvent:
+    """Weights come from the kind and the decision's reason code (severity), and are stored on the row."""
+    good, bad = weights_for(kind, decision.reason_code if decision is not None else None, quantity)
     before = seller.trust_rating
     event = TrustEvent.objects.create(
         seller=seller, kind=kind, good=good, bad=bad, occurred_at=timezone.now(),
-        decision=decision, reverses=reverses, note=note,
+        decision=decision, reverses=reverses, note=note[:200],
     )
     rating = refresh_rating(seller)
     TrustEvent.objects.filter(pk=event.pk).update(rating_after=rating.score)
+    event.rating_after = rating.score
     audit.record("trust.event", seller, actor=acting_user, before={"rating": before},
                  after={"rating": rating.score, "tier": rating.tier, "event": kind})
+    if kind in STRIKE_KINDS:
+        if decision is not None:
+            link_sellers(decision.case.listing, acting_user=acting_user)
+        check_repeat_infringer(seller, acting_user=acting_user)
     return event
+
+
+@transaction.atomic
+def reverse_strike(decision, *, acting_user=None) -> TrustEvent | None:
+    """An appeal reinstated the listing: the strike and the links it created count for nothing any more."""
+    strike = TrustEvent.objects.filter(decision=decision, kind__in=STRIKE_KINDS).first()
+    if strike is None:
+        return None
+    listing = decision.case.listing
+    for link in SellerLink.objects.filter(source_listing=listing).select_related("seller"):
+        linked_event = TrustEvent.objects.filter(seller=link.seller, kind=TrustEvent.Kind.LINKED,
+                                                 note=_link_note(listing), reversed_by__isnull=True).first()
+        link.delete()
+        if linked_event is not None:
+            record_trust_event(link.seller, TrustEvent.Kind.LINK_REMOVED, reverses=linked_event, acting_user=acting_user)
+    return record_trust_event(listing.seller, TrustEvent.Kind.REINSTATED, reverses=strike, decision=decision,
+                              acting_user=acting_user)
+
+
+@transaction.atomic
+def record_clean_sales(seller, sales: int, *, acting_user=None) -> TrustEvent:
+    """The marketplace reports completed sales without complaints; they count for the seller, with decay."""
+    return record_trust_event(seller, TrustEvent.Kind.CLEAN_SALES, quantity=sales, note=f"{sales} sales",
+                              acting_user=acting_user)
 
 
 @transaction.atomic
@@ -64,3 +111,168 @@ def onboard_seller_history(seller) -> TrustEvent:
     rating = refresh_rating(seller)
     TrustEvent.objects.filter(pk=event.pk).update(rating_after=rating.score)
     return event
+
+
+# --- Linked sellers ---
+
+def _link_note(source_listing) -> str:
+    # Names only the source listing's internal id (never shown to the linked seller: see rating labels).
+    return f"link:{source_listing.pk}"
+
+
+def _pdq_distance(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def link_sellers(source_listing, *, acting_user=None) -> list[SellerLink]:
+    """Link other sellers whose listings share a near-identical image (PDQ, or vector) with a confirmed counterfeit.
+
+    Candidates are bounded: exact PDQ matches (indexed) plus the most recent listings matched to the same brand.
+    """
+    from anticounterfeit.listings.models import Listing, ListingImage
+
+    cfg = settings.TRUST
+    source_images = [i for i in source_listing.images.all() if i.pdq or i.vector]
+    if not source_images:
+        return []
+    others = ListingImage.objects.exclude(listing__seller_id=source_listing.seller_id).exclude(
+        listing__status=Listing.Status.REMOVED).select_related("listing__seller")
+    pdqs = {i.pdq for i in source_images if i.pdq}
+    candidates = {img.pk: img for img in others.filter(pdq__in=pdqs)[: cfg["LINK_CANDIDATES"]]}
+    if source_listing.matched_brand_id:
+        for img in others.filter(listing__matched_brand_id=source_listing.matched_brand_id).order_by(
+                "-listing__created_at")[: cfg["LINK_CANDIDATES"]]:
+            candidates.setdefault(img.pk, img)
+    source_vectors = [np.frombuffer(bytes(i.vector), dtype=np.float32) for i in source_images if i.vector]
+    similarities = _vector_similarities(list(candidates.values()), source_vectors)
+    best: dict[int, tuple[str, float, object]] = {}  # listing pk -> (via, similarity, image)
+    for img in candidates.values():
+        found = _image_match(img, pdqs, similarities.get(img.pk, -1.0), cfg)
+        if found and (img.listing_id not in best or found[1] > best[img.listing_id][1]):
+            best[img.listing_id] = (*found, img)
+    links = []
+    for via, similarity, img in best.values():
+        link, created = SellerLink.objects.get_or_create(
+            listing=img.listing, source_listing=source_listing,
+            defaults={"seller": img.listing.seller, "linked_seller": source_listing.seller, "via": via,
+                      "similarity": similarity},
+        )
+        links.append(link)
+        if created and not TrustEvent.objects.filter(seller=link.seller, kind=TrustEvent.Kind.LINKED,
+                                                     note=_link_note(source_listing)).exists():
+            record_trust_event(link.seller, TrustEvent.Kind.LINKED, note=_link_note(source_listing),
+                               acting_user=acting_user)
+    return links
+
+
+def _image_match(img, pdqs: set[str], cosine: float, cfg: dict) -> tuple[str, float] | None:
+    if img.pdq and pdqs:
+        distance = min(_pdq_distance(img.pdq, p) for p in pdqs)
+        if distance <= cfg["LINK_PDQ_MAX_DISTANCE"]:
+            return SellerLink.Via.PDQ, 1.0 - distance / 256.0
+    if cosine >= cfg["LINK_MIN_COSINE"]:
+        return SellerLink.Via.VECTOR, cosine
+    return None
+
+
+def _unit_rows(vectors: list) -> np.ndarray:
+    matrix = np.stack(vectors).astype(np.float32)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
+def _vector_similarities(images: list, source_vectors: list) -> dict[int, float]:
+    """Best cosine of each candidate image against the counterfeit's images, in one matrix product."""
+    if not source_vectors:
+        return {}
+    dim = source_vectors[0].shape[0]
+    rows = [(img.pk, np.frombuffer(bytes(img.vector), dtype=np.float32)) for img in images if img.vector]
+    rows = [(pk, vector) for pk, vector in rows if vector.shape[0] == dim]
+    if not rows:
+        return {}
+    sources = _unit_rows([v for v in source_vectors if v.shape[0] == dim])
+    best = (_unit_rows([vector for _, vector in rows]) @ sources.T).max(axis=1)
+    return {pk: float(sim) for (pk, _), sim in zip(rows, best, strict=True)}
+
+
+# --- Repeat-infringer policy ---
+
+def active_strikes(seller, now=None) -> int:
+    now = now or timezone.now()
+    reversed_ids = _reversed_ids(seller)
+    times = [t for pk, t in TrustEvent.objects.filter(seller=seller, kind__in=STRIKE_KINDS).values_list("pk", "occurred_at")
+             if pk not in reversed_ids]
+    return strikes_in_window(times, now, settings.TRUST["REPEAT_WINDOW_DAYS"])
+
+
+def check_repeat_infringer(seller, *, acting_user=None) -> RestrictionReview | None:
+    """N confirmed takedowns in the window open a restriction review (once; none while restricted or open)."""
+    cfg = settings.TRUST
+    strikes = active_strikes(seller)
+    if strikes < cfg["REPEAT_STRIKES"] or seller.restricted:
+        return None
+    if RestrictionReview.objects.filter(seller=seller, state=RestrictionReview.State.OPEN).exists():
+        return None
+    return open_restriction_review(seller, strikes=strikes, acting_user=acting_user)
+
+
+@transaction.atomic
+def open_restriction_review(seller, *, strikes: int, acting_user=None) -> RestrictionReview:
+    from anticounterfeit.notifications.actions import notify_seller
+
+    window = settings.TRUST["REPEAT_WINDOW_DAYS"]
+    review = RestrictionReview.objects.create(seller=seller, strikes=strikes, window_days=window)
+    audit.record("restriction.review_open", review, actor=acting_user, after={"strikes": strikes, "window_days": window})
+    notify_seller(seller, "restriction_review", acting_user=acting_user,
+                  context={"strikes": strikes, "window_days": window})
+    return review
+
+
+def _lock_review(review_id: int, acting_user, state: str) -> RestrictionReview:
+    if not is_lead(acting_user):
+        raise NotALead("only a lead can decide a restriction")
+    review = RestrictionReview.objects.select_for_update().select_related("seller").get(pk=review_id)
+    if review.state != state:
+        raise ValueError(f"restriction review #{review.pk} is {review.get_state_display().lower()}")
+    return review
+
+
+@transaction.atomic
+def decide_restriction(review_id: int, *, acting_user, restrict: bool, note: str = "") -> RestrictionReview:
+    """A lead restricts the seller (new listings are blocked) or declines. Notified, audited, POSTed to webhooks."""
+    from anticounterfeit.notifications.actions import notify_seller, send_webhooks
+
+    review = _lock_review(review_id, acting_user, RestrictionReview.State.OPEN)
+    seller = review.seller
+    review.state = RestrictionReview.State.RESTRICTED if restrict else RestrictionReview.State.DECLINED
+    review.decided_by, review.decided_at, review.note = acting_user, timezone.now(), note
+    review.save(update_fields=["state", "decided_by", "decided_at", "note"])
+    audit.record("restriction.decide", review, actor=acting_user, before={"state": "open"},
+                 after={"state": review.state, "note": note})
+    if restrict:
+        _set_restricted(seller, True)
+        notify_seller(seller, "restriction", acting_user=acting_user, context={"review": review, "note": note})
+        send_webhooks("seller.restricted", seller=seller, extra={"strikes": review.strikes})
+    else:
+        notify_seller(seller, "restriction_lifted", acting_user=acting_user,
+                      context={"review": review, "note": note, "declined": True})
+    return review
+
+
+@transaction.atomic
+def lift_restriction(review_id: int, *, acting_user, note: str = "") -> RestrictionReview:
+    from anticounterfeit.notifications.actions import notify_seller, send_webhooks
+
+    review = _lock_review(review_id, acting_user, RestrictionReview.State.RESTRICTED)
+    review.state, review.lifted_by, review.lifted_at = RestrictionReview.State.LIFTED, acting_user, timezone.now()
+    review.note = f"{review.note}\n{note}".strip()
+    review.save(update_fields=["state", "lifted_by", "lifted_at", "note"])
+    audit.record("restriction.lift", review, actor=acting_user, before={"state": "restricted"}, after={"state": "lifted"})
+    _set_restricted(review.seller, False)
+    notify_seller(review.seller, "restriction_lifted", acting_user=acting_user, context={"review": review, "note": note})
+    send_webhooks("seller.restriction_lifted", seller=review.seller)
+    return review
+
+
+def _set_restricted(seller, value: bool) -> None:
+    type(seller).objects.filter(pk=seller.pk).update(restricted=value)
+    seller.restricted = value

@@ -1,5 +1,9 @@
 """Seller trust history. The rating is always a function of these rows (see trust.rating)."""
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+from anticounterfeit.accounts.models import is_staff_role, seller_of
 
 
 class TrustEvent(models.Model):
@@ -8,7 +12,10 @@ class TrustEvent(models.Model):
         TAKEDOWN = "takedown", "Confirmed counterfeit takedown"
         BRAND_REMOVAL = "brand_removal", "Removal by a brand (self-service)"
         DISMISSED_FLAG = "dismissed_flag", "Flag dismissed by a moderator"
+        CLEAN_SALES = "clean_sales", "Sales without complaints"
+        LINKED = "linked_seller", "Shares images with a confirmed counterfeit listing"
         REINSTATED = "reinstated", "Takedown reversed on appeal"
+        LINK_REMOVED = "link_removed", "Image link removed (the counterfeit was reinstated)"
 
     seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="trust_events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -25,3 +32,69 @@ class TrustEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.seller_id} at {self.occurred_at:%Y-%m-%d}"
+
+
+class RestrictionReviewQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "RestrictionReviewQuerySet":
+        if is_staff_role(user):
+            return self
+        seller = seller_of(user)
+        return self.filter(seller=seller) if seller else self.none()
+
+
+class RestrictionReview(models.Model):
+    """Opened by the repeat-infringer policy; a lead restricts the seller or declines, and may lift later."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Awaiting a lead"
+        RESTRICTED = "restricted", "Seller restricted"
+        DECLINED = "declined", "No restriction"
+        LIFTED = "lifted", "Restriction lifted"
+
+    seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="restriction_reviews")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN, db_index=True)
+    strikes = models.PositiveSmallIntegerField(help_text="Confirmed takedowns inside the window when opened.")
+    window_days = models.PositiveSmallIntegerField()
+    opened_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    objects = RestrictionReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller"], condition=Q(state="open"), name="one_open_review_per_seller")
+        ]
+
+    def __str__(self) -> str:
+        return f"restriction review #{self.pk} · {self.seller.seller_key}"
+
+
+class SellerLink(models.Model):
+    """``seller``'s listing shares a (near-)identical image with ``source_listing``, a confirmed counterfeit of another
+    seller. Shown on the seller card; it also enters ``seller``'s rating as a ``linked_seller`` event."""
+
+    class Via(models.TextChoices):
+        PDQ = "pdq", "Perceptual hash (PDQ)"
+        VECTOR = "vector", "Image vector"
+
+    seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="links")
+    listing = models.ForeignKey("listings.Listing", on_delete=models.CASCADE, related_name="+")
+    linked_seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="+")
+    source_listing = models.ForeignKey("listings.Listing", on_delete=models.CASCADE, related_name="+")
+    via = models.CharField(max_length=8, choices=Via.choices)
+    similarity = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["listing", "source_listing"], name="uniq_seller_link")]
+
+    def __str__(self) -> str:
+        return f"{self.seller.seller_key} ↔ {self.linked_seller.seller_key}"

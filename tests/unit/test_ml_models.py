@@ -67,3 +67,14 @@ def test_text_embeddings(models):
     assert e.shape == (4, 384)
     assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
     assert e[0] @ e[1] > e[0] @ e[2] + 0.2
+
+
+def test_fused_batchnorm_matches_plain_model():
+    from ml.effnet import build_effnet, fuse_batchnorm
+
+    plain = build_effnet()
+    fused = fuse_batchnorm(build_effnet())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    x = torch.randn(2, 3, 128, 128)
+    with torch.inference_mode():
+        assert torch.allclose(plain(x), fused(x), atol=1e-3)

@@ -51,3 +51,43 @@ def test_scale_and_tiers():
 def test_history_weights_count_sales_and_takedowns():
     good, bad = history_weights(account_age_days=730, prior_sales=500, prior_takedowns=2)
     assert good == 5.0 + 1.0 and bad == 4.0
+
+
+def test_strikes_weigh_by_severity_and_by_who_decided():
+    from anticounterfeit.trust.rating import weights_for
+
+    assert weights_for("takedown", "counterfeit") == (0.0, 3.0)
+    assert weights_for("takedown", "unauthorized_images")[1] < weights_for("takedown", "trademark_misuse")[1] < 3.0
+    assert weights_for("brand_removal", "counterfeit")[1] < weights_for("takedown", "counterfeit")[1]
+    assert weights_for("clean_sales", quantity=250) == (2.5, 0.0)
+    assert weights_for("reinstated", "counterfeit") == (0.0, 0.0)
+    fake = compute_rating([event(1, bad=weights_for("takedown", "counterfeit")[1])], NOW, CFG).score
+    images = compute_rating([event(1, bad=weights_for("takedown", "unauthorized_images")[1])], NOW, CFG).score
+    assert fake < images
+
+
+def test_half_life_is_configurable_and_halves_the_weight():
+    strike = [event(1, bad=3.0, days_ago=30)]
+    short = compute_rating(strike, NOW, RatingConfig(half_life_days=30)).score
+    long = compute_rating(strike, NOW, RatingConfig(half_life_days=3000)).score
+    assert short > long  # with a short half-life the month-old strike has faded
+    half = compute_rating([event(1, bad=1.5)], NOW, RatingConfig(half_life_days=30)).score
+    assert short == half  # one half-life = half the evidence
+
+
+def test_repeat_infringer_window_counts_only_recent_strikes():
+    from anticounterfeit.trust.rating import strikes_in_window
+
+    times = [NOW - timedelta(days=d) for d in (1, 30, 89, 91, 400)]
+    assert strikes_in_window(times, NOW, 90) == 3
+    assert strikes_in_window(times, NOW, 30) == 2
+    assert strikes_in_window([NOW + timedelta(days=1)], NOW, 90) == 0  # never counts the future
+
+
+def test_explanation_adds_up_to_the_distance_from_the_prior():
+    events = [event(1, good=4.0, days_ago=200, label="sales")] + [
+        event(n, bad=3.0, days_ago=10 - n, label=f"takedown {n}") for n in range(2, 5)]
+    rating = compute_rating(events, NOW, CFG)
+    prior = compute_rating([], NOW, CFG).score
+    assert abs(sum(points for _, points in rating.contributions) - (rating.score - prior)) <= len(events)
+    assert all(points < 0 for label, points in rating.contributions if label.startswith("takedown"))

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from anticounterfeit.api.intake import IntakeRejected, accept_validated
 from anticounterfeit.api.serializers import ListingIntakeSerializer, check_image_bytes
 from anticounterfeit.listings.models import Listing
+from workers.scan import SCAN_BATCH, scan_batch
 
 
 def read_listing_line(raw: dict, base: Path) -> dict:
@@ -46,7 +47,7 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
-        accepted, rejected = [], 0
+        accepted, batch, rejected = [], [], 0
         with path.open(encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -57,8 +58,12 @@ class Command(BaseCommand):
                     if not isinstance(raw, dict):
                         raise IntakeRejected({"line": ["must be a JSON object"]})
                     item = raw.get("listing_id", "?")
-                    listing = accept_validated(read_listing_line(raw, path.parent))
+                    listing = accept_validated(read_listing_line(raw, path.parent), enqueue=False)
                     accepted.append(listing.pk)
+                    batch.append(listing.pk)
+                    if len(batch) == SCAN_BATCH:  # committed already: queue the scans in model-sized batches
+                        scan_batch.delay(batch)
+                        batch = []
                 except json.JSONDecodeError as exc:
                     rejected += 1
                     self.stderr.write(f"{path.name} line {line_no}: not valid JSON ({exc.msg})")
@@ -66,6 +71,8 @@ class Command(BaseCommand):
                     rejected += 1
                     for field, msgs in exc.errors.items():
                         self.stderr.write(f"{path.name} line {line_no} (listing_id={item}): field '{field}': {' '.join(map(str, msgs))}")
+        if batch:
+            scan_batch.delay(batch)
         self.stdout.write(f"accepted {len(accepted)} listing(s), rejected {rejected}")
         if wait and accepted:
             deadline = time.monotonic() + timeout

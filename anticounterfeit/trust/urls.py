@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "trust"
+urlpatterns = [
+    path("restrictions/", views.reviews, name="reviews"),
+    path("restrictions/<int:pk>/decide/", views.decide, name="decide"),
+]

@@ -1,0 +1,132 @@
+"""End-to-end throughput and latency: N listings through the API → Redis → worker processes → detections/cases.
+
+Not a test: it prints figures. Runs against the PostgreSQL server of DATABASE_URL, in a scratch database it
+creates and drops, with a private redis-server as broker, a web server subprocess and 1, then 2 worker
+processes (each ``celery worker -c 1``; torch threads split between them)::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m tests.bench.e2e_api_worker \
+        --listings 120 --workers 1 2
+
+Latency is from API accept (``Listing.created_at``) to scan done (``Detection.created_at``).
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def scratch_database(base_url: str) -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    parsed = urlparse(base_url)
+    name = f"ac_bench_{uuid.uuid4().hex[:8]}"
+    admin = urlunparse(parsed._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunparse(parsed._replace(path=f"/{name}")), drop
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run_round(args, env, workdir: Path, bundle: Path, token: str, workers: int, tag: str) -> dict:
+    from anticounterfeit.listings.models import Detection, Listing
+    from tests.integration.helpers import api_payload, read_jsonl
+    from tests.integration.procs import free_port, http_json, start_web, start_worker, stop, wait_until
+
+    cores = os.cpu_count() or 1
+    env = {**env, "TORCH_THREADS": str(max(1, cores // workers))}
+    port = free_port()
+    web = start_web(env, workdir, port)
+    procs = [start_worker(env, workdir, f"bench-{tag}-{n}") for n in range(workers)]
+    url = f"http://127.0.0.1:{port}/api/v1/listings"
+    records = read_jsonl(bundle / "listings.jsonl")
+    try:
+        # Warm-up: every worker process loads its models before the clock starts.
+        warm = [f"{tag}-warm-{n}" for n in range(workers * 4)]
+        for n, key in enumerate(warm):
+            http_json("POST", url, api_payload(bundle, records[n % len(records)], listing_id=key), token)
+        wait_until(lambda: not Listing.objects.filter(listing_key__in=warm, status="pending").exists(), 300,
+                   "warm-up scans")
+        keys = [f"{tag}-{n}" for n in range(args.listings)]
+        payloads = [api_payload(bundle, records[n % len(records)], listing_id=key) for n, key in enumerate(keys)]
+        started = time.monotonic()
+        with ThreadPoolExecutor(args.clients) as pool:
+            statuses = list(pool.map(lambda p: http_json("POST", url, p, token)[0], payloads))
+        accepted_s = time.monotonic() - started
+        wait_until(lambda: not Listing.objects.filter(listing_key__in=keys, status="pending").exists(), 1800,
+                   "all scans")
+        elapsed = time.monotonic() - started
+        rows = Detection.objects.filter(listing__listing_key__in=keys).values_list("created_at", "listing__created_at")
+        latencies = [(done - accepted).total_seconds() for done, accepted in rows]
+        return {"workers": workers, "listings": len(keys), "errors": sum(s != 201 for s in statuses),
+                "accept_per_s": len(keys) / accepted_s, "listings_per_s": len(keys) / elapsed,
+                "p50_s": statistics.median(latencies), "p95_s": percentile(latencies, 0.95)}
+    finally:
+        for proc in procs:
+            stop(proc)
+        stop(web)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--listings", type=int, default=120)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--clients", type=int, default=4, help="concurrent API callers")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not base.startswith(("postgres://", "postgresql://")):
+        sys.exit("DATABASE_URL must point at a PostgreSQL server (a scratch database is created there)")
+    url, drop = scratch_database(base)
+    workdir = Path(tempfile.mkdtemp(prefix="ac-bench-"))
+    os.environ.update({"DATABASE_URL": url, "MEDIA_ROOT": str(workdir / "media"), "VAR_DIR": str(workdir / "var"),
+                       "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "LOG_LEVEL": "WARNING",
+                       "DJANGO_SETTINGS_MODULE": "anticounterfeit.settings"})
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=os.environ, check=True)
+        import django
+
+        django.setup()
+        from ml.synth import generate_bundle
+        from tests.integration.procs import api_token, indexed_catalog, private_redis, service_env
+
+        bundle = workdir / "bundle"
+        generate_bundle(str(bundle), seed=5, n_brands=4, n_listings=60)
+        indexed_catalog(bundle)
+        token = api_token("bench")
+        results = []
+        with private_redis() as broker:
+            env = service_env(broker.url, workdir)
+            for workers in args.workers:
+                results.append(run_round(args, env, workdir, bundle, token, workers, f"w{workers}"))
+                r = results[-1]
+                print(f"workers={r['workers']} listings={r['listings']} api_errors={r['errors']} "
+                      f"accept_per_s={r['accept_per_s']:.1f} listings_per_s={r['listings_per_s']:.2f} "
+                      f"p50_latency_s={r['p50_s']:.2f} p95_latency_s={r['p95_s']:.2f}", flush=True)
+        print(f"machine: {os.cpu_count()} cores; 1 image + title per listing; logs in {workdir}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop()
+
+
+if __name__ == "__main__":
+    main()

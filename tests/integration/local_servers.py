@@ -1,0 +1,76 @@
+"""Real local servers on 127.0.0.1 for delivery tests: a webhook receiver (HTTP) and a mail server (SMTP)."""
+import socket
+import socketserver
+import threading
+from contextlib import contextmanager
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def webhook_receiver(answers: list[int]):
+    """Answers each POST with the next status code from ``answers`` (the last one repeats); records every request."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append({"headers": dict(self.headers), "body": body, "path": self.path})
+            code = answers[min(len(received) - 1, len(answers) - 1)]
+            self.send_response(code)
+            self.end_headers()
+            self.wfile.write(b"ok" if code < 300 else b"try later")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/ac", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def smtp_server(port: int):
+    """A minimal SMTP server (enough for smtplib / Django's SMTP backend); yields the parsed messages it accepted."""
+    messages = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(b"220 localhost test SMTP\r\n")
+            while line := self.rfile.readline():
+                verb = line.strip().split(b" ", 1)[0].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    self.wfile.write(b"250-localhost\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    self.wfile.write(b"354 go ahead\r\n")
+                    data = b""
+                    while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                        data += chunk[1:] if chunk.startswith(b"..") else chunk
+                    messages.append(message_from_bytes(data))
+                    self.wfile.write(b"250 queued\r\n")
+                elif verb == b"QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:
+                    self.wfile.write(b"250 ok\r\n")
+
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield messages
+    finally:
+        server.shutdown()
+        server.server_close()

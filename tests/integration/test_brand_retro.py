@@ -1,0 +1,51 @@
+"""Retroactive matching with a real worker: a reference added after a fake was listed still finds it."""
+import json
+import shutil
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from anticounterfeit.accounts.models import Role
+from anticounterfeit.api.intake import accept_validated
+from anticounterfeit.catalog.actions import import_bundle, save_reference
+from anticounterfeit.catalog.models import BankVersion, Brand, ImportJob
+from anticounterfeit.listings.models import Listing
+from tests.conftest import wait_for
+
+from .helpers import read_jsonl
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def test_new_reference_matches_listings_already_in_the_system(celery_worker_real, demo_bundle, tmp_path, make_user):
+    refs = [r for r in read_jsonl(demo_bundle / "catalog.jsonl") if r.get("kind", "product") == "product"]
+    held_out = refs[0]
+    shutil.copytree(demo_bundle / "images", tmp_path / "images")
+    shutil.copy(demo_bundle / "brands.jsonl", tmp_path / "brands.jsonl")
+    (tmp_path / "catalog.jsonl").write_text("".join(
+        json.dumps(r) + "\n" for r in read_jsonl(demo_bundle / "catalog.jsonl") if r["ref_id"] != held_out["ref_id"]))
+    first = import_bundle(str(tmp_path))
+    wait_for(lambda: ImportJob.objects.get(pk=first.pk).status == ImportJob.Status.DONE, timeout=300,
+             message="first import indexed")
+
+    image = (demo_bundle / held_out["images"][0]).read_bytes()
+    accept_validated({"listing_id": "already-listed", "seller_id": "new-seller", "title": held_out["title"],
+                      "description": "", "price": 9, "currency": "USD", "images": [{"filename": "x.jpg", "data": image}]})
+    listing = wait_for(lambda: Listing.objects.exclude(status=Listing.Status.PENDING).filter(listing_key="already-listed")
+                       .first(), timeout=180, message="listing scanned against the first bank")
+    before = listing.detections.first()
+    assert held_out["ref_id"] not in {m["ref_id"] for m in before.matches}
+
+    brand = Brand.objects.get(brand_key=held_out["brand_id"])
+    owner = make_user("owner", Role.BRAND_OWNER, brands=[brand])
+    job = save_reference(brand, acting_user=owner, ref_key=held_out["ref_id"], title=held_out["title"],
+                         msrp=held_out.get("msrp"), images=[SimpleUploadedFile("ref.jpg", image)])
+    job = wait_for(lambda: ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DONE).first(), timeout=300,
+                   message="upload imported, indexed and matched against existing listings")
+    assert job.errors == [] and job.retro_total >= 1 and job.retro_done == job.retro_total
+    latest = BankVersion.objects.first().number
+    after = listing.detections.filter(bank_version=latest).first()
+    assert after is not None, "the existing listing was not rescanned against the new bank"
+    assert held_out["ref_id"] in {m["ref_id"] for m in after.matches}
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.IN_REVIEW and listing.matched_brand == brand

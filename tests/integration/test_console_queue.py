@@ -1,0 +1,157 @@
+"""The console's queue and case page on PostgreSQL: order, filters, search, counters, pagination, query counts."""
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from anticounterfeit.accounts.models import Role
+from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.moderation import actions
+from anticounterfeit.moderation.evidence import brand_infos, highlight
+from anticounterfeit.moderation.models import Case
+from tests.factories import make_brand, make_reference, scanned_listing
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _rows(response) -> list[str]:
+    return [case.listing.listing_key for case in response.context["page"]]
+
+
+@pytest.fixture
+def world(make_user):
+    acme, bolt = make_brand("acme", "Acme"), make_brand("bolt", "Bolt")
+    ref_a, ref_b = make_reference(acme, "ref-a"), make_reference(bolt, "ref-b", msrp=300)
+    listings = {
+        "L-hi": scanned_listing("L-hi", "S-1", score=0.95, brand=acme, ref=ref_a, title="Acme runner 1:1 replica",
+                                signals={"img_sim": 0.93, "evasion_terms": 2.0}),
+        "L-mid": scanned_listing("L-mid", "S-2", score=0.70, brand=bolt, ref=ref_b, title="Bolt watch",
+                                 image_color=(10, 200, 10), pdq="cd" * 32, signals={"logo_sim": 0.8}),
+        "L-low": scanned_listing("L-low", "S-1", score=0.55, brand=acme, ref=ref_a, title="Sneakers blue",
+                                 image_color=(10, 10, 10), pdq="ef" * 32, signals={"mention_any": 1.0}),
+    }
+    moderator = make_user("mod", Role.MODERATOR)
+    return {"acme": acme, "bolt": bolt, "moderator": moderator, "lead": make_user("lead", Role.LEAD), **listings}
+
+
+def test_queue_orders_by_priority_and_counts(world):
+    response = _client(world["moderator"]).get("/console/")
+    assert response.status_code == 200
+    assert _rows(response) == ["L-hi", "L-mid", "L-low"]
+    counters = response.context["counters"]
+    assert (counters["open"], counters["mine"], counters["escalated"], counters["appeals"]) == (3, 0, 0, 0)
+    assert counters["oldest"] is not None and not counters["sla_breached"]
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"q": "L-mid"}, ["L-mid"]),                  # listing id
+    ({"q": "S-1"}, ["L-hi", "L-low"]),           # seller id
+    ({"q": "replica"}, ["L-hi"]),                 # title text
+    ({"band": "high"}, ["L-hi"]),                 # ≥ high-priority threshold (0.85)
+    ({"band": "medium"}, ["L-mid", "L-low"]),     # review ≤ score < high
+    ({"signal": "logo"}, ["L-mid"]),
+    ({"signal": "evasion"}, ["L-hi"]),
+    ({"seller": "S-2"}, ["L-mid"]),
+    ({"age": "1h"}, []),                          # all opened just now
+])
+def test_queue_filters(world, params, expected):
+    assert _rows(_client(world["moderator"]).get("/console/", params)) == expected
+
+
+def test_brand_age_and_assignment_filters(world):
+    client = _client(world["moderator"])
+    assert _rows(client.get("/console/", {"brand": world["bolt"].pk})) == ["L-mid"]
+    Case.objects.filter(listing=world["L-low"]).update(opened_at=timezone.now() - timedelta(hours=30))
+    assert _rows(client.get("/console/", {"age": "24h"})) == ["L-low"]
+    assert client.get("/console/").context["counters"]["sla_breached"]  # the oldest case is past the 24 h SLA
+
+    client.get(f"/console/cases/{Case.objects.get(listing=world['L-mid']).pk}/")  # opening claims it
+    assert _rows(client.get("/console/", {"state": "mine"})) == ["L-mid"]
+    assert _rows(client.get("/console/", {"state": "unassigned"})) == ["L-hi", "L-low"]
+    assert client.get("/console/").context["counters"]["mine"] == 1
+
+
+def test_queue_pagination_keeps_filters(world):
+    brand = world["acme"]
+    for n in range(30):
+        scanned_listing(f"P-{n:02d}", "S-9", score=0.6 + n / 100, brand=brand, title=f"Acme page {n}")
+    client = _client(world["moderator"])
+    first = client.get("/console/", {"q": "S-9"})
+    assert len(_rows(first)) == 25 and first.context["page"].paginator.count == 30
+    assert "q=S-9" in first.context["next_qs"] and "page=2" in first.context["next_qs"]
+    second = client.get("/console/?" + first.context["next_qs"])
+    assert len(_rows(second)) == 5
+    assert not set(_rows(first)) & set(_rows(second))
+
+
+def test_queue_and_case_page_query_counts_do_not_grow_with_rows(world, django_assert_max_num_queries):
+    client = _client(world["moderator"])
+    with django_assert_max_num_queries(12):
+        client.get("/console/")
+    brand = world["acme"]
+    ref = make_reference(brand, "ref-extra")
+    for n in range(24):
+        scanned_listing(f"Q-{n:02d}", f"S-q{n}", score=0.7, brand=brand, ref=ref, title=f"Acme {n}")
+    with django_assert_max_num_queries(12):  # same bound with 27 rows on the page as with 3
+        response = client.get("/console/")
+    assert len(_rows(response)) == 25
+    case = Case.objects.get(listing=world["L-hi"])
+    with django_assert_max_num_queries(30):
+        response = client.get(f"/console/cases/{case.pk}/")
+    assert response.status_code == 200
+
+
+def test_case_page_shows_evidence_and_audits_the_seller_view(world):
+    case = Case.objects.get(listing=world["L-hi"])
+    response = _client(world["moderator"]).get(f"/console/cases/{case.pk}/")
+    html = response.content.decode()
+    assert '<mark class="m-brand"' in html and ">Acme</mark>" in html
+    assert ">replica</mark>" in html and ">1:1</mark>" in html
+    assert "21%</b> of MSRP" in html  # 25 of 120
+    assert 'class="region"' in html  # the matched region outlined
+    assert "A listing image looks like a catalog product photo" in html  # signals in plain words
+    assert "The text uses words sellers of fakes use" in html
+    assert response.context["card"]["open_cases_count"] == 1  # the seller's other open case (L-low)
+    assert response.context["card"]["sharing_count"] == 0  # L-low has its own image
+    assert AuditEvent.objects.filter(action="seller.view", object_id=str(world["L-hi"].seller.pk),
+                                     actor=world["moderator"]).count() == 1
+    assert AuditEvent.objects.filter(action="case.claim", object_id=str(case.pk)).count() == 1
+
+
+def test_priority_is_score_scaled_by_exposure():
+    small = actions.case_priority(0.8, seller_sales=0, source="scan")
+    big = actions.case_priority(0.8, seller_sales=10_000, source="scan")
+    assert small == pytest.approx(0.64) and big == pytest.approx(0.8)
+    assert actions.case_priority(0.99, seller_sales=0, source="scan") > actions.case_priority(
+        0.75, seller_sales=10_000, source="scan")  # a much stronger match still comes first
+    assert actions.case_priority(0.1, seller_sales=0, source="brand_report") > big  # brand reports first
+
+
+def test_highlight_finds_disguised_brand_and_escapes_html():
+    brand = make_brand("nimbus", "Nimbus")
+    html = highlight("N\u0456mbus <b>hard</b> replica", brand_infos([brand]))  # Cyrillic i
+    assert '<mark class="m-brand" title="brand mention">N\u0456mbus</mark>' in html
+    assert '<mark class="m-evasion" title="evasion wording">replica</mark>' in html
+    assert "&lt;b&gt;hard&lt;/b&gt;" in html
+
+
+def test_escalations_are_for_leads(world):
+    moderator, lead = world["moderator"], world["lead"]
+    case = Case.objects.get(listing=world["L-mid"])
+    actions.claim_case(case.pk, acting_user=moderator)
+    actions.do_escalate(case.pk, acting_user=moderator, note="brand says parallel import")
+    mod_client, lead_client = _client(moderator), _client(lead)
+    assert "L-mid" not in _rows(mod_client.get("/console/"))
+    assert _rows(mod_client.get("/console/", {"state": "escalated"})) == ["L-hi", "L-low"]  # ignored for moderators
+    lead_queue = lead_client.get("/console/")
+    assert [c.listing.listing_key for c in lead_queue.context["escalations"]] == ["L-mid"]
+    assert _rows(lead_client.get("/console/", {"state": "escalated"})) == ["L-mid"]
+    # n (next case) takes a lead to the escalation first
+    assert lead_client.get("/console/next/")["Location"] == f"/console/cases/{case.pk}/"

@@ -1,0 +1,80 @@
+"""The queue with 100k open cases: the page query walks the Case index, and the page costs a fixed number of queries.
+
+Rows are bulk-inserted (not created through actions): this test is about the query plan at volume, not about state
+changes, and 100k scans through the actions would take minutes.
+"""
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from anticounterfeit.accounts.models import Role
+from anticounterfeit.catalog.models import Brand
+from anticounterfeit.core.models import DetectionPolicy
+from anticounterfeit.listings.models import Listing, Seller
+from anticounterfeit.moderation.filtersets import queue_cases
+from anticounterfeit.moderation.models import Case
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+N = 100_000
+
+
+def _insert_series(model, n: int, exprs: dict[str, str]) -> None:
+    """INSERT n rows with generate_series in SQL: ``exprs`` gives columns in terms of ``i``, the rest take defaults."""
+    from django.utils import timezone
+
+    columns, values, params = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column in exprs:
+            values.append(exprs[field.column])
+        else:
+            value = timezone.now() if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False) \
+                else field.get_default()
+            values.append("%s")
+            params.append(field.get_db_prep_save(value, connection))
+    sql = (f'INSERT INTO {model._meta.db_table} ({", ".join(columns)}) '
+           f'SELECT {", ".join(values)} FROM generate_series(0, {n - 1}) AS i')
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        cursor.execute(f"ANALYZE {model._meta.db_table}")
+
+
+def test_queue_with_100k_open_cases(make_user):
+    brand = Brand.objects.create(brand_key="bulk", name="Bulk")
+    Seller.objects.bulk_create([Seller(seller_key=f"S-{i}", name=f"Seller {i}") for i in range(100)])
+    first_seller = Seller.objects.order_by("pk").values_list("pk", flat=True).first()
+    t0 = time.monotonic()
+    _insert_series(Listing, N, {
+        "listing_key": "'L-' || i", "seller_id": f"{first_seller} + i %% 100", "title": "'Bulk item ' || i",
+        "status": "'in_review'", "matched_brand_id": str(brand.pk), "score": "(i %% 1000) / 1000.0"})
+    first_listing = Listing.objects.order_by("pk").values_list("pk", flat=True).first()
+    _insert_series(Case, N, {"listing_id": f"{first_listing} + i", "priority": "(i %% 1000) / 1000.0",
+                             "opened_at": "now() - i * interval '1 second'"})
+    print(f"inserted {N} cases in {time.monotonic() - t0:.1f}s")
+    DetectionPolicy.current()
+    moderator = make_user("mod", Role.MODERATOR)
+    client = Client()
+    client.force_login(moderator)
+
+    for params in ({}, {"page": "2000"}, {"brand": str(brand.pk)}, {"q": "L-777"}, {"seller": "S-7"}):
+        with CaptureQueriesContext(connection) as ctx:
+            t0 = time.monotonic()
+            response = client.get("/console/", params)
+            elapsed = time.monotonic() - t0
+        assert response.status_code == 200
+        print(f"queue {params}: {len(ctx)} queries, {elapsed * 1000:.0f} ms")
+        assert len(ctx) <= 12
+    assert response.context["page"].paginator.count == N // 100
+
+    _, cases = queue_cases(moderator, {}, DetectionPolicy.current())
+    sql, params = cases[:25].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    print(plan)
+    assert "Index Scan using moderation__state_" in plan and "Seq Scan on moderation_case" not in plan, plan
