@@ -7,4 +7,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anticounterfeit.settings")
 
 app = Celery("anticounterfeit")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.include = ["workers.scan", "workers.banks", "workers.notify", "workers.maintenance", "workers.retro"]
+app.conf.include = ["workers.scan", "workers.banks", "workers.notify", "workers.maintenance", "workers.retro", "workers.training"]

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "anticounterfeit.moderation",
     "anticounterfeit.notifications",
     "anticounterfeit.api",
+    "anticounterfeit.detection",
 ]
 
 MIDDLEWARE = [
@@ -134,11 +135,14 @@ CELERY_TASK_ROUTES = {
     "workers.banks.*": {"queue": "index"},
     "workers.notify.*": {"queue": "notify"},
     "workers.maintenance.*": {"queue": "index"},
+    "workers.training.*": {"queue": "index"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "scan"
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-pending": {"task": "workers.maintenance.requeue_stuck_listings", "schedule": timedelta(seconds=env.int("SWEEP_INTERVAL_SECONDS", default=120))},
     "expire-case-leases": {"task": "workers.maintenance.expire_case_leases", "schedule": timedelta(minutes=1)},
+    "resend-stalled-emails": {"task": "workers.notify.resend_stalled_emails", "schedule": timedelta(minutes=30)},
+    "retrain-scorer": {"task": "workers.training.retrain_scorer_if_due", "schedule": timedelta(hours=env.float("RETRAIN_CHECK_HOURS", default=6))},
 }
 
 # --- Detection ---
@@ -150,6 +154,10 @@ DETECTION = {
     "EMBED_CACHE_DIR": VAR_DIR / "embed-cache",
     "TORCH_THREADS": env.int("TORCH_THREADS", default=0),  # 0 = all cores of this worker
     "STUCK_PENDING_AFTER": timedelta(minutes=env.float("STUCK_PENDING_MINUTES", default=5)),
+    # Scorer retraining from moderator decisions (anticounterfeit.detection): the beat task retrains once this
+    # many new takedown/dismiss decisions exist; no version is trained on fewer labelled listings than the minimum.
+    "RETRAIN_MIN_NEW_DECISIONS": env.int("RETRAIN_MIN_NEW_DECISIONS", default=200),
+    "RETRAIN_MIN_DECISIONS": env.int("RETRAIN_MIN_DECISIONS", default=100),
 }
 CASE_LEASE = timedelta(minutes=env.int("CASE_LEASE_MINUTES", default=15))
 CASE_SLA = timedelta(hours=env.int("CASE_SLA_HOURS", default=24))  # oldest open case older than this is flagged

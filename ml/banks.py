@@ -1,7 +1,8 @@
-"""FAISS banks: an exact inner-product bank for unit vectors and a Hamming bank for PDQ hashes.
+"""FAISS banks: an inner-product bank for unit vectors and a Hamming bank for PDQ hashes.
 
-Each entry carries a small metadata dict (ref_id, brand_id, ...). Removal rebuilds the index from
-kept rows: the banks are small (catalog-sized) and exact search keeps scores comparable.
+Each entry carries a small metadata dict (ref_id, brand_id, ...). A vector bank searches exactly
+(flat) while small and switches to HNSW above ``BankConfig.hnsw_above`` vectors; HNSW returns the
+true inner products of what it finds, so scores stay comparable. Removal rebuilds from kept rows.
 """
 from __future__ import annotations
 
@@ -11,18 +12,39 @@ import os
 import faiss
 import numpy as np
 
+from ml.config import BankConfig
 from ml.pdq import PDQ_BITS, hex_to_bytes
 
 
+def make_vector_index(dim: int, n: int, config: BankConfig) -> faiss.Index:
+    """Exact inner-product index up to ``config.hnsw_above`` vectors, HNSW above."""
+    if n <= config.hnsw_above:
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = config.ef_construction
+    index.hnsw.efSearch = config.ef_search
+    return index
+
+
 class VectorBank:
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, config: BankConfig | None = None):
         self.dim = dim
+        self.config = config or BankConfig()
         self.vectors = np.zeros((0, dim), np.float32)
         self.meta: list[dict] = []
-        self._index = faiss.IndexFlatIP(dim)
+        self._index = make_vector_index(dim, 0, self.config)
 
     def __len__(self) -> int:
         return len(self.meta)
+
+    @property
+    def approximate(self) -> bool:
+        return isinstance(self._index, faiss.IndexHNSW)
+
+    def _rebuild(self) -> None:
+        self._index = make_vector_index(self.dim, len(self.vectors), self.config)
+        if len(self.vectors):
+            self._index.add(self.vectors)
 
     def add(self, vectors: np.ndarray, meta: list[dict]) -> None:
         vectors = np.ascontiguousarray(vectors, np.float32).reshape(-1, self.dim)
@@ -30,15 +52,16 @@ class VectorBank:
             raise ValueError("vectors and meta differ in length")
         self.vectors = np.concatenate([self.vectors, vectors])
         self.meta.extend(meta)
-        self._index.add(vectors)
+        if not self.approximate and len(self.vectors) > self.config.hnsw_above:
+            self._rebuild()  # crossed the threshold: one HNSW build over everything
+        else:
+            self._index.add(vectors)
 
     def keep(self, mask: np.ndarray) -> None:
         """Drop rows where mask is False and rebuild the index."""
         self.vectors = self.vectors[mask]
         self.meta = [m for m, k in zip(self.meta, mask, strict=True) if k]
-        self._index = faiss.IndexFlatIP(self.dim)
-        if len(self.vectors):
-            self._index.add(self.vectors)
+        self._rebuild()
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of shape (Q, k'); k' = min(k, size); ids are rows of ``meta``."""
@@ -54,10 +77,10 @@ class VectorBank:
             json.dump({"dim": self.dim, "meta": self.meta}, f)
 
     @classmethod
-    def load(cls, directory: str, name: str) -> VectorBank:
+    def load(cls, directory: str, name: str, config: BankConfig | None = None) -> VectorBank:
         with open(os.path.join(directory, f"{name}.meta.json"), encoding="utf-8") as f:
             doc = json.load(f)
-        bank = cls(int(doc["dim"]))
+        bank = cls(int(doc["dim"]), config)
         vecs = np.load(os.path.join(directory, f"{name}.npy"))
         if len(vecs):
             bank.add(vecs, doc["meta"])

@@ -233,7 +233,7 @@ def read_bundle(path: str, extract_to: str | None = None) -> Bundle:
         sid = _str(d, "seller_id")
         tr = _num(d, "trust_rating", nullable=True, lo=350, hi=950)
         return SellerInfo(sid, _int(d, "account_age_days"), _int(d, "prior_takedowns"), _int(d, "prior_sales"), tr,
-                          frozenset(auth.get(sid, ())))
+                          frozenset(auth.get(sid, ())), name=_str(d, "name", required=False, max_len=200))
 
     for n, item, d in _rows(root, "sellers.jsonl", errors, required=False):
         v = guard("sellers.jsonl", n, item, lambda d=d: seller(d))

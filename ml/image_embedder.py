@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ml.config import EmbedderConfig
+from ml.engine import ImageForward, eager_image
 from ml.vectors import l2_normalize
 
 
@@ -23,11 +24,13 @@ def region_boxes(grid: int, windows: tuple[int, ...], stride: int) -> np.ndarray
 
 
 class ImageEmbedder:
-    """Eager fp32 path; a faster engine (compiled / ONNX) can replace ``_features`` later."""
+    """Preprocess + pooling around a swappable network call (``forward``, see ml/engine.py)."""
 
-    def __init__(self, model: torch.nn.Module, config: EmbedderConfig):
+    def __init__(self, model: torch.nn.Module, config: EmbedderConfig, forward: ImageForward | None = None):
         self.model = model.eval()
         self.config = config
+        self.eager_forward = eager_image(self.model)
+        self.forward = forward or self.eager_forward
         self.grid = config.input_size // 32
         self.boxes = region_boxes(self.grid, config.region_windows, config.region_stride)
         self._mean = torch.tensor(config.mean).view(1, 3, 1, 1)
@@ -44,9 +47,8 @@ class ImageEmbedder:
         x = torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
         return (x - self._mean) / self._std
 
-    @torch.inference_mode()
     def _features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_features(x)
+        return self.forward(x)
 
     def embed(self, images: list[Image.Image], *, regions: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Return L2-normalised global vectors (N, D) and region vectors (N, R, D) (or None)."""
@@ -64,14 +66,24 @@ class ImageEmbedder:
         return g, r
 
     def _pool_regions(self, fmap: torch.Tensor) -> np.ndarray:
-        """Average-pool every window of the feature map: (B, C, H, W) -> (B, R, C)."""
-        out = []
+        """Average-pool every window of the feature map: (B, C, H, W) -> (B, R, C).
+
+        Uses a summed-area table in numpy: four lookups per window, single-threaded and allocation-light,
+        so pooling ~126 windows never competes with the engine's thread pool.
+        """
+        f = fmap.numpy() if isinstance(fmap, torch.Tensor) else np.asarray(fmap)
+        b, c, h, w = f.shape
+        sat = np.zeros((b, c, h + 1, w + 1), np.float32)
+        sat[:, :, 1:, 1:] = f.cumsum(2).cumsum(3)
         st = self.config.region_stride
-        with torch.inference_mode():
-            for w in self.config.region_windows:
-                p = F.avg_pool2d(fmap, kernel_size=w, stride=st)  # (B, C, n, n)
-                out.append(p.flatten(2).transpose(1, 2))
-        return torch.cat(out, dim=1).numpy()
+        out = []
+        for k in self.config.region_windows:
+            y = np.arange(0, h - k + 1, st)
+            x = np.arange(0, w - k + 1, st)
+            s = (sat[:, :, y[:, None] + k, x[None, :] + k] - sat[:, :, y[:, None], x[None, :] + k]
+                 - sat[:, :, y[:, None] + k, x[None, :]] + sat[:, :, y[:, None], x[None, :]])
+            out.append((s / (k * k)).reshape(b, c, -1).transpose(0, 2, 1))  # rows then cols, like avg_pool2d
+        return np.concatenate(out, axis=1)
 
     @torch.inference_mode()
     def logits(self, images: list[Image.Image]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Model loading, cached once per process."""
+"""Model loading, cached once per process (the engine is built here, so no task pays for it)."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +15,7 @@ class Models:
     image: ImageEmbedder
     text: TextEmbedder
     config: ModelsConfig
+    engine: str = "eager"  # the engine actually in use (an unavailable one falls back to eager)
 
     @property
     def version(self) -> str:
@@ -26,6 +27,7 @@ class Models:
 def load_models(config: ModelsConfig | None = None) -> Models:
     from ml import runtime
     from ml.effnet import build_effnet, fuse_batchnorm
+    from ml.engine import build_forwards, resolve_engine
     from ml.paths import minilm_dir
 
     config = config or ModelsConfig()
@@ -33,4 +35,7 @@ def load_models(config: ModelsConfig | None = None) -> Models:
     net = build_effnet(config.effnet_weights)
     image = ImageEmbedder(fuse_batchnorm(net) if config.fuse_batchnorm else net, config.image)
     text = TextEmbedder(config.text_model_dir or minilm_dir(), config.text)
-    return Models(image=image, text=text, config=config)
+    engine, image.forward, text.forward = build_forwards(
+        resolve_engine(config.engine), image.model, text.model, input_size=config.image.input_size,
+        batch=config.image.batch_size, threads=config.torch_threads)
+    return Models(image=image, text=text, config=config, engine=engine)

@@ -20,11 +20,12 @@ def expand(f: dict[str, float]) -> dict[str, float]:
     un = 1.0 - f.get("seller_authorized", 0.0)
     cheap = -min(0.0, f.get("price_vs_msrp", 0.0) if f.get("price_known") else f.get("price_vs_brand", 0.0))
     visual = max(f.get("img_sim", 0.0), f.get("logo_sim", 0.0), f.get("pdq_sim", 0.0))
-    brand_signal = max(f.get("mention_any", 0.0), f.get("mention_protected_only", 0.0) * 0.5, visual)
+    named = max(f.get("mention_any", 0.0), f.get("mention_image", 0.0))  # in the text or read in an image (OCR)
+    brand_signal = max(named, f.get("mention_protected_only", 0.0) * 0.5, visual)
     comp = f.get("compatible_context", 0.0)
     # Evasion wording + a listing that looks/reads like a catalog item asserts the brand as
     # strongly as naming it ("Replica 1:1 tumbler" with a catalog-like photo).
-    claim = max(f.get("mention_any", 0.0),
+    claim = max(named,
                 min(1.0, f.get("evasion_terms", 0.0)) * max(f.get("img_sim", 0.0), f.get("text_sim", 0.0),
                                                            f.get("mention_protected_only", 0.0)))
     g = dict(f)
@@ -91,10 +92,20 @@ class Scorer:
         return cls(names, mean, scale, lr.coef_[0], float(lr.intercept_[0]), version,
                    {"n": len(labels), "positives": int(np.sum(labels)), "C": C})
 
+    def to_dict(self) -> dict:
+        """The JSON document ``save`` writes (also stored as-is in the database by the Django side)."""
+        return {"kind": "logistic", "version": self.version, "feature_names": self.feature_names,
+                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+                "intercept": self.intercept, "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scorer:
+        if d.get("kind") != "logistic":
+            raise ValueError(f"unknown scorer kind {d.get('kind')!r}")
+        return cls(d["feature_names"], d["mean"], d["scale"], d["coef"], d["intercept"], d["version"], d.get("meta"))
+
     def save(self, path: str) -> None:
-        doc = {"kind": "logistic", "version": self.version, "feature_names": self.feature_names,
-               "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-               "intercept": self.intercept, "meta": self.meta}
+        doc = self.to_dict()
         d = os.path.dirname(os.path.abspath(path))
         os.makedirs(d, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=d, suffix=".json")
@@ -105,10 +116,7 @@ class Scorer:
     @classmethod
     def load(cls, path: str) -> Scorer:
         with open(path, encoding="utf-8") as f:
-            d = json.load(f)
-        if d.get("kind") != "logistic":
-            raise ValueError(f"unknown scorer kind {d.get('kind')!r}")
-        return cls(d["feature_names"], d["mean"], d["scale"], d["coef"], d["intercept"], d["version"], d.get("meta"))
+            return cls.from_dict(json.load(f))
 
     @classmethod
     def load_default(cls) -> Scorer:

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from ml.config import TextConfig
+from ml.engine import TextForward, eager_text
 from ml.vectors import l2_normalize
 
 
@@ -17,7 +18,7 @@ def masked_mean(token_embeddings: torch.Tensor, attention_mask: torch.Tensor) ->
 
 
 class TextEmbedder:
-    def __init__(self, model_dir: str, config: TextConfig):
+    def __init__(self, model_dir: str, config: TextConfig, forward: TextForward | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
@@ -26,6 +27,13 @@ class TextEmbedder:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         self.model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
         self.dim = int(self.model.config.hidden_size)
+        self.eager_forward = eager_text(self.model)
+        self.forward = forward or self.eager_forward
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        batch = [t if t.strip() else "-" for t in texts]
+        return dict(self.tokenizer(batch, padding=True, truncation=True, max_length=self.config.max_length,
+                                   return_tensors="pt"))
 
     @torch.inference_mode()
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -35,9 +43,7 @@ class TextEmbedder:
         out = []
         bs = self.config.batch_size
         for start in range(0, len(texts), bs):
-            batch = [t if t.strip() else "-" for t in texts[start:start + bs]]
-            enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.config.max_length,
-                                 return_tensors="pt")
-            hidden = self.model(**enc).last_hidden_state
+            enc = self.tokenize(texts[start:start + bs])
+            hidden = self.forward(enc)
             out.append(masked_mean(hidden, enc["attention_mask"]).numpy())
         return l2_normalize(np.concatenate(out))

@@ -34,6 +34,7 @@ class SellerInfo:
     prior_sales: int = 0
     trust_rating: float | None = None  # 350..950 scale
     authorized_brands: frozenset[str] = frozenset()
+    name: str = ""  # display name; not a detection signal
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def _max_retries() -> int:
 @shared_task(name="workers.notify.send_notification_email", bind=True, acks_late=True, max_retries=None)
 def send_notification_email(self, notification_id: int) -> str:
     """Text and HTML email through the configured backend (EMAIL_URL). A failure leaves the notice in the inbox
-    with ``failed`` status and retries; after the last retry it stays ``failed`` (visible to staff)."""
+    with ``failed`` status and retries with backoff; after the last retry it is ``gave_up`` until the beat sweeper
+    (``resend_stalled_emails``) queues it again."""
     from django.conf import settings
     from django.core.mail import EmailMultiAlternatives
     from django.template.loader import render_to_string
@@ -48,11 +49,14 @@ def send_notification_email(self, notification_id: int) -> str:
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
+        give_up = self.request.retries >= _max_retries() or self.request.is_eager  # embedded mode: no broker to retry on
         Notification.objects.filter(pk=notification_id).update(
-            email_status=Notification.EmailStatus.FAILED, email_attempts=attempts, email_error=str(exc)[:300])
-        if self.request.retries >= _max_retries() or self.request.is_eager:  # embedded mode: no broker to retry on
-            log.warning("email for notice %s failed %s times; gave up: %s", notification_id, attempts, exc)
-            return "failed"
+            email_status=Notification.EmailStatus.GAVE_UP if give_up else Notification.EmailStatus.FAILED,
+            email_attempts=attempts, email_error=str(exc)[:300])
+        if give_up:
+            log.warning("email for notice %s failed %s times; the sweeper will queue it again: %s", notification_id,
+                        attempts, exc)
+            return "gave_up"
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     Notification.objects.filter(pk=notification_id).update(
         email_status=Notification.EmailStatus.SENT, email_attempts=attempts, email_error="")
@@ -98,3 +102,17 @@ def deliver_webhook(self, delivery_id: int) -> str:
         return "failed"
     raise self.retry(countdown=backoff(self.request.retries))
 
+
+
+@shared_task(name="workers.notify.resend_stalled_emails")
+def resend_stalled_emails(limit: int = 500) -> int:
+    """Beat: emails that used up their retries (e.g. a long SMTP outage) are queued again, each exactly once."""
+    from anticounterfeit.notifications.models import Notification
+
+    status = Notification.EmailStatus
+    queued = 0
+    for pk in Notification.objects.filter(email_status=status.GAVE_UP).values_list("pk", flat=True)[:limit]:
+        if Notification.objects.filter(pk=pk, email_status=status.GAVE_UP).update(email_status=status.PENDING):
+            send_notification_email.delay(pk)
+            queued += 1
+    return queued

@@ -33,19 +33,31 @@ def get_detector():
     version = current_bank_version()
     if version is None:
         return None, 0
+    scorer_row = active_scorer_version()
+    key = (version.pk, version.number, scorer_row.pk if scorer_row else None)
     with _lock:
         # Keyed by row id too: a rebuilt database (tests, a restore) may reuse a number for another bank.
-        if _state["version"] != (version.pk, version.number):
+        # The active ScorerVersion is part of the key: a retrain or rollback reaches every worker's next scan.
+        if _state["version"] != key:
             configure_threads()
             log.info("loading bank v%s from %s", version.number, version.path)
             index = ReferenceIndex.load(version.path)
-            _state["detector"] = Detector(load_models(), index, scorer=load_scorer())
-            _state["version"] = (version.pk, version.number)
+            _state["detector"] = Detector(load_models(), index, scorer=load_scorer(scorer_row))
+            _state["version"] = key
         return _state["detector"], version.number
 
 
-def load_scorer():
+def active_scorer_version():
+    from anticounterfeit.detection.actions import active_version
+
+    return active_version()
+
+
+def load_scorer(scorer_row=None):
+    """The active trained ScorerVersion if any, else SCORER_PATH, else the shipped default."""
     from ml.scorer import Scorer
 
+    if scorer_row is not None:
+        return Scorer.from_dict(scorer_row.document)
     path = settings.DETECTION.get("SCORER_PATH")
     return Scorer.load(str(path)) if path and os.path.exists(path) else Scorer.load_default()

@@ -5,7 +5,7 @@ client may simply retry; saying so (503 + Retry-After) is more useful than an HT
 """
 import logging
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -13,14 +13,12 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     response = exception_handler(exc, context)
     if response is None and isinstance(exc, OperationalError | InterfaceError):
-        log.warning("database unavailable during %s: %s", context.get("request").path if context.get("request") else "?",
-                    exc)
-        from django.db import connection
-
+        request = context.get("request")
+        log.warning("database unavailable during %s: %s", getattr(request, "path", "?"), exc)
         connection.close()  # never hand a broken connection to the next request
-        response = Response({"detail": "service temporarily unavailable, nothing was stored; retry later"},
+        response = Response({"detail": "service temporarily unavailable; the request was not applied, retry later"},
                             status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return response

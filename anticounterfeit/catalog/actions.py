@@ -121,7 +121,7 @@ def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | 
         else:
             seller, created = Seller.objects.update_or_create(
                 seller_key=info.seller_id,
-                defaults={"name": getattr(info, "name", "") or info.seller_id, "account_age_days": info.account_age_days,
+                defaults={"name": info.name or info.seller_id, "account_age_days": info.account_age_days,
                           "prior_takedowns": info.prior_takedowns, "prior_sales": info.prior_sales},
             )
             if created:

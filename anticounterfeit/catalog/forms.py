@@ -1,4 +1,6 @@
 """Brand portal forms. Every brand choice is limited to the brands the user may manage."""
+import zipfile
+
 from django import forms
 from django.conf import settings
 
@@ -66,6 +68,17 @@ class ProfileForm(forms.Form):
 
 class ZipUploadForm(BrandScopedForm):
     bundle = forms.FileField(help_text="A ZIP of a bundle folder: brands.jsonl, catalog.jsonl, images/…")
+
+    def clean_bundle(self):
+        """Only the container is checked here; members are validated by ``ml.bundle`` in the worker."""
+        upload = self.cleaned_data["bundle"]
+        limit = settings.UPLOAD_LIMITS.get("MAX_BUNDLE_BYTES", 1024**3)
+        if upload.size > limit:
+            raise forms.ValidationError(f"larger than {limit // 1024**2} MB")
+        if not zipfile.is_zipfile(upload):
+            raise forms.ValidationError("not a ZIP file")
+        upload.seek(0)
+        return upload
 
 
 class CsvUploadForm(BrandScopedForm):

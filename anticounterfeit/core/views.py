@@ -1,5 +1,4 @@
 """Home routing by role, health check, and media that only the parties allowed to see it can fetch."""
-import shutil
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -9,6 +8,7 @@ from django.shortcuts import redirect
 from django.views.static import serve
 
 from anticounterfeit.accounts.models import Role, is_staff_role, role_of
+from ml.ocr import ocr_status
 
 
 @login_required
@@ -43,7 +43,7 @@ def protected_media(request, path: str):
 
 def health(request):
     """Liveness plus what the detector can use right now (e.g. OCR engine present)."""
-    checks = {"database": "ok", "ocr_engine": "available" if shutil.which("tesseract") else "missing (scans run without OCR)"}
+    checks = {"database": "ok", "ocr_engine": ocr_status()}
     try:
         connection.ensure_connection()
     except Exception as exc:  # noqa: BLE001 - reported, not raised

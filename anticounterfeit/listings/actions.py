@@ -75,6 +75,7 @@ def record_detection(listing_id: int, result, *, bank_version: int) -> Detection
     updated rather than duplicated.
     """
     from anticounterfeit.catalog.models import Brand
+    from anticounterfeit.detection.actions import allow_rule_for
     from anticounterfeit.moderation.actions import open_or_update_case
 
     listing = Listing.objects.select_for_update().filter(pk=listing_id).first()
@@ -99,6 +100,11 @@ def record_detection(listing_id: int, result, *, bank_version: int) -> Detection
     listing.score, listing.matched_brand = detection.score, brand
     listing.save(update_fields=["score", "matched_brand", "updated_at"])
 
+    rule = allow_rule_for(listing, detection)
+    if rule is not None:  # a moderator already confirmed this seller × reference (or image) is genuine
+        if listing.status == S.PENDING:
+            set_status(listing, S.CLEAR, reason=f"allowed by rule #{rule.pk} ({rule})")
+        return detection
     threshold = review_threshold_for(listing)
     if detection.score >= threshold and listing.status in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
         open_or_update_case(listing, detection)
@@ -109,8 +115,12 @@ def record_detection(listing_id: int, result, *, bank_version: int) -> Detection
 
 
 def review_threshold_for(listing: Listing) -> float:
-    """The policy threshold, nudged by the seller's trust tier (never enough to hide a strong match)."""
-    threshold = DetectionPolicy.current().review_threshold
+    """The brand's override or the policy threshold, nudged by the seller's trust tier (never enough to hide a strong match)."""
+    from anticounterfeit.detection.actions import brand_review_threshold
+
+    threshold = brand_review_threshold(listing.matched_brand)
+    if threshold is None:
+        threshold = DetectionPolicy.current().review_threshold
     adjust = {"restricted": -0.15, "poor": -0.1, "fair": -0.03, "excellent": 0.05}.get(listing.seller.trust_tier, 0.0)
     return min(max(threshold + adjust, 0.05), 0.8)
 

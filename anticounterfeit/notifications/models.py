@@ -26,6 +26,7 @@ class Notification(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (will retry)"
+        GAVE_UP = "gave_up", "Failed repeatedly (the sweeper queues it again)"
         NONE = "none", "No email address"
 
     seller = models.ForeignKey("listings.Seller", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")

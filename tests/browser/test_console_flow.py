@@ -118,6 +118,7 @@ def test_escalate_then_lead_decides_bulk_appeal_and_dashboard(live_server, brows
     login(lead, live_server.url, "lead")
     lead.wait_for_selector("#escalations")
     assert "Acme runner" in lead.inner_text("#escalations")
+    shot(lead, "console-queue-lead")
     lead.keyboard.press("n")  # a lead's next case is the escalation
     lead.wait_for_selector("[data-testid=case-title]")
     assert lead.url.endswith(f"/console/cases/{case.pk}/")

@@ -209,7 +209,7 @@ def test_report_enters_queue_with_high_priority(two_brands, make_user, client):
     assert queue.index("Acme lookalike") < queue.index("Acme runner replica")  # the brand report comes first
 
 
-def test_self_service_granted_and_revoked_by_accuracy(two_brands, make_user, settings):
+def test_self_service_granted_and_revoked_by_accuracy(two_brands, make_user, settings, client):
     settings.BRAND_SELF_SERVICE = {"MIN_DECIDED_REPORTS": 5, "WINDOW": 5, "MIN_CONFIRMED_RATE": 0.9,
                                    "MAX_REVERSAL_RATE": 0.05}
     w = two_brands
@@ -244,7 +244,13 @@ def test_self_service_granted_and_revoked_by_accuracy(two_brands, make_user, set
 
     # A moderator reverses it: the listing is back, the rating restored, and the brand loses the privilege.
     client_rating = seller.trust_rating
-    actions.reverse_brand_removal(report, acting_user=moderator, note="authorized reseller")
+    client.force_login(moderator)
+    case_page = client.get(reverse("moderation:case", args=[report.case_id])).content.decode()
+    assert "exact copy" in case_page and "Reverse the brand" in case_page
+    response = client.post(reverse("catalog:reverse_removal", args=[report.pk]),
+                           {"note": "authorized reseller", "next": "https://evil.example/"})
+    assert response.status_code == 302 and response.url == reverse("catalog:removals")
+    assert AuditEvent.objects.get(action="brand.removal_reverse", object_id=str(report.pk)).actor == moderator
     fake.refresh_from_db()
     seller.refresh_from_db()
     acme.refresh_from_db()
@@ -275,3 +281,24 @@ def test_invited_owner_of_two_brands_sees_both_and_imports_authorized_sellers(tw
     client.post(reverse("catalog:sellers"), {"brand": two_brands["zenit"].pk, "remove": "S-1"})
     assert not two_brands["zenit"].authorized_sellers.exists()
     assert AuditEvent.objects.filter(action="brand.authorized_sellers", object_id=str(two_brands["zenit"].pk)).count() == 2
+
+
+def test_single_reference_add_edit_delete_in_the_browser_forms(two_brands, client):
+    client.force_login(two_brands["owner_a"])
+    response = client.post(reverse("catalog:reference_new"), {
+        "brand": two_brands["acme"].pk, "ref_key": "acme-logo-2", "title": "Acme badge", "kind": "logo",
+        "msrp": "", "currency": "USD", "description": "",
+        "images": [SimpleUploadedFile("a.jpg", jpeg_bytes()), SimpleUploadedFile("b.jpg", jpeg_bytes((5, 5, 5)))]})
+    job = ImportJob.objects.get(brand=two_brands["acme"])
+    assert response.status_code == 302 and response.url == reverse("catalog:job", args=[job.pk])
+    import_upload(job.pk, latest_upload())
+    ref = ReferenceItem.objects.get(ref_key="acme-logo-2")
+    assert (ref.kind, ref.images.count(), ref.brand) == ("logo", 2, two_brands["acme"])
+    assert not (Path(settings.MEDIA_ROOT) / "uploads").exists() or not any((Path(settings.MEDIA_ROOT) / "uploads").iterdir())
+
+    missing_image = client.post(reverse("catalog:reference_new"), {
+        "brand": two_brands["acme"].pk, "ref_key": "no-image", "title": "x", "kind": "product", "currency": "USD"})
+    assert missing_image.status_code == 200 and b"needs at least one image" in missing_image.content
+    assert client.post(reverse("catalog:reference_delete", args=[ref.pk])).status_code == 302
+    assert not ReferenceItem.objects.filter(pk=ref.pk).exists()
+    assert AuditEvent.objects.filter(action="reference.delete", object_id=str(ref.pk)).exists()

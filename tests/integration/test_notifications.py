@@ -217,3 +217,27 @@ def test_restriction_pages_are_for_leads_only(world, make_user, client):
     assert client.post(reverse("trust:decide", args=[review.pk]), {"decision": "restrict"}).status_code == 302
     world["fake"].seller.refresh_from_db()
     assert world["fake"].seller.restricted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_that_used_up_its_retries_is_queued_again_by_the_sweeper(world, celery_worker_real, settings):
+    from workers.notify import resend_stalled_emails
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.NOTIFY = {**settings.NOTIFY, "RETRY_BASE_SECONDS": 0.2, "MAX_RETRIES": 1}
+    seller = world["fake"].seller
+    type(seller).objects.filter(pk=seller.pk).update(email="seller@example.test")
+    seller.refresh_from_db()
+    note = notify_seller(seller, "restriction_review", context={"strikes": 3, "window_days": 90})
+    gave_up = wait_for(lambda: Notification.objects.filter(pk=note.pk, email_status="gave_up").first(), timeout=30,
+                       message="retries used up")
+    assert gave_up.email_attempts == 2 and Notification.objects.filter(pk=note.pk).exists()
+    with smtp_server(port) as received:
+        assert resend_stalled_emails() == 1  # what beat runs; the email itself goes through the worker
+        wait_for(lambda: Notification.objects.filter(pk=note.pk, email_status="sent").exists(), timeout=30,
+                 message="sent by the sweeper's retry")
+    assert len(received) == 1 and Notification.objects.get(pk=note.pk).email_attempts == 3
+    assert resend_stalled_emails() == 0  # nothing left to resend

@@ -1,0 +1,208 @@
+"""Throughput benchmarks that print figures (not timed tests).
+
+``python -m ml.bench``          scan throughput, listings/s, 1 image + title each (JPEG bytes in, scores
+                                out) in worker-sized batches, against (a) plain eager fp32 forward passes
+                                and (b) the raw forward passes of the engine the pipeline uses, same batch.
+``python -m ml.bench --banks``  FAISS bank scaling: exact vs HNSW latency, recall@10, bytes per vector.
+
+The machine is shared and noisy, so each mode is timed in interleaved rounds and the best round
+counts; the ratios (measured in one run) are the figures to compare, not the absolute rates.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import resource
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+FAKEBENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fakebench")
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def _best(fn: Callable[[], object], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# ---- scan pipeline -----------------------------------------------------------------------------
+def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int) -> dict[str, float]:
+    from ml.bundle import read_bundle
+    from ml.detector import Detector
+    from ml.index import ReferenceIndex
+    from ml.models import load_models
+
+    t0 = time.perf_counter()
+    models = load_models()
+    print(f"engine={models.engine} models loaded in {time.perf_counter() - t0:.1f}s ({load_average()})")
+    b = read_bundle(bundle_dir)
+    cache = os.path.join(os.environ.get("AC_ENGINE_CACHE") or "/tmp", "ac-bench-embed-cache")
+    t0 = time.perf_counter()
+    index = ReferenceIndex.build(b.brands, b.references, models, cache_dir=cache)
+    print(f"index: {index.counts} built in {time.perf_counter() - t0:.1f}s")
+    det = Detector(models, index)
+    # OCR (a tesseract subprocess per brand-less listing) is the detector's own optional signal; the
+    # no-OCR figure shows what decode + embed + search + score cost by themselves.
+    det_no_ocr = Detector(models, index, config=dataclasses.replace(det.config, ocr_max_images=0))
+
+    # 1 image + title each, JPEG bytes in memory (what a worker has after reading the upload).
+    items = [lst for lst in b.listings if lst.image_paths][:n_listings]
+    listings = []
+    for lst in items:
+        with open(lst.image_paths[0], "rb") as f:
+            data = f.read()
+        listings.append(dataclasses.replace(lst, description="", image_paths=(data,)))
+    batches = [listings[i:i + batch] for i in range(0, len(listings), batch)]
+
+    # The raw passes see exactly the tensors the pipeline computes for the same batches.
+    from ml.images import load_image
+
+    cfg = models.image.config
+    img_x = [models.image.preprocess([load_image(lst.image_paths[0], draft_size=cfg.draft_size) for lst in bt])
+             for bt in batches]
+    txt_x = [models.text.tokenize([f"{lst.title}. {lst.description}" for lst in bt]) for bt in batches]
+
+    def pipeline() -> None:
+        for bt in batches:
+            det.scan(bt)
+
+    def pipeline_no_ocr() -> None:
+        for bt in batches:
+            det_no_ocr.scan(bt)
+
+    def raw(image_fwd, text_fwd) -> Callable[[], None]:
+        def run() -> None:
+            for x, enc in zip(img_x, txt_x, strict=True):
+                image_fwd(x)
+                text_fwd(enc)
+        return run
+
+    engine_raw = raw(models.image.forward, models.text.forward)
+    eager_raw = raw(models.image.eager_forward, models.text.eager_forward)
+    det.scan(batches[0])  # warm-up (first-call allocations, lazy init)
+    eager_raw()
+    t = {"pipeline": float("inf"), "no_ocr": float("inf"), "raw": float("inf"), "eager": float("inf")}
+    for _ in range(rounds):  # interleaved, so a burst of load hits every mode alike
+        t["pipeline"] = min(t["pipeline"], _best(pipeline, 1))
+        t["no_ocr"] = min(t["no_ocr"], _best(pipeline_no_ocr, 1))
+        t["raw"] = min(t["raw"], _best(engine_raw, 1))
+        t["eager"] = min(t["eager"], _best(eager_raw, 1))
+    n = len(listings)
+    rate = {k: n / v for k, v in t.items()}
+
+    # Accuracy of the engine against the fp32 reference on the same inputs.
+    ge = np.concatenate([models.image.forward(x).mean(dim=(2, 3)).numpy() for x in img_x])
+    gr = np.concatenate([models.image.eager_forward(x).mean(dim=(2, 3)).numpy() for x in img_x])
+    te = models.text.embed([f"{lst.title}" for lst in listings])
+    fwd, models.text.forward = models.text.forward, models.text.eager_forward
+    try:
+        tr = models.text.embed([f"{lst.title}" for lst in listings])
+    finally:
+        models.text.forward = fwd
+    cos_img = float(np.min(_cos(ge, gr)))
+    cos_txt = float(np.min(np.sum(te * tr, axis=1)))
+    print(f"{n} listings in batches of {batch}, best of {rounds} rounds ({load_average()})")
+    print(f"  pipeline (decode+embed+search+score): {rate['pipeline']:8.1f} listings/s")
+    print(f"  pipeline with OCR off:                {rate['no_ocr']:8.1f} listings/s "
+          f"(vs raw {rate['no_ocr'] / rate['raw']:.2f})")
+    print(f"  raw {models.engine:7s} forward (image+text): {rate['raw']:8.1f} listings/s")
+    print(f"  raw eager fp32 forward (image+text):  {rate['eager']:8.1f} listings/s")
+    print(f"  min cosine vs fp32: image {cos_img:.5f}  text {cos_txt:.5f}")
+    return {"pipeline_vs_raw": rate["pipeline"] / rate["raw"], "speedup_vs_eager": rate["pipeline"] / rate["eager"],
+            "listings_per_s": rate["pipeline"], "cos_img": cos_img, "cos_txt": cos_txt}
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+# ---- FAISS banks -------------------------------------------------------------------------------
+def clustered_vectors(n: int, dim: int, seed: int, clusters: int = 2000) -> np.ndarray:
+    """Unit vectors around many centres: closer to real embedding banks than uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+    out = np.empty((n, dim), np.float32)
+    for s in range(0, n, 50_000):
+        e = min(n, s + 50_000)
+        out[s:e] = centres[rng.integers(0, clusters, e - s)] + 0.7 * rng.standard_normal((e - s, dim),
+                                                                                           dtype=np.float32)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_banks(sizes: list[int], dim: int, n_queries: int) -> None:
+    import faiss
+
+    from ml.banks import make_vector_index
+    from ml.config import BankConfig
+
+    cfg = BankConfig()
+    hnsw_cfg = dataclasses.replace(cfg, hnsw_above=0)
+    print(f"FAISS banks, dim={dim}, {n_queries} queries, k=10, HNSW M={cfg.hnsw_m} efC={cfg.ef_construction} "
+          f"efS={cfg.ef_search}, switch above {cfg.hnsw_above} ({load_average()})")
+    for n in sizes:
+        xb = clustered_vectors(n, dim, seed=1)
+        rng = np.random.default_rng(2)
+        xq = xb[rng.integers(0, n, n_queries)] + 0.05 * rng.standard_normal((n_queries, dim), dtype=np.float32)
+        xq /= np.linalg.norm(xq, axis=1, keepdims=True)
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(xb)
+        t0 = time.perf_counter()
+        _, truth = flat.search(xq, 10)
+        t_flat = (time.perf_counter() - t0) / n_queries
+        t0 = time.perf_counter()
+        hnsw = make_vector_index(dim, n, hnsw_cfg)
+        hnsw.add(xb)
+        build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _, found = hnsw.search(xq, 10)
+        t_hnsw = (time.perf_counter() - t0) / n_queries
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)])
+        per_vec_flat = dim * 4
+        per_vec_hnsw = dim * 4 + cfg.hnsw_m * 2 * 4 * 1.07  # level-0 links (2M) plus upper levels (~7%)
+        print(f"  n={n:>9,}: exact {t_flat * 1e3:7.2f} ms/query | HNSW {t_hnsw * 1e3:6.2f} ms/query, "
+              f"recall@10 {recall:.3f}, build {build:6.1f}s | bytes/vector exact {per_vec_flat} "
+              f"HNSW {per_vec_hnsw:.0f} | peak RSS {_rss_mb():.0f} MB ({load_average()})")
+        del flat, hnsw, xb
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ml.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--bundle", default=os.environ.get("AC_BENCH_BUNDLE", FAKEBENCH))
+    p.add_argument("--listings", type=int, default=48)
+    p.add_argument("--batch", type=int, default=8, help="listings per scan task (workers/scan.py SCAN_BATCH)")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--banks", action="store_true", help="run the FAISS bank scaling benchmark instead")
+    p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1000000 needs ~12 GB)")
+    p.add_argument("--dim", type=int, default=1280)
+    p.add_argument("--queries", type=int, default=200)
+    a = p.parse_args(argv)
+    from ml import runtime
+
+    runtime.configure()
+    if a.banks:
+        bench_banks([int(s) for s in a.sizes.split(",")], a.dim, a.queries)
+        return 0
+    r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds)
+    print(f"pipeline_vs_raw={r['pipeline_vs_raw']:.2f} speedup_vs_eager={r['speedup_vs_eager']:.2f} "
+          f"listings_per_s={r['listings_per_s']:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""OCR feeds the brand-mention detector when the brand is named only inside the image."""
+import dataclasses
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ml.config import DetectorConfig
+from ml.detector import Detector
+from ml.index import ReferenceIndex
+from ml.models import load_models
+from ml.ocr import image_text, ocr_available, ocr_status
+from ml.types import BrandInfo, ListingInput, ReferenceInfo, SellerInfo
+
+needs_ocr = pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
+
+
+def _label(path, word: str) -> str:
+    im = Image.new("RGB", (480, 360), (235, 230, 220))
+    d = ImageDraw.Draw(im)
+    d.rectangle((60, 120, 420, 260), fill=(30, 40, 90))
+    d.text((95, 155), word, font=ImageFont.load_default(size=64), fill=(255, 255, 255))
+    im.save(path)
+    return str(path)
+
+
+def test_status_line_matches_availability():
+    assert ocr_status() == ("available" if ocr_available() else "missing (scans run without OCR)")
+
+
+@needs_ocr
+def test_reads_a_wordmark(tmp_path):
+    assert "ZORBEX" in image_text(Image.open(_label(tmp_path / "z.jpg", "ZORBEX")))
+
+
+@needs_ocr
+def test_brand_only_in_the_image_is_found_and_explained(tmp_path):
+    models = load_models()
+    ref = Image.new("RGB", (320, 320), (10, 200, 30))
+    ref.save(tmp_path / "ref.jpg")
+    brands = [BrandInfo("zorbex", "Zorbex", (), ())]
+    refs = [ReferenceInfo("z-1", "zorbex", "Trail Runner 5", "Running shoe.", 120.0, "USD", "product",
+                          (str(tmp_path / "ref.jpg"),))]
+    index = ReferenceIndex.build(brands, refs, models)
+    lst = ListingInput("L1", SellerInfo("S1"), "Hot sale sports bag", "Good quality, fast delivery.", 9.0, "USD",
+                       (_label(tmp_path / "lst.jpg", "ZORBEX"),))
+    with_ocr = Detector(models, index).scan([lst])[0]
+    assert with_ocr.brand_id == "zorbex" and with_ocr.signals["mention_image"] == 1.0
+    assert any("OCR" in line and "'zorbex'" in line for line in with_ocr.explanation)
+    no_ocr = Detector(models, index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=0)).scan([lst])[0]
+    assert no_ocr.signals["mention_image"] == 0.0 and no_ocr.score < with_ocr.score
+    # Named in the text already: OCR is skipped (it could not change the brand), the result is the same.
+    named = dataclasses.replace(lst, title="Zorbex sports bag")
+    a = Detector(models, index).scan([named])[0]
+    b = Detector(models, index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=0)).scan([named])[0]
+    assert a.signals == b.signals
