@@ -73,6 +73,8 @@ class VectorBank:
 
     def save(self, directory: str, name: str) -> None:
         np.save(os.path.join(directory, f"{name}.npy"), self.vectors)
+        if self.approximate:  # an HNSW build takes minutes at scale: workers load the graph instead
+            faiss.write_index(self._index, os.path.join(directory, f"{name}.hnsw.faiss"))
         with open(os.path.join(directory, f"{name}.meta.json"), "w", encoding="utf-8") as f:
             json.dump({"dim": self.dim, "meta": self.meta}, f)
 
@@ -82,7 +84,14 @@ class VectorBank:
             doc = json.load(f)
         bank = cls(int(doc["dim"]), config)
         vecs = np.load(os.path.join(directory, f"{name}.npy"))
-        if len(vecs):
+        graph = os.path.join(directory, f"{name}.hnsw.faiss")
+        if len(vecs) > bank.config.hnsw_above and os.path.exists(graph):
+            bank.vectors, bank.meta = np.ascontiguousarray(vecs, np.float32), list(doc["meta"])
+            bank._index = faiss.read_index(graph)
+            bank._index.hnsw.efSearch = bank.config.ef_search
+            if bank._index.ntotal != len(vecs):
+                bank._rebuild()  # stale graph: never search one that disagrees with the rows
+        elif len(vecs):
             bank.add(vecs, doc["meta"])
         return bank
 

@@ -76,7 +76,8 @@ class Scorer:
 
     # ---- training / IO -------------------------------------------------------------------
     @classmethod
-    def train(cls, features: list[dict[str, float]], labels: list[int], *, C: float = 0.3) -> Scorer:
+    def train(cls, features: list[dict[str, float]], labels: list[int], *, C: float = 0.3,
+              sample_weight: list[float] | None = None) -> Scorer:
         from sklearn.linear_model import LogisticRegression
 
         names = sorted(expand(features[0]).keys())
@@ -85,7 +86,7 @@ class Scorer:
         mean, scale = X.mean(0), X.std(0)
         scale[scale < 1e-6] = 1.0
         lr = LogisticRegression(C=C, max_iter=5000)
-        lr.fit((X - mean) / scale, np.asarray(labels, int))
+        lr.fit((X - mean) / scale, np.asarray(labels, int), sample_weight=sample_weight)
         import hashlib
 
         version = "lr-" + hashlib.sha1(np.concatenate([lr.coef_[0], lr.intercept_]).tobytes()).hexdigest()[:10]

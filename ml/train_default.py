@@ -44,12 +44,13 @@ def brand_groups(prefix: str, labels: list[dict], brands: list[str | None]) -> l
     return [f"{prefix}:{lab.get('brand_id') or b or 'none'}" for lab, b in zip(labels, brands, strict=True)]
 
 
-def grouped_cv(features, y, groups, C: float, folds: int = 5) -> np.ndarray:
+def grouped_cv(features, y, groups, C: float, folds: int = 5, weights: list[float] | None = None) -> np.ndarray:
     from sklearn.model_selection import GroupKFold
 
     p = np.zeros(len(y))
     for tr, te in GroupKFold(folds).split(features, y, groups):
-        s = Scorer.train([features[i] for i in tr], [y[i] for i in tr], C=C)
+        s = Scorer.train([features[i] for i in tr], [y[i] for i in tr], C=C,
+                         sample_weight=[weights[i] for i in tr] if weights else None)
         p[te] = s.predict([features[i] for i in te])
     return p
 
@@ -62,12 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synth", type=int, default=0, help="also train on N synthetic bundles from ml.synth")
     ap.add_argument("--synth-listings", type=int, default=1000)
     ap.add_argument("--synth-brands", type=int, default=30)
+    ap.add_argument("--synth-dirs", nargs="*", default=[], help="already generated synthetic bundles to reuse")
+    ap.add_argument("--synth-weight", type=float, default=0.5,
+                    help="sample weight of synthetic rows (< 1: the real-material --data rows count more)")
+    ap.add_argument("--rows-cache", default=None, help="JSON file of extracted rows per bundle (re-runs skip the models)")
     ap.add_argument("--C", type=float, default=0.3)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--out", default=DEFAULT_PATH)
     args = ap.parse_args(argv)
 
-    paths = list(args.data)
+    paths = list(args.data) + list(args.synth_dirs)
     if args.synth:
         from ml.synth import generate_bundle
 
@@ -76,16 +81,26 @@ def main(argv: list[str] | None = None) -> int:
             # Seeds of their own: the same generator with other seeds makes the tests' bundles.
             generate_bundle(out, seed=1000 + seed, n_brands=args.synth_brands, n_listings=args.synth_listings)
             paths.append(out)
+    cached = {}
+    if args.rows_cache and os.path.exists(args.rows_cache):
+        with open(args.rows_cache, encoding="utf-8") as fh:
+            cached = json.load(fh)
     F, y, G, L, B, src = [], [], [], [], [], []
     for p in paths:
-        f, yy, g, lab, br = bundle_rows(p, args.cache_dir)
+        if p not in cached:
+            cached[p] = bundle_rows(p, args.cache_dir)
+        f, yy, g, lab, br = cached[p]
         F += f
         y += yy
         G += g
         L += lab
         B += br
         src += [p in args.data] * len(yy)
-    p = grouped_cv(F, y, G, args.C)
+    if args.rows_cache:
+        with open(args.rows_cache, "w", encoding="utf-8") as fh:
+            json.dump(cached, fh)
+    W = [1.0 if s else args.synth_weight for s in src]
+    p = grouped_cv(F, y, G, args.C, weights=W)
     ids = [lab["listing_id"] + f"#{n}" for n, lab in enumerate(L)]
     labs = [{**lab, "listing_id": i} for lab, i in zip(L, ids, strict=True)]
     scores, brands = dict(zip(ids, p.tolist(), strict=True)), dict(zip(ids, B, strict=True))
@@ -97,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         rd = report([lab for lab, s in zip(labs, src, strict=True) if s], scores, brands)
         print(format_report(f"grouped-by-brand 5-fold CV, --data rows only (n={sum(src)})", rd))
         cv["data"] = {k: v for k, v in rd.items() if k != "per_category"}
-    scorer = Scorer.train(F, y, C=args.C)
+    scorer = Scorer.train(F, y, C=args.C, sample_weight=W)
+    scorer.meta["synth_weight"] = args.synth_weight
     scorer.meta["cv"] = cv
     scorer.meta["data"] = [os.path.basename(os.path.normpath(x)) for x in paths]
     scorer.save(args.out)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from anticounterfeit.detection.models import ScorerVersion
+from anticounterfeit.detection import actions
+from anticounterfeit.detection.models import AllowRule, BrandPolicy, ScorerVersion
 
 
 @admin.register(ScorerVersion)
@@ -15,3 +16,20 @@ class ScorerVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(BrandPolicy)
+class BrandPolicyAdmin(admin.ModelAdmin):
+    """Per-brand threshold overrides; saving goes through the audited action."""
+
+    list_display = ("brand", "review_threshold", "updated_at")
+
+    def save_model(self, request, obj, form, change) -> None:
+        actions.set_brand_threshold(obj.brand, obj.review_threshold, acting_user=request.user)
+
+
+@admin.register(AllowRule)
+class AllowRuleAdmin(admin.ModelAdmin):
+    list_display = ("scope", "seller", "reference", "image_sha256", "decision", "created_by", "created_at")
+    list_filter = ("scope",)
+    readonly_fields = ("decision", "created_by", "created_at")

@@ -45,8 +45,21 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def assert_schema_current() -> None:
+    """Fail fast when the code has migrations the test database lacks (code changed during the run):
+    subprocesses load the code from disk and would fail every task instead."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    missing = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    assert not missing, f"test database lacks migrations {[str(m) for m, _ in missing]}; rerun the tests"
+
+
 def service_env(broker_url: str, workdir: Path, **extra: str) -> dict[str, str]:
     from django.conf import settings
+
+    assert_schema_current()
 
     env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": broker_url,
            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "VAR_DIR": str(workdir / "var"), "DEBUG": "true",

@@ -72,7 +72,9 @@ def test_api_is_throttled_per_client(make_user, monkeypatch):
 
 
 def _check_deploy(**env_overrides: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
+    # A production-like environment: no test services, and not the async override the browser tests set.
+    skip = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in skip}
     env.update({"DEBUG": "false", "ALLOWED_HOSTS": "console.example.com", "VAR_DIR": "/tmp/ac-check-deploy",
                 **env_overrides})
     return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=REPO,

@@ -38,6 +38,7 @@ def test_bank_switches_to_hnsw_above_threshold_and_keeps_recall(tmp_path):
 
     bank.add(x[:600], meta[:600])
     bank.save(str(tmp_path), "img")
+    assert (tmp_path / "img.hnsw.faiss").exists()  # the graph is saved, not rebuilt by every worker
     loaded = VectorBank.load(str(tmp_path), "img", CFG)
-    assert loaded.approximate and len(loaded) == 1100
+    assert loaded.approximate and len(loaded) == 1100 and loaded._index.ntotal == 1100
     assert list(loaded.search(x[2500:2503], 1)[1][:, 0]) == [0, 1, 2]
