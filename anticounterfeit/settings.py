@@ -141,6 +141,7 @@ CELERY_TASK_DEFAULT_QUEUE = "scan"
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-pending": {"task": "workers.maintenance.requeue_stuck_listings", "schedule": timedelta(seconds=env.int("SWEEP_INTERVAL_SECONDS", default=120))},
     "expire-case-leases": {"task": "workers.maintenance.expire_case_leases", "schedule": timedelta(minutes=1)},
+    "remove-orphan-files": {"task": "workers.maintenance.remove_orphan_files", "schedule": timedelta(hours=6)},
     "resend-stalled-emails": {"task": "workers.notify.resend_stalled_emails", "schedule": timedelta(minutes=30)},
     "retrain-scorer": {"task": "workers.training.retrain_scorer_if_due", "schedule": timedelta(hours=env.float("RETRAIN_CHECK_HOURS", default=6))},
 }

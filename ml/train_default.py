@@ -1,6 +1,7 @@
 """Train the shipped default scorer: grouped CV figures first, then fit on everything.
 
-    python -m ml.train_default [--data DIR ...] [--synth N] [--out ml/weights/scorer_default.json]
+    python -m ml.train_default [--data DIR ...] [--synth N | --synth-dirs DIR ...] [--synth-weight W]
+                               [--rows-cache FILE] [--out ml/weights/scorer_default.json]
 
 Folds are grouped by brand so a brand never sits in both train and test (the held-out split has
 other brands). The CV figures are the honest dev numbers; the final fit uses all rows.

@@ -4,8 +4,11 @@ The connection is really terminated by the server (``pg_terminate_backend``) at 
 and its image row exist inside the open transaction; a test-only signal receiver picks that moment.
 """
 import base64
+import os
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.models.signals import post_save
 from rest_framework.authtoken.models import Token
@@ -16,6 +19,7 @@ from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.listings.models import Listing, ListingImage, Seller
 from tests.factories import jpeg_bytes
+from workers.maintenance import remove_orphan_listing_files
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -26,6 +30,8 @@ def kill_own_connection(**kwargs) -> None:
 
 
 def test_connection_dropped_mid_request_leaves_no_partial_state(make_user):
+    for path in listing_files():  # files of earlier tests in this session share MEDIA_ROOT
+        os.remove(path)
     user = make_user("market", Role.API_CLIENT)
     MarketplaceClient.objects.create(name="Market A", user=user)
     api = APIClient()
@@ -47,9 +53,21 @@ def test_connection_dropped_mid_request_leaves_no_partial_state(make_user):
     assert not Listing.objects.filter(listing_key="dropped").exists()
     assert not ListingImage.objects.exists()
     assert AuditEvent.objects.count() == audit_rows
-    # The seller row was created before the listing's transaction: it may exist, but never a half listing.
+    # The image file was written before the transaction died; the maintenance sweep removes it (and only it).
+    orphans = listing_files()
+    assert len(orphans) == 1
+
     # A retry after the outage goes through and is accepted exactly once.
     again = api.post("/api/v1/listings", payload, format="json")
     assert again.status_code == 201, again.content
     assert Listing.objects.filter(listing_key="dropped").count() == 1
     assert Seller.objects.filter(seller_key="s-new").count() == 1
+    kept = {os.path.realpath(ListingImage.objects.get().image.path)}
+    assert remove_orphan_listing_files(older_than=timedelta(hours=1)) == 0, "recent files are left for in-flight requests"
+    assert remove_orphan_listing_files(older_than=timedelta(0)) == 1
+    assert listing_files() == kept
+
+
+def listing_files() -> set[str]:
+    root = os.path.join(settings.MEDIA_ROOT, "listings")
+    return {os.path.realpath(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files}
