@@ -87,3 +87,30 @@ def test_beat_task_retrains_only_when_enough_new_decisions(moderator, settings):
     assert retrain_scorer_if_due() == 1
     assert retrain_scorer_if_due() is None  # nothing new since v1
     assert ScorerVersion.objects.get().last_decision_id > 0
+
+
+def test_workers_pick_up_a_new_active_scorer_and_a_rollback(moderator, tmp_path):
+    from PIL import Image
+
+    from anticounterfeit.catalog.models import BankVersion
+    from ml.index import ReferenceIndex
+    from ml.models import load_models
+    from ml.types import BrandInfo, ReferenceInfo
+    from workers.runtime import get_detector
+
+    Image.new("RGB", (128, 128), (200, 30, 30)).save(tmp_path / "r.jpg")
+    index = ReferenceIndex.build([BrandInfo("acme", "Acme", (), ())],
+                                 [ReferenceInfo("r1", "acme", "Acme runner", "", 100.0, "USD", "product",
+                                                (str(tmp_path / "r.jpg"),))], load_models())
+    index.save(str(tmp_path / "bank"))
+    decide(12, moderator)  # creates BankVersion 1 (a placeholder path) through the factory
+    BankVersion.objects.filter(number=1).update(path=str(tmp_path / "bank"))
+    before, _ = get_detector()
+    assert before.scorer.version == load_scorer(None).version
+    v1 = call_command("train_scorer", "--min-decisions", "10") or active_scorer_version()
+    after, _ = get_detector()
+    assert after is not before and after.scorer.version == v1.version
+    assert get_detector()[0] is after  # cached while nothing changes
+    call_command("train_scorer", "--min-decisions", "10")
+    call_command("train_scorer", "--rollback")
+    assert get_detector()[0].scorer.version == v1.version
