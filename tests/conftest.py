@@ -67,12 +67,12 @@ def demo_bundle(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _media_root(request, tmp_path_factory):
-    """Django tests write media, banks and embedding caches under pytest's temp folder; mail stays in memory."""
+    """Each Django test gets its own media folder (uploads, banks); the embedding cache is shared; mail stays in memory."""
     if not request.config.pluginmanager.hasplugin("django") or "/unit/" in f"/{request.node.nodeid}":
         yield
         return
     settings = request.getfixturevalue("settings")
-    root = tmp_path_factory.getbasetemp() / "media"
+    root = tmp_path_factory.mktemp("media")
     settings.MEDIA_ROOT = root
     settings.DETECTION = {**settings.DETECTION, "BANK_DIR": root / "banks",
                           "EMBED_CACHE_DIR": tmp_path_factory.getbasetemp() / "embed-cache"}

@@ -107,10 +107,14 @@ def test_workers_pick_up_a_new_active_scorer_and_a_rollback(moderator, tmp_path)
     BankVersion.objects.filter(number=1).update(path=str(tmp_path / "bank"))
     before, _ = get_detector()
     assert before.scorer.version == load_scorer(None).version
-    v1 = call_command("train_scorer", "--min-decisions", "10") or active_scorer_version()
+    call_command("train_scorer", "--min-decisions", "10")
+    v1 = active_scorer_version()
     after, _ = get_detector()
     assert after is not before and after.scorer.version == v1.version
     assert get_detector()[0] is after  # cached while nothing changes
+    decide(6, moderator, start=12)
     call_command("train_scorer", "--min-decisions", "10")
+    v2 = active_scorer_version()
+    assert get_detector()[0].scorer.version == v2.version != v1.version
     call_command("train_scorer", "--rollback")
     assert get_detector()[0].scorer.version == v1.version
