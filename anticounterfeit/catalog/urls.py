@@ -20,4 +20,5 @@ urlpatterns = [
     path("reports/", views.reports, name="reports"),
     path("removals/", views.removals, name="removals"),
     path("removals/<int:pk>/reverse/", views.reverse_removal, name="reverse_removal"),
+    path("matched/<path:key>/", views.match_target, name="match_target"),
 ]

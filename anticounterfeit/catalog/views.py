@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import TruncWeek
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -314,3 +314,45 @@ def removals(request):
     rows = (BrandReport.objects.visible_to(request.user).filter(direct_removal=True)
             .select_related("brand", "listing", "case")[:200])
     return render(request, "catalog/removals.html", {"rows": rows})
+
+
+def detections_matching(key: str, kinds: set[str], limit: int = 100):
+    """Latest detections whose matches name ``key`` (a reference id, or a confirmed counterfeit's listing id)."""
+    from django.db import connection
+
+    from anticounterfeit.listings.models import Detection
+
+    detections = Detection.objects.select_related("listing__seller", "brand").order_by("-created_at")
+    if connection.vendor == "postgresql":
+        found = detections.filter(matches__contains=[{"ref_id": key}])[:limit]
+    else:  # the embedded SQLite mode has no JSON containment: scan the recent detections
+        found = [d for d in detections[:5000] if any(m.get("ref_id") == key for m in d.matches)][:limit]
+    rows = []
+    for detection in found:
+        hits = [m for m in detection.matches if m.get("ref_id") == key and m.get("kind") in kinds]
+        if hits:
+            rows.append({"detection": detection, "best": max(hits, key=lambda m: m["score"]), "kinds": sorted(
+                {m["kind"] for m in hits})})
+    return rows
+
+
+@role_required(Role.MODERATOR, Role.LEAD, Role.ADMIN, Role.BRAND_OWNER)
+def match_target(request, key: str):
+    """What a match points at — a reference or a confirmed counterfeit — and what else it matched."""
+    reference = ReferenceItem.objects.visible_to(request.user).select_related("brand").filter(ref_key=key).first()
+    counterfeit = None
+    if reference is None:
+        if not is_staff_role(request.user):
+            raise Http404("No such reference.")
+        counterfeit = get_object_or_404(Listing.objects.select_related("seller", "matched_brand"), listing_key=key,
+                                        status=Listing.Status.REMOVED)
+        kinds = {"counterfeit"}
+    else:
+        kinds = {"image", "region", "pdq", "text", "logo"}
+    rows = detections_matching(key, kinds)
+    if not is_staff_role(request.user):
+        visible = set(Listing.objects.visible_to(request.user).values_list("pk", flat=True))
+        rows = [r for r in rows if r["detection"].listing_id in visible]
+    return render(request, "catalog/match_target.html", {
+        "reference": reference, "counterfeit": counterfeit, "key": key, "rows": rows,
+    })
