@@ -122,7 +122,8 @@ def review_threshold_for(listing: Listing) -> float:
     if threshold is None:
         threshold = DetectionPolicy.current().review_threshold
     adjust = {"restricted": -0.15, "poor": -0.1, "fair": -0.03, "excellent": 0.05}.get(listing.seller.trust_tier, 0.0)
-    return min(max(threshold + adjust, 0.05), 0.8)
+    # The tier may raise the bar up to 0.8 (never hiding a strong match); a threshold set above that stays as set.
+    return min(max(threshold + adjust, 0.05), max(threshold, 0.8))
 
 
 def _match_json(match) -> dict:

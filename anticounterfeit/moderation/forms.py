@@ -1,5 +1,8 @@
 from django import forms
 
+from anticounterfeit.catalog.models import Brand
+from anticounterfeit.detection.models import AllowRule
+
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Decision, ReasonCode
 
 
@@ -15,10 +18,13 @@ class DecisionForm(forms.Form):
     action = forms.ChoiceField(choices=Decision.Action.choices)
     reason_code = forms.ChoiceField(choices=ReasonCode.choices, required=False)
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    allow = forms.ChoiceField(choices=[("", "No allow rule"), *AllowRule.Scope.choices], required=False)  # dismiss only
 
     def clean(self):
         data = super().clean()
         check_reason(self, data.get("action"), data.get("reason_code"))
+        if data.get("action") != Decision.Action.DISMISS:
+            data["allow"] = ""
         return data
 
 
@@ -58,3 +64,13 @@ class PolicyForm(forms.Form):
         if review is not None and high is not None and high < review:
             self.add_error("high_priority_threshold", "Must be at least the review threshold.")
         return data
+
+
+class BrandThresholdForm(forms.Form):
+    brand = forms.ModelChoiceField(queryset=Brand.objects.order_by("name"), to_field_name="brand_key")
+    review_threshold = forms.FloatField(min_value=0.01, max_value=0.99, required=False)  # empty = use the global one
+
+
+class QuarantineForm(forms.Form):
+    quarantined = forms.TypedChoiceField(choices=[("1", "quarantine"), ("0", "unquarantine")],
+                                         coerce=lambda v: v == "1")

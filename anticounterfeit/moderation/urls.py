@@ -13,5 +13,8 @@ urlpatterns = [
     path("appeals/<int:pk>/", views.appeal_detail, name="appeal"),
     path("appeals/<int:pk>/decide/", views.appeal_decide, name="appeal_decide"),
     path("settings/", views.policy_settings, name="settings"),
+    path("settings/brand-threshold/", views.brand_threshold, name="brand_threshold"),
+    path("noisy/", views.noisy, name="noisy"),
+    path("noisy/<int:pk>/quarantine/", views.quarantine, name="quarantine"),
     path("dashboard/", views.dashboard, name="dashboard"),
 ]

@@ -13,15 +13,18 @@ from django.views.decorators.http import require_POST
 
 from anticounterfeit.accounts.models import LEAD_ROLES, STAFF_ROLES, is_lead
 from anticounterfeit.accounts.permissions import role_required
-from anticounterfeit.catalog.models import Brand
+from anticounterfeit.catalog import actions as catalog_actions
+from anticounterfeit.catalog.models import Brand, ReferenceItem
 from anticounterfeit.core import actions as core_actions
 from anticounterfeit.core import audit
 from anticounterfeit.core.models import AuditEvent, DetectionPolicy
+from anticounterfeit.detection import actions as detection_actions
+from anticounterfeit.detection.models import AllowRule, BrandPolicy
 
 from . import actions, evidence
 from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
-from .forms import AppealDecisionForm, BulkForm, DecisionForm, PolicyForm
+from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision
 
 staff_required = role_required(*STAFF_ROLES)
@@ -110,6 +113,7 @@ def case_detail(request, pk: int):
         "form": DecisionForm(),
         "takedown_reasons": [(r.value, r.label) for r in TAKEDOWN_REASONS],
         "dismiss_reasons": [(r.value, r.label) for r in DISMISS_REASONS],
+        "allow_scopes": AllowRule.Scope.choices,
         "i_hold_lease": case.assigned_to_id == request.user.pk and case.state != Case.State.DECIDED,
         "prev_pk": _remember(request, case.pk),
         "is_lead": is_lead(request.user),
@@ -128,16 +132,25 @@ def decide(request, pk: int):
     data = form.cleaned_data
     try:
         if data["action"] == Decision.Action.TAKEDOWN:
-            actions.do_take_down(case.pk, acting_user=request.user, reason_code=data["reason_code"], note=data["note"])
+            decision = actions.do_take_down(case.pk, acting_user=request.user, reason_code=data["reason_code"],
+                                            note=data["note"])
         elif data["action"] == Decision.Action.DISMISS:
-            actions.do_dismiss(case.pk, acting_user=request.user, reason_code=data["reason_code"], note=data["note"])
+            decision = actions.do_dismiss(case.pk, acting_user=request.user, reason_code=data["reason_code"],
+                                          note=data["note"])
         else:
-            actions.do_escalate(case.pk, acting_user=request.user, note=data["note"])
+            decision = actions.do_escalate(case.pk, acting_user=request.user, note=data["note"])
     except actions.CaseUnavailable as exc:
         messages.error(request, str(exc))
         return redirect("moderation:queue")
     label = {"takedown": "taken down", "dismiss": "dismissed", "escalate": "escalated"}[data["action"]]
     messages.success(request, f"Case #{case.pk} ({case.listing.listing_key}) {label}.")
+    if data["allow"] and decision.action == Decision.Action.DISMISS:  # the dismissal stands even when there is nothing to allow
+        try:
+            rules = detection_actions.add_allow_rule_from_dismissal(decision.pk, data["allow"], acting_user=request.user)
+        except ValueError as exc:
+            messages.warning(request, f"No allow rule added: {exc}")
+        else:
+            messages.success(request, f"Allowed from now on: {'; '.join(str(r) for r in rules)}.")
     return redirect("moderation:next")
 
 
@@ -227,7 +240,46 @@ def policy_settings(request):
         messages.success(request, "Thresholds saved. New scans use them now.")
         return redirect("moderation:settings")
     changes = AuditEvent.objects.filter(action="policy.update").order_by("-created_at")[:10]
-    return render(request, "moderation/settings.html", {"form": form, "policy": policy, "changes": changes})
+    return render(request, "moderation/settings.html", {
+        "form": form, "policy": policy, "changes": changes, "brand_form": BrandThresholdForm(),
+        "overrides": BrandPolicy.objects.filter(review_threshold__isnull=False).select_related("brand").order_by("brand__name"),
+    })
+
+
+@lead_required
+@require_POST
+def brand_threshold(request):
+    form = BrandThresholdForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return redirect("moderation:settings")
+    brand, value = form.cleaned_data["brand"], form.cleaned_data["review_threshold"]
+    try:
+        detection_actions.set_brand_threshold(brand, value, acting_user=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("moderation:settings")
+    messages.success(request, f"{brand.name}: review threshold {value if value is not None else 'back to the global value'}.")
+    return redirect("moderation:settings")
+
+
+@lead_required
+def noisy(request):
+    return render(request, "moderation/noisy.html", {"rows": detection_actions.noisy_references()})
+
+
+@lead_required
+@require_POST
+def quarantine(request, pk: int):
+    reference = get_object_or_404(ReferenceItem, pk=pk)
+    form = QuarantineForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("quarantined: choose 1 or 0")
+    catalog_actions.set_quarantine(reference, form.cleaned_data["quarantined"], acting_user=request.user)
+    state = "quarantined" if reference.quarantined else "back in the banks"
+    messages.success(request, f"Reference {reference.ref_key} {state}; the banks rebuild now.")
+    return redirect("moderation:noisy")
 
 
 @lead_required
