@@ -70,7 +70,7 @@ class Detector:
                 explanation=self._explain(lst, f, brand, feats["mentions"][n], feats["evidence"][n],
                                           feats["evasion"][n]),
                 matches=feats["matches"][n], image_vectors=feats["vectors"][n], pdq_hashes=feats["pdq"][n],
-                model_version=self.model_version, errors=feats["errors"][n]))
+                model_version=self.model_version, errors=feats["errors"][n], image_text=feats["image_text"][n]))
         return out, feats
 
     def extract(self, listings: list[ListingInput]) -> dict[str, list]:
@@ -97,7 +97,9 @@ class Detector:
         for n, lst in enumerate(listings):
             rows = [k for k, (o, _) in enumerate(owners) if o == n]
             mentions = self.matcher.find(lst.title, "title") + self.matcher.find(lst.description, "description")
-            mentions += self._ocr_mentions(mentions, [images[k] for k in rows])
+            ocr_mentions, ocr_text = self._ocr_mentions(mentions, [images[k] for k in rows],
+                                                        [owners[k][1] for k in rows])
+            mentions += ocr_mentions
             evasion = evasion_terms(lst.title + " . " + lst.description)
             brand = self._attribute(mentions, ev[n])
             f = self._features(lst, brand, mentions, evasion, ev[n], n_images=len(rows), n_errors=len(errors[n]))
@@ -110,18 +112,25 @@ class Detector:
             res["vectors"].append(glob[rows] if rows else np.zeros((0, self.models.image.dim), np.float32))
             res["pdq"].append([hexes[k] for k in rows])
             res["errors"].append(errors[n])
+            res["image_text"].append(ocr_text)
         return res
 
-    def _ocr_mentions(self, text_mentions: list[Mention], images: list) -> list[Mention]:
-        """Brand names read in the images — only when the text names no brand, where OCR can matter."""
+    def _ocr_mentions(self, text_mentions: list[Mention], images: list,
+                      positions: list[int]) -> tuple[list[Mention], dict[int, str]]:
+        """Brand names read in the images — only when the text names no brand, where OCR can matter.
+
+        Returns the mentions and the text read per listing image position.
+        """
         if any(m.kind in ("name", "alias") for m in text_mentions):
-            return []
+            return [], {}
         found: list[Mention] = []
-        for im in images[: self.config.ocr_max_images]:
-            text = image_text(im)
-            if text.strip():
+        texts: dict[int, str] = {}
+        for im, pos in list(zip(images, positions, strict=True))[: self.config.ocr_max_images]:
+            text = image_text(im).strip()
+            if text:
+                texts[pos] = text
                 found += [m for m in self.matcher.find(text, "image") if m.kind in ("name", "alias")]
-        return found
+        return found, texts
 
     # ---- searching --------------------------------------------------------------------------
     def _search_images(self, glob, regs, hexes, owners, ev: list[_Evidence]) -> None:

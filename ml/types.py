@@ -71,3 +71,5 @@ class Detection:
     pdq_hashes: list[str]  # hex per decoded listing image (same rows as image_vectors; bad images skipped)
     model_version: str
     errors: list[str] = field(default_factory=list)
+    # Text OCR read per listing image position (only images OCR ran on); shown to moderators when it contributed.
+    image_text: dict[int, str] = field(default_factory=dict)
