@@ -7,4 +7,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anticounterfeit.settings")
 
 app = Celery("anticounterfeit")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.include = ["workers.scan", "workers.banks", "workers.notify", "workers.maintenance", "workers.retro", "workers.training"]
+app.conf.include = ["workers.scan", "workers.banks", "workers.notify", "workers.maintenance", "workers.retro", "workers.training",
+                    "workers.trust"]

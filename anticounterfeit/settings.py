@@ -97,6 +97,8 @@ USE_I18N = True
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=40 * 1024 * 1024)
+# A brand portal folder upload sends every file of the bundle folder: as many as a ZIP bundle may hold.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=20_000)
 
 # --- Security (production: DEBUG=False) ---
 SESSION_COOKIE_HTTPONLY = True
@@ -131,11 +133,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
+    "workers.scan.scan_ocr": {"queue": "ocr"},  # OCR follow-ups: own queue/pool, never delay first verdicts
     "workers.scan.*": {"queue": "scan"},
     "workers.banks.*": {"queue": "index"},
     "workers.notify.*": {"queue": "notify"},
     "workers.maintenance.*": {"queue": "index"},
     "workers.training.*": {"queue": "index"},
+    "workers.trust.*": {"queue": "index"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "scan"
 CELERY_BEAT_SCHEDULE = {
@@ -143,6 +147,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-case-leases": {"task": "workers.maintenance.expire_case_leases", "schedule": timedelta(minutes=1)},
     "remove-orphan-files": {"task": "workers.maintenance.remove_orphan_files", "schedule": timedelta(hours=6)},
     "resend-stalled-emails": {"task": "workers.notify.resend_stalled_emails", "schedule": timedelta(minutes=30)},
+    "sweep-failed-webhooks": {"task": "workers.notify.sweep_failed_webhooks", "schedule": timedelta(minutes=15)},
+    "credit-account-age": {"task": "workers.trust.credit_account_age", "schedule": timedelta(hours=24)},
     "retrain-scorer": {"task": "workers.training.retrain_scorer_if_due", "schedule": timedelta(hours=env.float("RETRAIN_CHECK_HOURS", default=6))},
 }
 
@@ -162,6 +168,9 @@ DETECTION = {
 }
 CASE_LEASE = timedelta(minutes=env.int("CASE_LEASE_MINUTES", default=15))
 CASE_SLA = timedelta(hours=env.int("CASE_SLA_HOURS", default=24))  # oldest open case older than this is flagged
+# Queue recency: a case opened this much later counts double (moderation.actions.case_priority). Changing it
+# re-ranks nothing by itself: run `manage.py rerank_cases` after.
+CASE_PRIORITY_HALF_LIFE = timedelta(hours=env.float("CASE_PRIORITY_HALF_LIFE_HOURS", default=72))
 APPEAL_WINDOW = timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=14))
 
 # --- Trust rating ---
@@ -176,6 +185,9 @@ TRUST = {
     "LINK_PDQ_MAX_DISTANCE": 31,
     "LINK_MIN_COSINE": 0.97,
     "LINK_CANDIDATES": 2000,
+    # Clean-sales reports (POST /api/v1/sellers/{id}/sales): bounds on one report.
+    "MAX_SALES_PER_REPORT": env.int("TRUST_MAX_SALES_PER_REPORT", default=1_000_000),
+    "SALES_REPORT_MAX_AGE_DAYS": env.int("TRUST_SALES_REPORT_MAX_AGE_DAYS", default=366),
 }
 
 # --- Notices: email and marketplace webhooks (workers.notify, notify queue) ---
@@ -184,6 +196,10 @@ NOTIFY = {
     "RETRY_BASE_SECONDS": env.float("NOTIFY_RETRY_BASE_SECONDS", default=5.0),
     "RETRY_MAX_SECONDS": 3600,
     "WEBHOOK_TIMEOUT_SECONDS": 10,
+    # Deliveries that used up their retries are re-attempted by the beat sweeper after SWEEP_AFTER × 2^sweeps,
+    # at most MAX_SWEEPS times; then they are marked abandoned (visible on the client's webhook page).
+    "WEBHOOK_SWEEP_AFTER_SECONDS": env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=6 * 3600),
+    "WEBHOOK_MAX_SWEEPS": env.int("WEBHOOK_MAX_SWEEPS", default=3),
     # Per-client webhook secrets are derived from this key (see notifications.webhooks.signing_secret).
     "WEBHOOK_SIGNING_KEY": env.str("WEBHOOK_SIGNING_KEY", default=SECRET_KEY),
     "SITE_URL": env.str("SITE_URL", default="http://127.0.0.1:8000"),

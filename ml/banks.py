@@ -1,8 +1,10 @@
 """FAISS banks: an inner-product bank for unit vectors and a Hamming bank for PDQ hashes.
 
 Each entry carries a small metadata dict (ref_id, brand_id, ...). A vector bank searches exactly
-(flat) while small and switches to HNSW above ``BankConfig.hnsw_above`` vectors; HNSW returns the
-true inner products of what it finds, so scores stay comparable. Removal rebuilds from kept rows.
+(flat) while small, switches to HNSW above ``BankConfig.hnsw_above`` vectors and to IVF-PQ above
+``BankConfig.ivf_above``. HNSW returns the true inner products of what it finds; IVF-PQ's candidates
+are re-scored exactly against the bank's float vectors, so scores stay comparable across kinds.
+Removal rebuilds from kept rows.
 """
 from __future__ import annotations
 
@@ -15,15 +17,71 @@ import numpy as np
 from ml.config import BankConfig
 from ml.pdq import PDQ_BITS, hex_to_bytes
 
+FLAT, HNSW, IVFPQ = "flat", "hnsw", "ivfpq"
 
-def make_vector_index(dim: int, n: int, config: BankConfig) -> faiss.Index:
-    """Exact inner-product index up to ``config.hnsw_above`` vectors, HNSW above."""
-    if n <= config.hnsw_above:
+
+def index_kind(n: int, config: BankConfig) -> str:
+    """Which index a bank of ``n`` vectors uses (one place decides)."""
+    if n > config.ivf_above:
+        return IVFPQ
+    return HNSW if n > config.hnsw_above else FLAT
+
+
+def pq_bytes(dim: int, config: BankConfig) -> int:
+    """PQ sub-quantisers (bytes per vector): ``dim / pq_sub_dim``, lowered to a divisor of ``dim``."""
+    m = max(1, dim // config.pq_sub_dim)
+    while dim % m:
+        m -= 1
+    return m
+
+
+def make_vector_index(dim: int, n: int, config: BankConfig, sample: np.ndarray | None = None) -> faiss.Index:
+    """Exact inner-product index up to ``config.hnsw_above`` vectors, HNSW above, IVF-PQ above
+    ``config.ivf_above`` (trained on ``sample``, which that kind requires)."""
+    kind = index_kind(n, config)
+    if kind == FLAT:
         return faiss.IndexFlatIP(dim)
-    index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = config.ef_construction
-    index.hnsw.efSearch = config.ef_search
+    if kind == HNSW:
+        index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = config.ef_construction
+        index.hnsw.efSearch = config.ef_search
+        return index
+    if sample is None or len(sample) == 0:
+        raise ValueError("an IVF-PQ index needs training vectors")
+    nlist = max(1, min(config.ivf_nlist, len(sample) // 39))
+    index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, pq_bytes(dim, config), 8,
+                             faiss.METRIC_INNER_PRODUCT)
+    index.train(np.ascontiguousarray(sample, np.float32))
+    index.nprobe = min(config.ivf_nprobe, nlist)
     return index
+
+
+def train_sample(vectors: np.ndarray, config: BankConfig, seed: int = 0) -> np.ndarray:
+    """A fixed-seed random subset for k-means: the same rows give the same index on every rebuild."""
+    if len(vectors) <= config.ivf_train_size:
+        return vectors
+    rows = np.sort(np.random.default_rng(seed).choice(len(vectors), config.ivf_train_size, replace=False))
+    return vectors[rows]
+
+
+def rerank(vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: int,
+           chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner products of each query with its candidate rows; the best ``k`` per query, best first.
+
+    Candidates that faiss padded with -1 (fewer found than asked for) score -inf and come back as -1.
+    Queries go in chunks so the gathered candidate rows stay a few tens of MB.
+    """
+    k = min(k, candidates.shape[1])
+    scores = np.empty((len(queries), k), np.float32)
+    ids = np.empty((len(queries), k), np.int64)
+    for lo in range(0, len(queries), chunk):
+        cand = candidates[lo:lo + chunk]
+        s = np.einsum("qkd,qd->qk", vectors[np.maximum(cand, 0)], queries[lo:lo + chunk])
+        s[cand < 0] = -np.inf
+        best = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        scores[lo:lo + chunk] = np.take_along_axis(s, best, 1)
+        ids[lo:lo + chunk] = np.take_along_axis(cand, best, 1)
+    return scores, ids
 
 
 class VectorBank:
@@ -38,12 +96,20 @@ class VectorBank:
         return len(self.meta)
 
     @property
+    def kind(self) -> str:
+        if isinstance(self._index, faiss.IndexIVF):
+            return IVFPQ
+        return HNSW if isinstance(self._index, faiss.IndexHNSW) else FLAT
+
+    @property
     def approximate(self) -> bool:
-        return isinstance(self._index, faiss.IndexHNSW)
+        return self.kind != FLAT
 
     def _rebuild(self) -> None:
-        self._index = make_vector_index(self.dim, len(self.vectors), self.config)
-        if len(self.vectors):
+        n = len(self.vectors)
+        sample = train_sample(self.vectors, self.config) if index_kind(n, self.config) == IVFPQ else None
+        self._index = make_vector_index(self.dim, n, self.config, sample)
+        if n:
             self._index.add(self.vectors)
 
     def add(self, vectors: np.ndarray, meta: list[dict]) -> None:
@@ -52,8 +118,8 @@ class VectorBank:
             raise ValueError("vectors and meta differ in length")
         self.vectors = np.concatenate([self.vectors, vectors])
         self.meta.extend(meta)
-        if not self.approximate and len(self.vectors) > self.config.hnsw_above:
-            self._rebuild()  # crossed the threshold: one HNSW build over everything
+        if index_kind(len(self.vectors), self.config) != self.kind:
+            self._rebuild()  # crossed a threshold: one build of the new kind over everything
         else:
             self._index.add(vectors)
 
@@ -69,12 +135,18 @@ class VectorBank:
         k = min(k, len(self))
         if k == 0 or len(queries) == 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        if self.kind == IVFPQ:
+            _, candidates = self._index.search(queries, min(len(self), k * self.config.ivf_rerank))
+            return rerank(self.vectors, queries, candidates, k)
         return self._index.search(queries, k)
+
+    def _index_path(self, directory: str, name: str, kind: str) -> str:
+        return os.path.join(directory, f"{name}.{kind}.faiss")
 
     def save(self, directory: str, name: str) -> None:
         np.save(os.path.join(directory, f"{name}.npy"), self.vectors)
-        if self.approximate:  # an HNSW build takes minutes at scale: workers load the graph instead
-            faiss.write_index(self._index, os.path.join(directory, f"{name}.hnsw.faiss"))
+        if self.approximate:  # an HNSW/IVF build takes minutes at scale: workers load the index instead
+            faiss.write_index(self._index, self._index_path(directory, name, self.kind))
         with open(os.path.join(directory, f"{name}.meta.json"), "w", encoding="utf-8") as f:
             json.dump({"dim": self.dim, "meta": self.meta}, f)
 
@@ -84,13 +156,17 @@ class VectorBank:
             doc = json.load(f)
         bank = cls(int(doc["dim"]), config)
         vecs = np.load(os.path.join(directory, f"{name}.npy"))
-        graph = os.path.join(directory, f"{name}.hnsw.faiss")
-        if len(vecs) > bank.config.hnsw_above and os.path.exists(graph):
+        kind = index_kind(len(vecs), bank.config)
+        saved = bank._index_path(directory, name, kind)
+        if kind != FLAT and os.path.exists(saved):
             bank.vectors, bank.meta = np.ascontiguousarray(vecs, np.float32), list(doc["meta"])
-            bank._index = faiss.read_index(graph)
-            bank._index.hnsw.efSearch = bank.config.ef_search
+            bank._index = faiss.read_index(saved)
+            if kind == HNSW:
+                bank._index.hnsw.efSearch = bank.config.ef_search
+            else:
+                bank._index.nprobe = min(bank.config.ivf_nprobe, bank._index.nlist)
             if bank._index.ntotal != len(vecs):
-                bank._rebuild()  # stale graph: never search one that disagrees with the rows
+                bank._rebuild()  # stale index: never search one that disagrees with the rows
         elif len(vecs):
             bank.add(vecs, doc["meta"])
         return bank

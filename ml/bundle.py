@@ -260,6 +260,33 @@ def read_bundle(path: str, extract_to: str | None = None) -> Bundle:
     return b
 
 
+def member_problem(member: str, dest: str, size: int, total: int, compressed: int | None = None) -> str | None:
+    """Why a bundle member (a ZIP entry or an uploaded folder file) may not be written under ``dest``, or None.
+
+    ``dest`` is a realpath; ``total`` is what was accepted so far. Shared by ZIP extraction and the
+    brand portal's folder upload, so both refuse the same members with the same words.
+    """
+    if (not member or "\x00" in member or member.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", member)
+            or ".." in re.split(r"[\\/]", member)
+            or not os.path.realpath(os.path.join(dest, member)).startswith(dest + os.sep)):
+        return "path traversal refused"
+    if size > ZIP_MAX_MEMBER:
+        return f"member too big ({size} bytes)"
+    if compressed and size / compressed > ZIP_MAX_RATIO:
+        return "compression ratio too high (zip bomb?)"
+    if total + size > ZIP_MAX_TOTAL:
+        return "archive too big in total"
+    return None
+
+
+def bundle_root(dest: str) -> str:
+    """The bundle folder inside ``dest``: a ZIP or a picked folder may wrap everything in one top folder."""
+    entries = [e for e in os.listdir(dest) if not e.startswith(".")]
+    if not os.path.exists(os.path.join(dest, "brands.jsonl")) and len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0])):
+        return os.path.join(dest, entries[0])
+    return dest
+
+
 def _safe_extract(zip_path: str, dest: str, errors: list[BundleError]) -> str:
     """Extract only safe members: no traversal/absolute paths/links, bounded count, size and ratio."""
     dest = os.path.realpath(dest)
@@ -276,18 +303,9 @@ def _safe_extract(zip_path: str, dest: str, errors: list[BundleError]) -> str:
             if info.is_dir():
                 continue
             target = os.path.realpath(os.path.join(dest, member))
-            mode = info.external_attr >> 16
-            problem = None
-            if member.startswith(("/", "\\")) or ".." in re.split(r"[\\/]", member) or not target.startswith(dest + os.sep):
-                problem = "path traversal refused"
-            elif stat.S_ISLNK(mode):
+            problem = member_problem(member, dest, info.file_size, total, info.compress_size)
+            if problem is None and stat.S_ISLNK(info.external_attr >> 16):
                 problem = "symbolic link refused"
-            elif info.file_size > ZIP_MAX_MEMBER:
-                problem = f"member too big ({info.file_size} bytes)"
-            elif info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO:
-                problem = "compression ratio too high (zip bomb?)"
-            elif total + info.file_size > ZIP_MAX_TOTAL:
-                problem = "archive too big in total"
             if problem:
                 errors.append(BundleError(name, None, member, None, problem))
                 continue
@@ -303,8 +321,4 @@ def _safe_extract(zip_path: str, dest: str, errors: list[BundleError]) -> str:
             if remaining < 0:
                 os.remove(target)
                 errors.append(BundleError(name, None, member, None, "member larger than declared"))
-    # A ZIP may wrap everything in one top folder.
-    entries = [e for e in os.listdir(dest) if not e.startswith(".")]
-    if not os.path.exists(os.path.join(dest, "brands.jsonl")) and len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0])):
-        return os.path.join(dest, entries[0])
-    return dest
+    return bundle_root(dest)

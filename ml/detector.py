@@ -13,7 +13,8 @@ from ml.evasion import evasion_terms, genuine_claims, hype_terms
 from ml.images import ImageError, load_image
 from ml.index import ReferenceIndex
 from ml.models import Models
-from ml.ocr import image_text
+from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
+from ml.ocr import image_text, ocr_available
 from ml.pdq import PDQ_BITS, pdq_hex
 from ml.pricing import log_ratio_feature, price_ratio
 from ml.seller import seller_features
@@ -53,13 +54,18 @@ class Detector:
         self.model_version = f"{models.version}/{self.scorer.version}/{index.version}"
 
     # ---- public -----------------------------------------------------------------------------
-    def scan(self, listings: list[ListingInput]) -> list[Detection]:
-        """Scan a batch; a bad image is reported in Detection.errors and the rest is still used."""
-        return self.scan_detailed(listings)[0]
+    def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[Detection]:
+        """Scan a batch; a bad image is reported in Detection.errors and the rest is still used.
 
-    def scan_detailed(self, listings: list[ListingInput]) -> tuple[list[Detection], dict[str, list]]:
+        ``ocr=False`` is the fast path: OCR (~150 ms per image, more than the rest of a scan) is left to a
+        follow-up scan (``ocr=True``) of the listings marked ``Detection.ocr_pending``, which replaces this result.
+        """
+        return self.scan_detailed(listings, ocr=ocr)[0]
+
+    def scan_detailed(self, listings: list[ListingInput], *,
+                      ocr: bool = True) -> tuple[list[Detection], dict[str, list]]:
         """Like ``scan`` but also returns the raw extraction (evidence per brand) for evaluation."""
-        feats = self.extract(listings)
+        feats = self.extract(listings, ocr=ocr)
         probs = self.scorer.predict(feats["features"]) if listings else np.zeros(0)
         out = []
         for n, lst in enumerate(listings):
@@ -70,10 +76,12 @@ class Detector:
                 explanation=self._explain(lst, f, brand, feats["mentions"][n], feats["evidence"][n],
                                           feats["evasion"][n]),
                 matches=feats["matches"][n], image_vectors=feats["vectors"][n], pdq_hashes=feats["pdq"][n],
-                model_version=self.model_version, errors=feats["errors"][n], image_text=feats["image_text"][n]))
+                model_version=self.model_version, errors=feats["errors"][n], image_text=feats["image_text"][n],
+                image_positions=feats["positions"][n],
+                ocr_pending=feats["ocr_pending"][n]))
         return out, feats
 
-    def extract(self, listings: list[ListingInput]) -> dict[str, list]:
+    def extract(self, listings: list[ListingInput], *, ocr: bool = True) -> dict[str, list]:
         """Everything but the score: features, attributed brand, matches, vectors (used by training too)."""
         cfg = self.models.image.config
         images, owners, errors = [], [], [[] for _ in listings]
@@ -97,8 +105,9 @@ class Detector:
         for n, lst in enumerate(listings):
             rows = [k for k, (o, _) in enumerate(owners) if o == n]
             mentions = self.matcher.find(lst.title, "title") + self.matcher.find(lst.description, "description")
-            ocr_mentions, ocr_text = self._ocr_mentions(mentions, [images[k] for k in rows],
-                                                        [owners[k][1] for k in rows])
+            ocr_mentions, ocr_text = self._ocr_mentions(mentions, lst.image_paths,
+                                                        [owners[k][1] for k in rows]) if ocr else ([], {})
+            res["ocr_pending"].append(not ocr and bool(rows) and self._ocr_could_matter(mentions) and ocr_available())
             mentions += ocr_mentions
             evasion = evasion_terms(lst.title + " . " + lst.description)
             brand = self._attribute(mentions, ev[n])
@@ -111,26 +120,38 @@ class Detector:
             res["matches"].append(self._matches(ev[n], brand))
             res["vectors"].append(glob[rows] if rows else np.zeros((0, self.models.image.dim), np.float32))
             res["pdq"].append([hexes[k] for k in rows])
+            res["positions"].append([owners[k][1] for k in rows])
             res["errors"].append(errors[n])
             res["image_text"].append(ocr_text)
         return res
 
-    def _ocr_mentions(self, text_mentions: list[Mention], images: list,
+    def _ocr_mentions(self, text_mentions: list[Mention], sources: tuple,
                       positions: list[int]) -> tuple[list[Mention], dict[int, str]]:
         """Brand names read in the images — only when the text names no brand, where OCR can matter.
 
+        ``positions`` are the listing's decodable images. Each is decoded again at OCR resolution: the
+        embedder's reduced (draft) decode may be too small to read text, and OCR is rare enough to afford it.
         Returns the mentions and the text read per listing image position.
         """
-        if any(m.kind in ("name", "alias") for m in text_mentions):
+        if not self._ocr_could_matter(text_mentions):
             return [], {}
         found: list[Mention] = []
         texts: dict[int, str] = {}
-        for im, pos in list(zip(images, positions, strict=True))[: self.config.ocr_max_images]:
+        for pos in positions[: self.config.ocr_max_images]:
+            try:
+                im = load_image(sources[pos], max_bytes=self.config.max_image_bytes,
+                                max_pixels=self.config.max_image_pixels, draft_size=OCR_MAX_SIDE)
+            except ImageError:  # decoded fine a moment ago; a file replaced meanwhile is just not read
+                continue
             text = image_text(im).strip()
             if text:
                 texts[pos] = text
                 found += [m for m in self.matcher.find(text, "image") if m.kind in ("name", "alias")]
         return found, texts
+
+    def _ocr_could_matter(self, text_mentions: list[Mention]) -> bool:
+        """OCR can change the result only when it runs at all and the text names no catalog brand."""
+        return self.config.ocr_max_images > 0 and not any(m.kind in ("name", "alias") for m in text_mentions)
 
     # ---- searching --------------------------------------------------------------------------
     def _search_images(self, glob, regs, hexes, owners, ev: list[_Evidence]) -> None:

@@ -52,7 +52,7 @@ def load_image(
             if draft_size and im.format == "JPEG":
                 im.draft("RGB", (draft_size, draft_size))
             im.load()
-            im = ImageOps.exif_transpose(im)
+            ImageOps.exif_transpose(im, in_place=True)  # the default returns a full copy even when upright
             if im.mode != "RGB":
                 im = _to_rgb(im)
     except ImageError:

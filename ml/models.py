@@ -19,8 +19,13 @@ class Models:
 
     @property
     def version(self) -> str:
-        """Identifies the embedding space: banks built with another version must be rebuilt."""
-        return "effl0-minilm-" + hashlib.sha1(repr(self.config.image).encode()).hexdigest()[:8]
+        """Identifies the embedding space and hash method: banks built with another version must be rebuilt.
+
+        The engine is not part of it: every engine must stay within cosine 0.995 of fp32 (tests check it).
+        """
+        from ml.pdq import PDQ_VERSION
+
+        return "effl0-minilm-" + hashlib.sha1(repr((self.config.image, PDQ_VERSION)).encode()).hexdigest()[:8]
 
 
 @functools.lru_cache(maxsize=4)

@@ -84,16 +84,18 @@ def _media_root(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def celery_worker_real(django_db_setup, django_db_blocker):
-    """A real Celery worker (thread) consuming the scan/index/notify queues from Redis."""
+    """A real Celery worker (thread) consuming the scan/index/notify/ocr queues from Redis (as ``./run worker``)."""
     from celery.contrib.testing.worker import start_worker
 
     from anticounterfeit.celery import app
 
     assert not app.conf.task_always_eager, "worker tests need a real broker, not eager mode"
-    app.control.purge()
+    queues = ["scan", "index", "notify", "ocr"]
+    with app.connection_for_write() as conn:  # leftovers of an earlier run name rows of another database
+        app.amqp.TaskConsumer(conn, queues=[app.amqp.queues[name] for name in queues]).purge()
     with django_db_blocker.unblock():
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=["scan", "index", "notify"], shutdown_timeout=30, loglevel="WARNING") as worker:
+                          queues=queues, shutdown_timeout=30, loglevel="WARNING") as worker:
             yield worker
 
 

@@ -11,6 +11,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError
 from django.db.models import Prefetch
 
 log = logging.getLogger(__name__)
+FEATURE_BATCH = 32  # images decoded per refresh step: bounds memory; the embedder batches within it
 
 
 def build_bank(reason: str = "") -> int:
@@ -34,16 +35,19 @@ def build_bank(reason: str = "") -> int:
         )
         for r in ReferenceItem.objects.filter(quarantined=False).select_related("brand").prefetch_related("images")
     ]
-    index = ReferenceIndex.build(brands, references, load_models(), cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]))
+    models = load_models()
+    index = ReferenceIndex.build(brands, references, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]))
+    removed = list(Listing.objects.filter(status=Listing.Status.REMOVED).select_related("matched_brand")
+                   .prefetch_related(Prefetch("images", queryset=ListingImage.objects.order_by("position"))))
+    refresh_counterfeit_features(removed, models)
     counterfeits = []
-    removed = (Listing.objects.filter(status=Listing.Status.REMOVED).select_related("matched_brand")
-               .prefetch_related(Prefetch("images", queryset=ListingImage.objects.order_by("position"))))
-    for listing in removed:  # two queries in all, however many confirmed counterfeits there are
-        images = [i for i in listing.images.all() if i.vector]
+    for listing in removed:  # two queries (plus the refresh's batched updates), however many counterfeits
+        images = [(i, v) for i in listing.images.all()  # only features of the current models enter the bank
+                  if i.features_version == models.version and (v := _vector_of(i, models.image.dim)) is not None]
         if images:
-            vectors = np.stack([np.frombuffer(bytes(i.vector), dtype=np.float32) for i in images])
+            vectors = np.stack([v for _, v in images])
             brand_key = listing.matched_brand.brand_key if listing.matched_brand else None
-            counterfeits.append((listing.listing_key, brand_key, vectors, [i.pdq for i in images]))
+            counterfeits.append((listing.listing_key, brand_key, vectors, [i.pdq for i, _ in images]))
     if counterfeits:
         index.add_counterfeits(counterfeits)
     latest = BankVersion.objects.order_by("-number").first()
@@ -53,6 +57,60 @@ def build_bank(reason: str = "") -> int:
     BankVersion.objects.create(number=number, path=str(path), counts=dict(index.counts), reason=reason[:200])
     log.info("bank v%s built (%s): %s", number, reason, index.counts)
     return number
+
+
+def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE_BATCH) -> int:
+    """Recompute the stored vector/PDQ of removed listings' images computed by other models; returns how many.
+
+    Removed listings are never rescanned, so after an embedder or PDQ change their stored features no longer
+    compare with new listings' and the counterfeit bank would silently stop matching. The images go through the
+    detector's own path (its decode limits and draft size, global vectors, pdq_hex) in batches, and the rows are
+    saved with the current ``features_version``. An unreadable file is logged and its row left as it was (it stays
+    out of the bank until a later build can read it).
+    ``listings`` carry their images prefetched in position order (they see the new values afterwards).
+    """
+    from anticounterfeit.listings.models import ListingImage, media_path
+    from ml.config import DetectorConfig
+    from ml.images import ImageError, load_image
+    from ml.pdq import pdq_hex
+
+    limits = DetectorConfig()
+    stale = [image for listing in listings  # the detector embeds only a listing's first images
+             for image in list(listing.images.all())[: limits.max_images_per_listing]
+             if image.features_version != models.version or _vector_of(image, models.image.dim) is None]
+    done = 0
+    for start in range(0, len(stale), batch):
+        rows, decoded = [], []
+        for image in stale[start:start + batch]:
+            try:
+                decoded.append(load_image(media_path(image.image), max_bytes=limits.max_image_bytes,
+                                          max_pixels=limits.max_image_pixels,
+                                          draft_size=models.image.config.draft_size))
+                rows.append(image)
+            except (ImageError, OSError, ValueError) as exc:  # ValueError/OSError: a row without a usable file
+                log.warning("counterfeit bank: listing %s image %s (%s) skipped, features not refreshed: %s",
+                            image.listing.listing_key, image.position, image.image.name, exc)
+        if not rows:
+            continue
+        vectors, _ = models.image.embed(decoded, regions=False)
+        for image, picture, vector in zip(rows, decoded, vectors, strict=True):
+            image.vector = np.asarray(vector, np.float32).tobytes()
+            image.pdq = pdq_hex(picture)
+            image.features_version = models.version
+        ListingImage.objects.bulk_update(rows, ["vector", "pdq", "features_version"])
+        done += len(rows)
+    if stale:
+        log.info("counterfeit bank: refreshed features of %s of %s stale images to %s", done, len(stale),
+                 models.version)
+    return done
+
+
+def _vector_of(image, dim: int) -> np.ndarray | None:
+    """The stored global vector, or None when missing or of another size (not comparable with the bank's)."""
+    if not image.vector:
+        return None
+    vector = np.frombuffer(bytes(image.vector), dtype=np.float32)
+    return vector if vector.shape[0] == dim else None
 
 
 @shared_task(name="workers.banks.rebuild_banks", bind=True, acks_late=True,

@@ -64,8 +64,12 @@ def send_notification_email(self, notification_id: int) -> str:
 
 
 @shared_task(name="workers.notify.deliver_webhook", bind=True, acks_late=True, max_retries=None)
-def deliver_webhook(self, delivery_id: int) -> str:
-    """POST the signed payload; any non-2xx answer or network error is recorded and retried with backoff."""
+def deliver_webhook(self, delivery_id: int, sweep: bool = False) -> str:
+    """POST the signed payload; any non-2xx answer or network error is recorded and retried with backoff.
+
+    After the last retry the delivery is ``failed``; the sweeper (``sweep_failed_webhooks``) re-attempts it later
+    with ``sweep=True``: one try, to the client's current URL, and ``abandoned`` once the sweeps are used up.
+    """
     import requests
     from django.conf import settings
     from django.utils import timezone
@@ -73,9 +77,17 @@ def deliver_webhook(self, delivery_id: int) -> str:
     from anticounterfeit.notifications import webhooks
     from anticounterfeit.notifications.models import WebhookDelivery
 
+    status = WebhookDelivery.Status
     delivery = WebhookDelivery.objects.select_related("client").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status in {WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED}:
+    if delivery is None or delivery.status in {status.DELIVERED, status.FAILED, status.ABANDONED}:
         return "skipped"
+    if sweep and not delivery.client.webhook_url:  # the client turned its webhooks off meanwhile
+        WebhookDelivery.objects.filter(pk=delivery_id).update(status=status.ABANDONED,
+                                                              last_error="the client has no webhook URL any more")
+        return str(status.ABANDONED)
+    if sweep and delivery.client.webhook_url != delivery.url:
+        delivery.url = delivery.client.webhook_url
+        WebhookDelivery.objects.filter(pk=delivery_id).update(url=delivery.url)
     body = webhooks.encode(delivery.payload)
     headers = webhooks.headers_for(delivery, body, int(time.time()))
     code, error = None, ""
@@ -87,20 +99,57 @@ def deliver_webhook(self, delivery_id: int) -> str:
             error = f"HTTP {code}: {response.text[:200]}"
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
-    attempts = delivery.attempts + 1
+    attempts, now = delivery.attempts + 1, timezone.now()
     if not error:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status=WebhookDelivery.Status.DELIVERED, attempts=attempts, last_status_code=code, last_error="",
-            delivered_at=timezone.now())
+            status=status.DELIVERED, attempts=attempts, last_status_code=code, last_error="", delivered_at=now,
+            last_attempt_at=now)
         return "delivered"
-    give_up = self.request.retries >= _max_retries() or self.request.is_eager  # embedded mode: no broker to retry on
+    give_up = sweep or self.request.retries >= _max_retries() or self.request.is_eager  # eager: no broker to retry on
+    final = status.ABANDONED if sweep and delivery.sweeps >= settings.NOTIFY["WEBHOOK_MAX_SWEEPS"] else status.FAILED
     WebhookDelivery.objects.filter(pk=delivery_id).update(
-        status=WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.RETRYING, attempts=attempts,
-        last_status_code=code, last_error=error[:300])
+        status=final if give_up else status.RETRYING, attempts=attempts, last_status_code=code,
+        last_error=error[:300], last_attempt_at=now)
     if give_up:
-        log.warning("webhook delivery %s gave up after %s attempts: %s", delivery_id, attempts, error)
-        return "failed"
+        log.warning("webhook delivery %s %s after %s attempts: %s", delivery_id, final, attempts, error)
+        return str(final)
     raise self.retry(countdown=backoff(self.request.retries))
+
+
+@shared_task(name="workers.notify.sweep_failed_webhooks")
+def sweep_failed_webhooks(limit: int = 200) -> int:
+    """Beat: re-attempt deliveries that used up their retries, once each after WEBHOOK_SWEEP_AFTER_SECONDS × 2^sweeps
+    (the receiver may have been down for hours), at most WEBHOOK_MAX_SWEEPS times; then they are abandoned."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models.functions import Coalesce
+    from django.utils import timezone
+
+    from anticounterfeit.notifications.models import WebhookDelivery
+
+    from .enqueue import send_quietly
+
+    cfg, now, status = settings.NOTIFY, timezone.now(), WebhookDelivery.Status
+    after = timedelta(seconds=cfg["WEBHOOK_SWEEP_AFTER_SECONDS"])
+    failed = WebhookDelivery.objects.filter(status=status.FAILED).annotate(
+        last=Coalesce("last_attempt_at", "created_at")).filter(last__lte=now - after)
+    queued = 0
+    for pk, sweeps, last in failed.order_by("last").values_list("pk", "sweeps", "last")[:limit]:
+        if sweeps >= cfg["WEBHOOK_MAX_SWEEPS"]:  # the limit was lowered since it failed
+            WebhookDelivery.objects.filter(pk=pk, status=status.FAILED).update(status=status.ABANDONED)
+            continue
+        if last > now - after * 2 ** sweeps:
+            continue
+        claimed = WebhookDelivery.objects.filter(pk=pk, status=status.FAILED, sweeps=sweeps).update(
+            status=status.PENDING, sweeps=sweeps + 1)
+        if not claimed:
+            continue
+        if send_quietly(deliver_webhook, pk, sweep=True):
+            queued += 1
+        else:  # broker down: leave it for the next sweep
+            WebhookDelivery.objects.filter(pk=pk, status=status.PENDING).update(status=status.FAILED, sweeps=sweeps)
+    return queued
 
 
 

@@ -37,10 +37,12 @@ def import_upload(self, job_id: int, path: str) -> int | None:
             raise
         log.exception("import #%s failed", job_id)
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(),
-                                                   errors=[f"import failed: {exc}"])
+                                                   errors=[*job.errors, f"import failed: {exc}"])
         return None
-    folder = upload.resolve().parent if upload.is_file() else upload.resolve()
-    if folder.parent == uploads:
+    folder = upload.resolve()
+    if uploads in folder.parents:  # remove the whole upload folder (ZIP, CSV bundle or picked folder)
+        while folder.parent != uploads:
+            folder = folder.parent
         shutil.rmtree(folder, ignore_errors=True)
     return job_id
 
@@ -73,7 +75,10 @@ def match_existing(self, job_id: int | None = None, after_pk: int = 0) -> int:
     if not batch:
         jobs.update(status=ImportJob.Status.DONE, finished_at=timezone.now(), retro_done=F("retro_total"))
         return 0
-    scan_listings(batch)  # skips listings already scanned against this bank version
+    # Fast path + OCR follow-up, as for new listings: a full (OCR) scan would hold the scan queue for minutes per
+    # batch on a large catalog. A provisional fast result never lowers a listing's score or clears a flag, and
+    # its follow-up on the ocr queue restores the OCR signal. Skips listings already scanned against this bank.
+    scan_listings(batch)
     jobs.update(retro_done=F("retro_done") + len(batch))
     if not send_quietly(match_existing, job_id, batch[-1]):
         jobs.update(status=ImportJob.Status.DONE, finished_at=timezone.now())

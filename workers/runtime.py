@@ -1,13 +1,16 @@
 """Per-process detection runtime: models load once; banks reload when a newer BankVersion exists."""
+import functools
+import json
 import logging
 import os
+import re
 import threading
 
 from django.conf import settings
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_state: dict = {"version": None, "detector": None}
+_state: dict = {"version": None, "detector": None, "stale": None, "rebuild_requested": None}
 
 
 def configure_threads() -> None:
@@ -25,7 +28,12 @@ def current_bank_version():
 
 
 def get_detector():
-    """Return ``(detector, bank_version_number)``; ``(None, 0)`` when no catalog has been indexed yet."""
+    """Return ``(detector, bank_version_number)``; ``(None, 0)`` when no catalog has been indexed yet.
+
+    A bank built with other models (``index.model_version != models.version``, e.g. after a PDQ change) is still
+    used, for availability: its image and text vectors are the same space and only exact-copy (PDQ) matching
+    misses. The mismatch is logged, shown by the health check, and one rebuild is queued for all workers.
+    """
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.models import load_models
@@ -42,9 +50,145 @@ def get_detector():
             configure_threads()
             log.info("loading bank v%s from %s", version.number, version.path)
             index = ReferenceIndex.load(version.path)
-            _state["detector"] = Detector(load_models(), index, scorer=load_scorer(scorer_row))
+            models = load_models()
+            _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row))
             _state["version"] = key
-        return _state["detector"], version.number
+            _state["stale"] = (index.model_version, models.version) if index.model_version != models.version else None
+            if _state["stale"]:
+                log.warning("bank v%s was built with models %s but this worker runs %s: scanning on with it "
+                            "(PDQ matches may be missed) until the rebuild lands", version.number, *_state["stale"])
+        detector, stale = _state["detector"], _state["stale"]
+    if stale and _state.get("rebuild_requested") != key:  # outside the lock: an eager rebuild rescans in-process
+        if request_bank_rebuild(version, *stale):
+            _state["rebuild_requested"] = key
+    return detector, version.number
+
+
+def _rebuild_key(version, expected: str) -> str:
+    return f"ac:bank-rebuild:{version.pk}:{version.created_at.timestamp():.6f}:{expected}"
+
+
+def request_bank_rebuild(version, built_with: str, expected: str) -> bool:
+    """Queue one rebuild for a stale bank across all workers; True when it is queued (by this call or earlier).
+
+    The first worker to take the lock (Redis ``SET NX`` on the broker; the process cache in the embedded mode)
+    queues ``rebuild_banks``; the lock expires after an hour, so a rebuild that failed is queued again later.
+    """
+    from .banks import rebuild_banks
+    from .enqueue import send_quietly
+
+    key = _rebuild_key(version, expected)
+    if not _take_once(key, REBUILD_LOCK_SECONDS):
+        return True
+    reason = f"model version changed: bank v{version.number} built with {built_with}, models are {expected}"
+    if send_quietly(rebuild_banks, reason=reason[:200]):
+        log.warning("queued a bank rebuild: %s", reason)
+        return True
+    _release(key)
+    return False
+
+
+def rebuild_requested(version, expected: str) -> bool:
+    key = _rebuild_key(version, expected)
+    client = _redis()
+    if client is not None:
+        try:
+            return bool(client.exists(key))
+        except Exception:  # noqa: BLE001 - the health check reports, it does not fail
+            return False
+    from django.core.cache import cache
+
+    return cache.get(key) is not None
+
+
+REBUILD_LOCK_SECONDS = 3600
+
+
+def _redis():
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _take_once(key: str, ttl: int) -> bool:
+    client = _redis()
+    if client is None:
+        from django.core.cache import cache
+
+        return cache.add(key, 1, ttl)
+    try:
+        return bool(client.set(key, 1, nx=True, ex=ttl))
+    except Exception as exc:  # noqa: BLE001 - broker down: nothing could be queued anyway; try on a later scan
+        log.warning("could not take the bank-rebuild lock: %s", exc)
+        return False
+
+
+def _release(key: str) -> None:
+    client = _redis()
+    if client is None:
+        from django.core.cache import cache
+
+        cache.delete(key)
+        return
+    try:
+        client.delete(key)
+    except Exception:  # noqa: BLE001 - the lock expires by itself
+        pass
+
+
+def expected_model_version() -> str:
+    """``Models.version`` of the models a worker loads, without loading them (the web process has no torch models).
+
+    ``Models.version`` reads only the configuration, so it is evaluated on the default configuration alone.
+    """
+    from types import SimpleNamespace
+
+    from ml.config import ModelsConfig
+    from ml.models import Models
+
+    return Models.version.fget(SimpleNamespace(config=ModelsConfig()))
+
+
+def index_model_version(path: str) -> str | None:
+    """The ``model_version`` a bank folder was built with (None when unreadable); cheap: reads the file's head."""
+    file = os.path.join(path, "index.json")
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return None
+    return _read_model_version(file, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_model_version(file: str, _mtime: int, _size: int) -> str | None:
+    try:
+        with open(file, encoding="utf-8") as f:
+            head = f.read(8192)  # index.json writes model_version among its first keys; references follow
+        found = re.search(r'"model_version":\s*("(?:[^"\\]|\\.)*")', head)
+        if found:
+            return json.loads(found.group(1))
+        with open(file, encoding="utf-8") as f:
+            return json.load(f).get("model_version")
+    except (OSError, ValueError):
+        return None
+
+
+def bank_status() -> str:
+    """One line for the health check: is the newest bank usable by these models?"""
+    version = current_bank_version()
+    if version is None:
+        return "none (no catalog indexed yet)"
+    built_with, expected = index_model_version(version.path), expected_model_version()
+    if built_with is None:
+        return f"error: bank v{version.number} at {version.path} is unreadable"
+    if built_with == expected:
+        return f"ok (v{version.number})"
+    queued = "queued" if rebuild_requested(version, expected) else "not queued yet (the next scan queues it)"
+    return (f"stale: bank v{version.number} was built with models {built_with}, workers run {expected}; "
+            f"scans continue on it (PDQ matches may be missed); rebuild {queued}")
 
 
 def active_scorer_version():

@@ -1,4 +1,4 @@
-"""Scanning listings: the ``scan`` queue."""
+"""Scanning listings: the ``scan`` queue (fast path) and the ``ocr`` queue (OCR follow-ups)."""
 import logging
 
 from celery import shared_task
@@ -6,10 +6,10 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 log = logging.getLogger(__name__)
-# Scans are idempotent (record_detection skips work done for the bank version), so they may be acked late
-# and redelivered when a worker dies (reject_on_worker_lost, settings). Only transient database and broker
-# errors are retried, with jittered backoff; a stuck scan is cut off well before the broker's visibility
-# timeout (the listing stays pending and the sweeper re-queues it).
+# Scans are idempotent (record_detection skips work done for the bank version; an OCR follow-up rewrites the same
+# row with the same result), so they may be acked late and redelivered when a worker dies (reject_on_worker_lost,
+# settings). Only transient database and broker errors are retried, with jittered backoff; a stuck scan is cut off
+# well before the broker's visibility timeout (the listing stays pending and the sweeper re-queues it).
 SCAN_TASK_OPTIONS = {
     "acks_late": True, "reject_on_worker_lost": True,
     "autoretry_for": (OperationalError, InterfaceError, BrokerError), "dont_autoretry_for": (IntegrityError,),
@@ -17,6 +17,7 @@ SCAN_TASK_OPTIONS = {
     "soft_time_limit": 120, "time_limit": 180,
 }
 SCAN_BATCH = 8  # listings per task: the image model is fastest around 8 images per forward pass
+OCR_FOLLOWUP_STATUSES = ("pending", "clear", "in_review")  # listings the OCR follow-up may still change
 
 
 def listing_input(listing):
@@ -39,8 +40,14 @@ def listing_input(listing):
     )
 
 
-def scan_listings(listing_ids: list[int]) -> int:
-    """Scan a batch (the detector batches images across listings). Returns how many were recorded."""
+def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
+    """Scan a batch (the detector batches images across listings). Returns how many were recorded.
+
+    Scans take the fast path (no OCR, ~0.15-0.7 s per image saved); listings whose result OCR could still change
+    (``Detection.ocr_pending``: the text names no brand) get a follow-up ``scan_ocr`` on the ``ocr`` queue, so OCR
+    never delays a first verdict. The follow-up (``ocr_followup=True``) runs the full scan and replaces the fast
+    result of the same bank version (``record_detection(replace=True)``).
+    """
     from anticounterfeit.listings.actions import record_detection
     from anticounterfeit.listings.models import Listing
 
@@ -51,14 +58,34 @@ def scan_listings(listing_ids: list[int]) -> int:
         log.warning("no reference bank yet: listings %s stay pending until a catalog is imported", listing_ids)
         return 0
     listings = list(Listing.objects.filter(pk__in=listing_ids).select_related("seller").prefetch_related("images"))
-    todo = [item for item in listings if item.status == Listing.Status.PENDING or
-            not item.detections.filter(bank_version=bank_version).exists()]
+    if ocr_followup:  # decided listings keep the evidence they were decided on
+        todo = [item for item in listings if item.status in OCR_FOLLOWUP_STATUSES]
+    else:
+        todo = [item for item in listings if item.status == Listing.Status.PENDING or
+                not item.detections.filter(bank_version=bank_version).exists()]
     if not todo:
         return 0
-    results = detector.scan([listing_input(item) for item in todo])
+    results = detector.scan([listing_input(item) for item in todo], ocr=ocr_followup)
+    pending = []
     for listing, result in zip(todo, results, strict=True):
-        record_detection(listing.pk, result, bank_version=bank_version)
+        record_detection(listing.pk, result, bank_version=bank_version, replace=ocr_followup,
+                         features_version=detector.models.version)
+        if result.ocr_pending:
+            pending.append(listing.pk)
+    queue_ocr_followups(pending)
     return len(todo)
+
+
+def queue_ocr_followups(listing_ids: list[int]) -> None:
+    """Queue ``scan_ocr`` for these listings once the current transaction commits, in detector-sized batches.
+
+    A follow-up lost to a broker outage leaves the fast result standing (the listing is not pending, so the
+    sweeper does not see it); the next rescan (new bank version) queues it again.
+    """
+    from .enqueue import enqueue_on_commit
+
+    for start in range(0, len(listing_ids), SCAN_BATCH):
+        enqueue_on_commit(scan_ocr, listing_ids[start:start + SCAN_BATCH])
 
 
 @shared_task(name="workers.scan.scan_listing", bind=True, **SCAN_TASK_OPTIONS)
@@ -69,3 +96,9 @@ def scan_listing(self, listing_id: int) -> int:
 @shared_task(name="workers.scan.scan_batch", bind=True, **SCAN_TASK_OPTIONS)
 def scan_batch(self, listing_ids: list[int]) -> int:
     return scan_listings(listing_ids)
+
+
+@shared_task(name="workers.scan.scan_ocr", bind=True, **SCAN_TASK_OPTIONS)
+def scan_ocr(self, listing_ids: list[int]) -> int:
+    """The OCR follow-up (its own ``ocr`` queue / worker pool): full scan, replacing the fast result."""
+    return scan_listings(listing_ids, ocr_followup=True)

@@ -113,3 +113,44 @@ class BatchResultSerializer(serializers.Serializer):
     """The body of a batch answer (207): one result per submitted item, in order."""
 
     results = BatchItemResultSerializer(many=True)
+
+
+class CleanSalesSerializer(serializers.Serializer):
+    """A marketplace's report of a seller's completed sales without complaints, up to ``period_end``."""
+
+    report_id = serializers.CharField(max_length=64, help_text="The client's own id for this report: sending it "
+                                                               "again (a retry) does not count the sales twice.")
+    count = serializers.IntegerField(min_value=1, max_value=settings.TRUST["MAX_SALES_PER_REPORT"],
+                                     help_text="Sales completed in the period without a complaint.")
+    period_end = serializers.DateField(help_text="Last day of the reported period (not in the future).")
+
+    def validate_report_id(self, value: str) -> str:
+        return _validate_id(value, "report_id")
+
+    def validate_count(self, value: int) -> int:
+        limit = settings.TRUST["MAX_SALES_PER_REPORT"]  # read again: tests and deployments may lower it
+        if value > limit:
+            raise serializers.ValidationError(f"count: at most {limit} sales per report")
+        return value
+
+    def validate_period_end(self, value):
+        import datetime
+
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        if value > today + datetime.timedelta(days=1):  # a day of slack for clients in other time zones
+            raise serializers.ValidationError(f"period_end: {value.isoformat()} is in the future")
+        oldest = today - datetime.timedelta(days=settings.TRUST["SALES_REPORT_MAX_AGE_DAYS"])
+        if value < oldest:
+            raise serializers.ValidationError(f"period_end: {value.isoformat()} is older than {oldest.isoformat()}; "
+                                              "reports must be recent")
+        return value
+
+
+class CleanSalesReportSerializer(serializers.Serializer):
+    report_id = serializers.CharField(source="report_key")
+    seller_id = serializers.CharField(source="seller.seller_key")
+    count = serializers.IntegerField()
+    period_end = serializers.DateField()
+    recorded_at = serializers.DateTimeField(source="created_at")

@@ -1,17 +1,20 @@
-"""Marketplace API: submit listings (one or a batch) and read their scan status."""
+"""Marketplace API: submit listings (one or a batch), read their scan status, report sellers' clean sales."""
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from anticounterfeit.accounts.models import Role, role_of
-from anticounterfeit.listings.models import Listing
+from anticounterfeit.listings.models import Listing, Seller
+from anticounterfeit.trust import actions as trust_actions
 
 from .intake import IntakeRejected, accept_validated
 from .serializers import (
     BatchResultSerializer,
+    CleanSalesReportSerializer,
+    CleanSalesSerializer,
     ListingBatchSerializer,
     ListingIntakeSerializer,
     ListingStatusSerializer,
@@ -20,7 +23,7 @@ from .serializers import (
 
 def client_of(request):
     if role_of(request.user) != Role.API_CLIENT or not hasattr(request.user, "marketplace_client"):
-        raise PermissionDenied("only marketplace API clients can submit listings")
+        raise PermissionDenied("only marketplace API clients can use this endpoint")
     return request.user.marketplace_client
 
 
@@ -65,3 +68,34 @@ class ListingDetailView(APIView):
     def get(self, request, listing_id: str):
         listing = get_object_or_404(Listing.objects.visible_to(request.user), listing_key=listing_id)
         return Response(ListingStatusSerializer(listing).data)
+
+
+class SellerSalesView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("seller_id", str, OpenApiParameter.PATH, description="The seller's id, as sent "
+                                     "with its listings.", examples=[OpenApiExample("seller", value="S-1001")])],
+        examples=[OpenApiExample("monthly report", request_only=True,
+                                 value={"report_id": "sales-2026-10-S-1001", "count": 120, "period_end": "2026-10-31"})],
+        request=CleanSalesSerializer,
+        responses={201: CleanSalesReportSerializer, 200: CleanSalesReportSerializer, 400: dict, 404: dict, 409: dict},
+        description="Report a seller's completed sales without complaints; they raise the seller's trust rating. "
+                    "Only sellers of this client's own listings can be reported (others: 404). Idempotent by "
+                    "report_id: the same report again answers 200 with the stored report; the same report_id with "
+                    "different content answers 409.")
+    def post(self, request, seller_id: str):
+        client = client_of(request)
+        seller = Seller.objects.filter(seller_key=seller_id, listings__client=client).distinct().first()
+        if seller is None:
+            return Response({"detail": f"seller '{seller_id[:64]}' not found among this client's sellers"},
+                            status=status.HTTP_404_NOT_FOUND)
+        serializer = CleanSalesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            report, created = trust_actions.record_sales_report(
+                client, seller, report_key=data["report_id"], count=data["count"], period_end=data["period_end"],
+                acting_user=request.user)
+        except trust_actions.SalesReportConflict as exc:
+            return Response({"report_id": [str(exc)]}, status=status.HTTP_409_CONFLICT)
+        return Response(CleanSalesReportSerializer(report).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -44,7 +44,7 @@ def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: Imp
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bundle-", dir=scratch_root) as scratch:
         bundle = read_bundle(str(path), extract_to=scratch)
-        errors = [str(e) for e in bundle.errors]
+        errors = list(job.errors or []) + [str(e) for e in bundle.errors]  # + members refused at upload
         counts = _import_records(bundle, errors, acting_user, only_brand=job.brand)
     job.counts, job.errors = counts, errors
     job.status = ImportJob.Status.INDEXING if rebuild else ImportJob.Status.DONE
@@ -218,6 +218,50 @@ def upload_bundle_zip(brand: Brand, upload, *, acting_user) -> ImportJob:
     return _queue_import(brand, path, f"upload {_safe_name(upload.name)}", acting_user)
 
 
+@transaction.atomic
+def upload_bundle_folder(brand: Brand, files: list[tuple[str, object]], *, acting_user) -> ImportJob:
+    """A picked folder: each file arrives with its path relative to the folder (``webkitRelativePath``).
+
+    The files are rebuilt under this upload's own folder with the ZIP path's member rules
+    (``ml.bundle.member_problem``: no traversal or absolute paths, bounded size and total); a refused member is
+    reported by name on the job, like a bad ZIP member, and the rest is imported by the same worker job.
+    """
+    from ml.bundle import ZIP_MAX_MEMBERS, BundleError, bundle_root, member_problem
+
+    if len(files) > ZIP_MAX_MEMBERS:
+        raise ValueError(f"files: too many files ({len(files)} > {ZIP_MAX_MEMBERS})")
+    dest = (_upload_dir() / "bundle").resolve()
+    dest.mkdir()
+    label = (files[0][0].replace("\\", "/").split("/")[0] if files else "") or "folder"
+    refused, total, seen = [], 0, set()
+    for rel, upload in files:
+        member = rel.replace("\\", "/")
+        problem = member_problem(member, str(dest), upload.size, total)
+        if problem is None and member in seen:
+            problem = "duplicate path"
+        if problem:
+            refused.append(str(BundleError(f"folder {label}", None, member, None, problem)))
+            continue
+        target = dest / member
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+        except OSError as exc:  # e.g. a file where another path needs a folder, or a name too long
+            refused.append(str(BundleError(f"folder {label}", None, member, None,
+                                           f"cannot be written ({exc.strerror or exc})")))
+            continue
+        seen.add(member)
+        total += upload.size
+    root = Path(bundle_root(str(dest)))
+    job = _queue_import(brand, root, f"folder {_safe_name(label)} ({len(files)} files)", acting_user)
+    if refused:
+        ImportJob.objects.filter(pk=job.pk).update(errors=refused)
+        job.errors = refused
+    return job
+
+
 CSV_COLUMNS = ["ref_id", "title", "description", "msrp", "currency", "kind", "images"]
 
 
@@ -298,11 +342,16 @@ def _write_bundle(brand: Brand, records: list[dict], files: dict[str, bytes]) ->
     return folder
 
 
+MATCHING_FIELDS = ("name", "aliases", "protected_terms")  # what text brand-mention detection reads
+
+
 @transaction.atomic
 def update_brand_profile(brand: Brand, *, acting_user, name: str, aliases: list[str], protected_terms: list[str],
-                         trademark_numbers: list[str], contact_name: str, contact_email: str) -> Brand:
-    """Aliases and protected terms feed text matching, so the banks are rebuilt."""
+                         trademark_numbers: list[str], contact_name: str, contact_email: str) -> ImportJob | None:
+    """Save the profile. A change to the name, aliases or protected terms changes text matching: the banks are
+    rebuilt and the active listings re-matched (as for a new reference), followed by the returned job."""
     from workers.banks import rebuild_banks
+    from workers.enqueue import enqueue_on_commit
 
     fields = ["name", "aliases", "protected_terms", "trademark_numbers", "contact_name", "contact_email"]
     before = {f: getattr(brand, f) for f in fields}
@@ -310,8 +359,14 @@ def update_brand_profile(brand: Brand, *, acting_user, name: str, aliases: list[
     brand.trademark_numbers, brand.contact_name, brand.contact_email = trademark_numbers, contact_name, contact_email
     brand.save(update_fields=fields)
     audit.record("brand.profile", brand, actor=acting_user, before=before, after={f: getattr(brand, f) for f in fields})
-    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"profile of {brand.brand_key}"))
-    return brand
+    changed = [f for f in MATCHING_FIELDS if before[f] != getattr(brand, f)]
+    if not changed:
+        return None
+    job = ImportJob.objects.create(source=f"profile: {', '.join(changed)} changed"[:500], brand=brand,
+                                   status=ImportJob.Status.INDEXING,
+                                   created_by=acting_user if getattr(acting_user, "pk", None) else None)
+    enqueue_on_commit(rebuild_banks, reason=f"profile of {brand.brand_key}", import_job_id=job.pk)
+    return job
 
 
 @transaction.atomic
@@ -372,10 +427,8 @@ def report_listing(listing, brand: Brand, *, acting_user, reason_code: str, note
         raise ReportRefused(f"listing {listing.listing_key} is already reported and awaiting a moderator")
     if reference is not None and reference.brand_id != brand.pk:
         raise ValueError("reference: not one of this brand's references")
+    # Opens the case, or turns the open scan case into a brand report (the report tier ranks it first).
     case = moderation.open_or_update_case(listing, listing.detections.first(), source=Case.Source.BRAND_REPORT)
-    if case.source != Case.Source.BRAND_REPORT:
-        case.source, case.priority = Case.Source.BRAND_REPORT, case.priority + 1.0
-        case.save(update_fields=["source", "priority"])
     if listing.status != Listing.Status.IN_REVIEW:
         listing_actions.set_status(listing, Listing.Status.IN_REVIEW, acting_user=acting_user,
                                    reason=f"reported by {brand.name}")

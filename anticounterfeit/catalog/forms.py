@@ -1,4 +1,5 @@
 """Brand portal forms. Every brand choice is limited to the brands the user may manage."""
+import json
 import zipfile
 
 from django import forms
@@ -17,6 +18,18 @@ def lines(value: str) -> list[str]:
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input, as a list; what each may hold is checked by the action that stores them."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if self.required and not files:
+            raise forms.ValidationError(self.error_messages["required"])
+        return files
 
 
 class MultipleImageField(forms.FileField):
@@ -79,6 +92,31 @@ class ZipUploadForm(BrandScopedForm):
             raise forms.ValidationError("not a ZIP file")
         upload.seek(0)
         return upload
+
+
+class FolderUploadForm(BrandScopedForm):
+    """A picked bundle folder. The page's script sends each file's path inside the folder in ``paths`` (JSON, in
+    the files' order) because multipart keeps only the base name; members are checked by the upload action."""
+
+    files = MultipleFileField(label="Folder", widget=MultipleFileInput(attrs={"webkitdirectory": True, "directory": True}),
+                              help_text="The bundle folder itself: brands.jsonl, catalog.jsonl, images/…",
+                              error_messages={"required": "Pick a folder."})
+    paths = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        files = data.get("files")
+        if not files:
+            return data
+        try:
+            paths = json.loads(data.get("paths") or "null")
+        except ValueError:
+            paths = None
+        if not isinstance(paths, list) or len(paths) != len(files) or not all(isinstance(p, str) for p in paths):
+            raise forms.ValidationError("The folder's file paths did not arrive (the page needs JavaScript for a "
+                                        "folder upload); upload a ZIP of the folder instead.")
+        data["files"] = list(zip(paths, files, strict=True))
+        return data
 
 
 class CsvUploadForm(BrandScopedForm):

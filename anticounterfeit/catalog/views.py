@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -28,6 +29,7 @@ from .accuracy import accuracy_of, report_outcomes
 from .forms import (
     AuthorizedSellersForm,
     CsvUploadForm,
+    FolderUploadForm,
     MatchFilterForm,
     ProfileForm,
     ReferenceForm,
@@ -101,8 +103,13 @@ def profile(request, pk: int):
     brand = get_object_or_404(Brand.objects.visible_to(request.user), pk=pk)
     form = ProfileForm(request.POST or None, initial=ProfileForm.initial_for(brand))
     if request.method == "POST" and form.is_valid():
-        actions.update_brand_profile(brand, acting_user=request.user, **form.cleaned_lists())
-        messages.success(request, "Profile saved. Matching uses the new names and terms once the banks are rebuilt.")
+        job = actions.update_brand_profile(brand, acting_user=request.user, **form.cleaned_lists())
+        if job is None:
+            messages.success(request, "Profile saved.")
+        else:
+            messages.success(request, format_html(
+                'Profile saved. The new names and terms are being matched against the listings already in the '
+                'system: <a href="{}">follow the progress</a>.', reverse("catalog:job", args=[job.pk])))
         return redirect("catalog:profile", pk=brand.pk)
     return render(request, "catalog/profile.html", {"brand": brand, "form": form})
 
@@ -117,6 +124,7 @@ def references(request):
     page = Paginator(refs.order_by("-created_at", "ref_key"), 40).get_page(request.GET.get("page"))
     return render(request, "catalog/references.html", {
         "page": page, "zip_form": ZipUploadForm(user=request.user), "csv_form": CsvUploadForm(user=request.user),
+        "folder_form": FolderUploadForm(user=request.user, auto_id="folder_%s"),
         "jobs": ImportJob.objects.visible_to(request.user).select_related("brand")[:5],
     })
 
@@ -124,7 +132,9 @@ def references(request):
 @portal_role
 @require_POST
 def upload(request, kind: str):
-    form_class = ZipUploadForm if kind == "zip" else CsvUploadForm
+    form_class = {"zip": ZipUploadForm, "folder": FolderUploadForm, "csv": CsvUploadForm}.get(kind)
+    if form_class is None:
+        raise Http404("No such upload kind.")
     form = form_class(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
@@ -132,6 +142,12 @@ def upload(request, kind: str):
     brand = form.cleaned_data["brand"]
     if kind == "zip":
         job = actions.upload_bundle_zip(brand, form.cleaned_data["bundle"], acting_user=request.user)
+    elif kind == "folder":
+        try:
+            job = actions.upload_bundle_folder(brand, form.cleaned_data["files"], acting_user=request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return redirect("catalog:references")
     else:
         job = actions.upload_catalog_csv(brand, form.cleaned_data["catalog"], form.cleaned_data["images"],
                                          acting_user=request.user)

@@ -20,6 +20,8 @@ def home(request):
         return redirect("catalog:portal")
     if role == Role.SELLER:
         return redirect("notifications:center")
+    if role == Role.API_CLIENT:
+        return redirect("webhooks:clients")
     raise Http404("No page for this account.")
 
 
@@ -42,11 +44,21 @@ def protected_media(request, path: str):
 
 
 def health(request):
-    """Liveness plus what the detector can use right now (e.g. OCR engine present)."""
+    """Liveness plus what the detector can use right now (OCR engine present, bank built with the current models).
+
+    A stale bank is degraded, not down (scans continue on it while the rebuild runs), so it does not turn 503.
+    """
+    from workers.runtime import bank_status
+
     checks = {"database": "ok", "ocr_engine": ocr_status()}
     try:
         connection.ensure_connection()
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         checks["database"] = f"error: {exc}"
+    else:
+        try:
+            checks["bank"] = bank_status()
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["bank"] = f"error: {exc}"
     checks["mode"] = "embedded" if settings.EMBEDDED_MODE else "services"
     return JsonResponse(checks, status=200 if checks["database"] == "ok" else 503)

@@ -1,6 +1,7 @@
 """The only place where a listing's state changes. Each change writes an AuditEvent."""
 import hashlib
 import logging
+import re
 from decimal import Decimal
 
 import numpy as np
@@ -68,11 +69,25 @@ def accept_listing(*, client, seller: Seller, listing_key: str, title: str, desc
 
 
 @transaction.atomic
-def record_detection(listing_id: int, result, *, bank_version: int) -> Detection | None:
+def record_detection(listing_id: int, result, *, bank_version: int, replace: bool = False,
+                     features_version: str | None = None) -> Detection | None:
     """Store a scan result and move the listing: pending → clear | in_review (opening a case).
 
     Idempotent: a listing already scanned against this bank version is left alone, and an open case is
     updated rather than duplicated.
+
+    ``replace=True`` is the OCR follow-up (``workers.scan.scan_ocr``): its complete result overwrites the fast
+    result of the same bank version *in place* (one Detection row per listing × bank version, so the open case
+    keeps pointing at it) and the threshold logic runs again; re-running it changes nothing. Listings a moderator
+    already decided are left alone (the evidence behind a decision is never rewritten).
+
+    Status only moves towards review: clear → in_review when a later result passes the threshold, never
+    in_review → clear automatically (a lower score updates the case's evidence; a moderator dismisses it).
+    A fast result that still waits for OCR (``result.ocr_pending``) is provisional: on a listing scanned before
+    it may raise ``listing.score``/``matched_brand`` but never lower them (no flicker while the follow-up runs).
+
+    ``features_version`` is the ml ``Models.version`` that computed the image vectors/PDQ hashes (default: the
+    first part of ``result.model_version``); it is stored with them so stale ones get recomputed for the bank.
     """
     from anticounterfeit.catalog.models import Brand
     from anticounterfeit.detection.actions import allow_rule_for
@@ -81,24 +96,27 @@ def record_detection(listing_id: int, result, *, bank_version: int) -> Detection
     listing = Listing.objects.select_for_update().filter(pk=listing_id).first()
     if listing is None:
         return None
-    if listing.status != S.PENDING and listing.detections.filter(bank_version=bank_version).exists():
-        return listing.detections.filter(bank_version=bank_version).first()
+    existing = listing.detections.filter(bank_version=bank_version).first()
+    if existing is not None and listing.status != S.PENDING and not replace:
+        return existing
+    if replace and listing.status not in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
+        return existing
     brand = Brand.objects.filter(brand_key=result.brand_id).first() if result.brand_id else None
-    detection = Detection.objects.create(
-        listing=listing, score=float(result.score), brand=brand, signals=result.signals,
-        explanation=result.explanation, matches=[_match_json(m) for m in result.matches], errors=result.errors,
-        model_version=result.model_version, bank_version=bank_version,
-    )
-    images = list(listing.images.all())
-    vectors = np.asarray(result.image_vectors, dtype=np.float32) if result.image_vectors is not None else None
-    for image in images:
-        if vectors is not None and image.position < len(vectors):
-            image.vector = vectors[image.position].tobytes()
-        if image.position < len(result.pdq_hashes):
-            image.pdq = result.pdq_hashes[image.position] or ""
-        image.save(update_fields=["vector", "pdq"])
-    listing.score, listing.matched_brand = detection.score, brand
-    listing.save(update_fields=["score", "matched_brand", "updated_at"])
+    fields = {
+        "score": float(result.score), "brand": brand, "signals": result.signals, "explanation": result.explanation,
+        "matches": [_match_json(m) for m in result.matches], "errors": result.errors,
+        "image_text": {str(pos): text for pos, text in (result.image_text or {}).items() if text},
+        "model_version": result.model_version,
+    }
+    if replace and existing is not None:
+        detection = _replace_detection(existing, fields)
+    else:
+        detection = Detection.objects.create(listing=listing, bank_version=bank_version, **fields)
+        _store_image_features(listing, result, features_version or models_version_of(result.model_version))
+    provisional = bool(getattr(result, "ocr_pending", False)) and listing.status != S.PENDING
+    if not provisional or listing.score is None or detection.score >= listing.score:
+        listing.score, listing.matched_brand = detection.score, brand
+        listing.save(update_fields=["score", "matched_brand", "updated_at"])
 
     rule = allow_rule_for(listing, detection)
     if rule is not None:  # a moderator already confirmed this seller × reference (or image) is genuine
@@ -112,6 +130,63 @@ def record_detection(listing_id: int, result, *, bank_version: int) -> Detection
     elif listing.status == S.PENDING:
         set_status(listing, S.CLEAR, reason=f"score {detection.score:.2f} < {threshold:.2f}")
     return detection
+
+
+def _replace_detection(detection: Detection, fields: dict) -> Detection:
+    """Overwrite a fast result with the follow-up's; audited when anything changed (the fast values are kept there)."""
+    def comparable(d: dict) -> dict:
+        return {**d, "brand": d["brand"].pk if d["brand"] is not None else None}
+
+    current = comparable({name: getattr(detection, name) for name in fields})
+    if current == comparable(fields):
+        return detection
+    for name, value in fields.items():
+        setattr(detection, name, value)
+    detection.save(update_fields=list(fields))
+    audit.record("detection.replace", detection,
+                 before={"score": current["score"], "brand": current["brand"], "signals": current["signals"]},
+                 after={"score": fields["score"], "brand": comparable(fields)["brand"], "signals": fields["signals"],
+                        "image_text": bool(fields["image_text"]), "reason": "OCR follow-up"})
+    return detection
+
+
+_FAILED_IMAGE = re.compile(r"image (\d+) \(")  # ml.detector.Detector.extract: "image {n} ({file}): {why}"
+
+
+def models_version_of(model_version: str) -> str:
+    """The ml ``Models.version`` part of a Detection's ``model_version`` ("{models}/{scorer}/{index}")."""
+    return model_version.split("/", 1)[0]
+
+
+def _store_image_features(listing: Listing, result, features_version: str) -> None:
+    """Keep each image's vector and PDQ hash (with the models version that computed them): the
+    confirmed-counterfeit bank is built from them on takedown, and recomputed there once the models change.
+
+    The result has one row per image that decoded, with its position in ``image_positions`` (older results
+    name the images that failed in their errors instead). When the rows cannot be paired with the images for
+    sure, nothing is kept: build_bank recomputes from files.
+    """
+    images = list(listing.images.all())  # by position: the order of the scan's image_paths
+    vectors = np.asarray(result.image_vectors, dtype=np.float32) if result.image_vectors is not None else None
+    hashes = list(result.pdq_hashes or [])
+    positions = getattr(result, "image_positions", None)
+    if positions is not None:
+        decoded = [images[p] for p in positions if p < len(images)]  # p indexes the scan's image_paths
+    else:  # a result without row positions: the images that failed are named in its errors
+        failed = {int(m.group(1)) - 1 for error in result.errors or [] if (m := _FAILED_IMAGE.match(error))}
+        decoded = [image for n, image in enumerate(images) if n not in failed]
+    rows = len(hashes) if vectors is None else len(vectors)
+    if rows > len(decoded) or (vectors is not None and hashes and len(hashes) != rows):
+        log.warning("listing %s: %s feature rows for %s decoded images; not stored", listing.listing_key, rows,
+                    len(decoded))
+        rows = 0
+    stored = {image.pk: n for n, image in enumerate(decoded[:rows])}
+    for image in images:
+        n = stored.get(image.pk)
+        image.vector = vectors[n].tobytes() if n is not None and vectors is not None else None
+        image.pdq = (hashes[n] or "") if n is not None and n < len(hashes) else ""
+        image.features_version = features_version if n is not None else ""
+    ListingImage.objects.bulk_update(images, ["vector", "pdq", "features_version"])
 
 
 def review_threshold_for(listing: Listing) -> float:

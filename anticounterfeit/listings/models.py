@@ -91,6 +91,9 @@ class ListingImage(models.Model):
     # Written by the scan; read when the listing is confirmed counterfeit (no re-embedding).
     vector = models.BinaryField(null=True, blank=True)
     pdq = models.CharField(max_length=64, blank=True, db_index=True)
+    # ml Models.version that computed vector/pdq ("" = none). Removed listings are never rescanned, so
+    # workers.banks.build_bank recomputes features of another version before they enter the counterfeit bank.
+    features_version = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["listing", "position"]
@@ -110,6 +113,9 @@ class Detection(models.Model):
     explanation = models.JSONField(default=list)
     matches = models.JSONField(default=list)
     errors = models.JSONField(default=list)
+    # Text OCR read per listing image position ({"0": "..."}; JSON keys are strings). OCR runs only when the
+    # title and description name no brand, so this is the evidence when it contributed.
+    image_text = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(max_length=80)
     bank_version = models.PositiveIntegerField(default=0)
 

@@ -30,6 +30,7 @@ SIGNAL_WORDS = [
     ("mention_title", "The title names the brand", 0.5),
     ("mention_obfuscated", "The brand name is disguised (look-alike letters, spacing)", 0.5),
     ("mention_fuzzy", "The brand name is misspelled", 0.5),
+    ("mention_image", "Text read in an image (OCR) names the brand", 0.5),
     ("text_sim", "The text reads like a catalog product", 0.5),
     ("evasion_terms", "The text uses words sellers of fakes use ('replica', '1:1', ...)", 1.0),
     ("compatible_context", "Reads as a third-party 'compatible with' product (lowers risk)", 0.5),
@@ -37,7 +38,7 @@ SIGNAL_WORDS = [
     ("seller_authorized", "The seller is authorized for this brand (lowers risk)", 0.5),
 ]
 SIGNAL_KINDS = {"image": "img_sim", "logo": "logo_sim", "region": "region_sim", "copy": "pdq_match",
-                "counterfeit": "cf_sim", "mention": "mention_any", "evasion": "evasion_terms"}
+                "counterfeit": "cf_sim", "mention": "mention_any", "ocr": "mention_image", "evasion": "evasion_terms"}
 
 
 def signal_lines(signals: dict) -> list[dict]:
@@ -123,6 +124,24 @@ def highlight(text: str, brands: list[BrandInfo]) -> SafeString:
         pos = end
     out.append(escape(text[pos:]))
     return mark_safe("".join(out))
+
+
+def ocr_texts(detection, listing: Listing, brands: list[BrandInfo]) -> list[dict]:
+    """Text the scan read in each listing image, marked like the title, with the image it came from.
+
+    OCR runs only when the title and description name no brand, so when this is non-empty it is evidence the
+    moderator has not seen in the text; ``named`` says whether it named a brand (and so counted in the score).
+    """
+    texts = (detection.image_text or {}) if detection is not None else {}
+    if not texts:
+        return []
+    images = {image.position: image for image in listing.images.all()}
+    out = []
+    for key, text in sorted(texts.items(), key=lambda kv: int(kv[0])):
+        html = highlight(text, brands)
+        out.append({"position": int(key), "image": images.get(int(key)), "html": html,
+                    "named": 'class="m-brand"' in html})
+    return out
 
 
 def price_context(listing: Listing, rows: list[dict]) -> dict:

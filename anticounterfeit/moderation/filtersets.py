@@ -1,7 +1,8 @@
 """The queue: which open cases a moderator sees, in which order, with which filters; and its counters.
 
 Every filter maps to an indexed column or a narrow join so the queue stays fast with 100k open cases;
-the order (state, priority, opened_at) is the Case index.
+the order (state, priority, opened_at) is the Case index. Priority already encodes recency (actions.case_priority),
+so "newer ranks up" costs no re-ranking and no computed ORDER BY.
 """
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
     brand = forms.IntegerField(required=False)
     band = forms.ChoiceField(required=False, choices=[("high", "High"), ("medium", "Medium"), ("low", "Low")])
-    signal = forms.ChoiceField(required=False, choices=[(k, k.capitalize()) for k in SIGNAL_KINDS])
+    signal = forms.ChoiceField(required=False, choices=[(k, "OCR" if k == "ocr" else k.capitalize()) for k in SIGNAL_KINDS])
     seller = forms.CharField(required=False, max_length=64)
     age = forms.ChoiceField(required=False, choices=[(k, f"older than {k}") for k in AGES])
     state = forms.ChoiceField(required=False, choices=[("mine", "Assigned to me"), ("unassigned", "Unassigned"),

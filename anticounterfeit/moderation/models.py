@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role, brand_ids_of, is_staff_role, role_of, seller_of
 
@@ -36,7 +37,7 @@ class Case(models.Model):
     high_priority = models.BooleanField(default=False)
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(default=timezone.now)  # set by open_or_update_case, which ranks by it
     closed_at = models.DateTimeField(null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()

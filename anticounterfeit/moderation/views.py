@@ -2,6 +2,8 @@
 
 Views parse, check the role, call an action and render; the queue lives in filtersets, the evidence in evidence.
 """
+import math
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -9,6 +11,7 @@ from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from anticounterfeit.accounts.models import LEAD_ROLES, STAFF_ROLES, is_lead
@@ -37,40 +40,76 @@ def _claimable(user) -> Q:
     return Q(assigned_to__isnull=True) | Q(assigned_to=user) | Q(lease_expires_at__lte=timezone.now())
 
 
+def _is_htmx(request, target: str) -> bool:
+    """An htmx request swapping ``target`` (not a history restore, which wants the whole page)."""
+    return (request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == target
+            and not request.headers.get("HX-History-Restore-Request"))
+
+
+def _vary_on_htmx(response):
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])  # one URL, two bodies: caches must tell them apart
+    return response
+
+
 @staff_required
 def queue(request):
+    """The queue page; filters and pagination ask htmx for the results table only (the URL is pushed, so links,
+    reloads and the back button give the same page without JavaScript)."""
     policy = DetectionPolicy.current()
     form, cases = queue_cases(request.user, request.GET, policy)
     if request.session.get("queue_params") != request.GET.urlencode():  # n / next-after-decision keep these filters
         request.session["queue_params"] = request.GET.urlencode()
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form, "page": page, "now": timezone.now(), "policy": policy,
+        "prev_qs": querystring(request.GET, page=page.previous_page_number()) if page.has_previous() else "",
+        "next_qs": querystring(request.GET, page=page.next_page_number()) if page.has_next() else "",
+    }
+    if _is_htmx(request, "queue-results"):
+        return _vary_on_htmx(render(request, "moderation/_queue_results.html", context))
     lead = is_lead(request.user)
-    return render(request, "moderation/queue.html", {
-        "form": form, "page": page, "counters": counters(request.user), "brands": Brand.objects.all(),
-        "now": timezone.now(), "policy": policy, "is_lead": lead,
+    context.update({
+        "counters": counters(request.user), "brands": Brand.objects.all(), "is_lead": lead,
         "escalations": list(Case.objects.filter(state=Case.State.ESCALATED).select_related(
             "listing__seller", "listing__matched_brand").order_by("-priority", "opened_at")[:5]) if lead else [],
         "appeals": list(Appeal.objects.filter(status=Appeal.Status.OPEN).select_related(
             "decision__case__listing", "seller")[:5]) if lead else [],
-        "prev_qs": querystring(request.GET, page=page.previous_page_number()) if page.has_previous() else "",
-        "next_qs": querystring(request.GET, page=page.next_page_number()) if page.has_next() else "",
     })
+    return _vary_on_htmx(render(request, "moderation/queue.html", context))
+
+
+@staff_required
+def queue_counters(request):
+    """The counters strip alone, polled by the queue page so the SLA and open counts stay current."""
+    return render(request, "moderation/_counters.html", {"counters": counters(request.user)})
+
+
+def _decidable_appeals(user):
+    return Appeal.objects.visible_to(user).filter(status=Appeal.Status.OPEN).exclude(decision__moderator=user)
 
 
 @staff_required
 def next_case(request):
-    """The highest-priority case this moderator may take; ``skip=1`` also passes over cases seen this session."""
+    """The highest-priority case this moderator may take; ``skip=1`` also passes over cases seen this session.
+
+    Leads get escalations first, then the oldest appeal they may decide, then the queue.
+    """
     params = QueryDict(request.session.get("queue_params", ""))
     policy = DetectionPolicy.current()
-    candidates = []
-    if is_lead(request.user) and not params.get("state"):
-        candidates.append(queue_cases(request.user, {"state": "escalated"}, policy)[1])  # leads: escalations first
-    candidates.append(queue_cases(request.user, params, policy)[1])
+    lead = is_lead(request.user) and not params.get("state")
     seen = request.session.get("case_trail", []) if request.GET.get("skip") else []
-    for cases in candidates:
-        pk = cases.filter(_claimable(request.user)).exclude(pk__in=seen).values_list("pk", flat=True).first()
+    if lead:
+        escalated = queue_cases(request.user, {"state": "escalated"}, policy)[1]
+        pk = escalated.filter(_claimable(request.user)).exclude(pk__in=seen).values_list("pk", flat=True).first()
         if pk is not None:
             return redirect("moderation:case", pk=pk)
+        appeal_pk = _decidable_appeals(request.user).order_by("created_at", "pk").values_list("pk", flat=True).first()
+        if appeal_pk is not None:
+            return redirect("moderation:appeal", pk=appeal_pk)
+    cases = queue_cases(request.user, params, policy)[1]
+    pk = cases.filter(_claimable(request.user)).exclude(pk__in=seen).values_list("pk", flat=True).first()
+    if pk is not None:
+        return redirect("moderation:case", pk=pk)
     messages.info(request, "The queue is empty. Nice work.")
     return redirect("moderation:queue")
 
@@ -106,9 +145,11 @@ def case_detail(request, pk: int):
         "case": case, "listing": listing, "seller": seller, "rows": rows,
         "title_html": evidence.highlight(listing.title, brands),
         "description_html": evidence.highlight(listing.description, brands),
+        "ocr": evidence.ocr_texts(detection, listing, brands),
         "signals": evidence.signal_lines(detection.signals) if detection else [],
         "price": evidence.price_context(listing, rows),
         "card": evidence.seller_card(seller, listing, case, request.user),
+        **_lease_context(case, request.user),
         "history": evidence.history(listing),
         "form": DecisionForm(),
         "takedown_reasons": [(r.value, r.label) for r in TAKEDOWN_REASONS],
@@ -118,6 +159,49 @@ def case_detail(request, pk: int):
         "prev_pk": _remember(request, case.pk),
         "is_lead": is_lead(request.user),
     })
+
+
+def _lease_context(case: Case, user) -> dict:
+    """Who holds the case and for how long, for the lease strip the case page polls."""
+    now = timezone.now()
+    live = case.lease_expires_at is not None and case.lease_expires_at > now
+    return {"lease": {
+        "mine": live and case.assigned_to_id == user.pk,
+        "other": case.assigned_to if live and case.assigned_to_id not in (None, user.pk) else None,
+        "expires_at": case.lease_expires_at,
+        "minutes_left": max(0, math.ceil((case.lease_expires_at - now).total_seconds() / 60)) if live else 0,
+        "is_lead": is_lead(user),
+    }}
+
+
+@staff_required
+def lease_status(request, pk: int):
+    """The case's lease strip alone (polled by the case page): a moderator sees when their hold runs out."""
+    case = get_object_or_404(Case.objects.visible_to(request.user).select_related("assigned_to"), pk=pk)
+    return render(request, "moderation/_lease.html", {"case": case, **_lease_context(case, request.user)})
+
+
+@staff_required
+@require_POST
+def claim(request, pk: int):
+    """Extend (or take again) the lease on a case; htmx swaps the strip, a plain form returns to the case."""
+    case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    error, held_before = "", case.assigned_to_id
+    try:
+        case = actions.claim_case(case.pk, acting_user=request.user)
+    except actions.CaseUnavailable as exc:
+        error = str(exc)
+    if _is_htmx(request, "lease"):
+        case = Case.objects.select_related("assigned_to").get(pk=case.pk)
+        response = render(request, "moderation/_lease.html",
+                          {"case": case, "error": error, **_lease_context(case, request.user)})
+        if not error and held_before != request.user.pk:
+            response["HX-Refresh"] = "true"  # the page was rendered locked: reload it with the decision form
+        return _vary_on_htmx(response)
+    if error:  # the case page says why (its own claim fails the same way)
+        return redirect("moderation:case", pk=case.pk)
+    messages.success(request, f"Case #{case.pk} is yours until {timezone.localtime(case.lease_expires_at):%H:%M}.")
+    return redirect("moderation:case", pk=case.pk)
 
 
 @staff_required
@@ -204,6 +288,7 @@ def appeal_detail(request, pk: int):
         "appeal": appeal, "case": case, "listing": listing, "seller": appeal.seller, "rows": rows,
         "title_html": evidence.highlight(listing.title, brands),
         "description_html": evidence.highlight(listing.description, brands),
+        "ocr": evidence.ocr_texts(case.detection, listing, brands),
         "signals": evidence.signal_lines(case.detection.signals) if case.detection else [],
         "price": evidence.price_context(listing, rows),
         "history": evidence.history(listing),

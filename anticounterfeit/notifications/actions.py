@@ -37,6 +37,19 @@ def notify_seller(seller, kind: str, *, context: dict, listing=None, decision=No
 
 
 @transaction.atomic
+def notify_leads(kind: str, *, context: dict, acting_user=None) -> list[Notification]:
+    """Every active lead and admin gets the notice in their inbox (and by email when they have an address)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from anticounterfeit.accounts.models import LEAD_ROLES
+
+    leads = get_user_model().objects.filter(
+        Q(profile__role__in=LEAD_ROLES) | Q(is_superuser=True, profile__isnull=True), is_active=True).order_by("pk")
+    return [_create(kind, context=context, user=user, email=user.email, acting_user=acting_user) for user in leads]
+
+
+@transaction.atomic
 def notify_brand_owners(brand, kind: str, *, context: dict, listing=None, decision=None,
                         acting_user=None) -> list[Notification]:
     from anticounterfeit.accounts.models import Role
@@ -91,3 +104,56 @@ def send_webhooks(event: str, *, seller, listing=None, decision=None, extra: dic
 def mark_read(notification: Notification) -> None:
     if notification.read_at is None:
         Notification.objects.filter(pk=notification.pk).update(read_at=timezone.now())
+
+
+# --- A marketplace client's webhook settings (the client's own API user, or a lead) ---
+
+@transaction.atomic
+def reveal_webhook_secret(client, *, acting_user) -> str:
+    """Showing the signing secret is audited: whoever holds it can forge our webhooks to the marketplace."""
+    from .webhooks import signing_secret
+
+    audit.record("webhook.secret_reveal", client, actor=acting_user, after={"secret_version": client.secret_version})
+    return signing_secret(client)
+
+
+@transaction.atomic
+def rotate_webhook_secret(client, *, acting_user) -> str:
+    """A new secret signs every delivery from now on (retries of older ones included); the old one stops verifying."""
+    from anticounterfeit.api.models import MarketplaceClient
+
+    from .webhooks import signing_secret
+
+    client = MarketplaceClient.objects.select_for_update().get(pk=client.pk)
+    before = client.secret_version
+    client.secret_version, client.secret_rotated_at = before + 1, timezone.now()
+    client.save(update_fields=["secret_version", "secret_rotated_at"])
+    audit.record("webhook.secret_rotate", client, actor=acting_user, before={"secret_version": before},
+                 after={"secret_version": client.secret_version})
+    return signing_secret(client)
+
+
+@transaction.atomic
+def set_webhook_url(client, url: str, *, acting_user) -> None:
+    """The URL is validated by the form; failed deliveries that are re-attempted go to the new URL."""
+    before = client.webhook_url
+    type(client).objects.filter(pk=client.pk).update(webhook_url=url)
+    client.webhook_url = url
+    audit.record("webhook.url_change", client, actor=acting_user, before={"url": before}, after={"url": url})
+
+
+@transaction.atomic
+def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
+    """A person asks for one more attempt of a failed or abandoned delivery (to the client's current URL)."""
+    from workers.enqueue import enqueue_on_commit
+    from workers.notify import deliver_webhook
+
+    done = {WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED}
+    updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=done).update(
+        status=WebhookDelivery.Status.PENDING)
+    if not updated:
+        return False
+    audit.record("webhook.retry", delivery, actor=acting_user, before={"status": delivery.status},
+                 after={"status": WebhookDelivery.Status.PENDING})
+    enqueue_on_commit(deliver_webhook, delivery.pk, sweep=True)
+    return True

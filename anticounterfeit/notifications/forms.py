@@ -25,3 +25,14 @@ class AppealForm(forms.Form):
             raise forms.ValidationError(f"evidence '{evidence.name}': {exc}") from exc
         evidence.seek(0)
         return evidence
+
+
+class WebhookUrlForm(forms.Form):
+    webhook_url = forms.URLField(required=False, max_length=200, assume_scheme="https", label="Webhook URL",
+                                 help_text="Decisions are POSTed here, signed with the secret below. Empty turns them off.")
+
+    def clean_webhook_url(self) -> str:
+        url = self.cleaned_data["webhook_url"]
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError("webhook_url: only http and https URLs can receive webhooks")
+        return url

@@ -21,6 +21,7 @@ class Notification(models.Model):
         RESTRICTION = "restriction", "Account restriction"
         RESTRICTION_LIFTED = "restriction_lifted", "Restriction lifted"
         REPORT_OUTCOME = "report_outcome", "Outcome of a report on your brand"
+        REVIEW_TO_DECIDE = "review_to_decide", "Restriction review to decide"
 
     class EmailStatus(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -60,7 +61,8 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", "Pending"
         RETRYING = "retrying", "Failed, will retry"
         DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed (gave up)"
+        FAILED = "failed", "Failed (the sweeper tries again later)"
+        ABANDONED = "abandoned", "Abandoned (every attempt failed)"
 
     client = models.ForeignKey("api.MarketplaceClient", on_delete=models.CASCADE, related_name="webhook_deliveries")
     event = models.CharField(max_length=40)
@@ -68,6 +70,8 @@ class WebhookDelivery(models.Model):
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    sweeps = models.PositiveSmallIntegerField(default=0, help_text="Re-attempts by the beat sweeper after giving up.")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from anticounterfeit.accounts.models import Role, seller_of
+from anticounterfeit.accounts.models import LEAD_ROLES, Role, is_lead, seller_of
 from anticounterfeit.accounts.permissions import role_required
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions as moderation_actions
@@ -19,7 +19,8 @@ from .forms import AppealForm
 from .models import Notification
 
 seller_required = role_required(Role.SELLER)
-recipient_required = role_required(Role.SELLER, Role.BRAND_OWNER)
+recipient_required = role_required(Role.SELLER, Role.BRAND_OWNER, *LEAD_ROLES)
+inbox_required = role_required(Role.BRAND_OWNER, *LEAD_ROLES)
 
 
 def _inbox(request) -> dict:
@@ -41,9 +42,10 @@ def center(request):
     })
 
 
-@role_required(Role.BRAND_OWNER)
+@inbox_required
 def inbox(request):
-    return render(request, "notifications/inbox.html", _inbox(request))
+    """Brand owners: their reports' outcomes. Leads and admins: restriction reviews to decide."""
+    return render(request, "notifications/inbox.html", {**_inbox(request), "is_lead": is_lead(request.user)})
 
 
 @recipient_required

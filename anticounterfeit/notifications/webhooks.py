@@ -2,7 +2,8 @@
 
 The receiver recomputes ``sha256=HMAC(secret, timestamp + "." + body)`` and compares it with the
 ``X-AC-Signature`` header (and rejects stale timestamps). Each client has its own secret, derived from
-``NOTIFY["WEBHOOK_SIGNING_KEY"]`` so it need not be stored; a lead hands it to the marketplace out of band.
+``NOTIFY["WEBHOOK_SIGNING_KEY"]`` and the client's secret version so it need not be stored; the client's API
+user or a lead reads it (audited) on the client's webhook page, and can rotate it there.
 """
 import hashlib
 import hmac
@@ -17,8 +18,14 @@ DELIVERY_HEADER = "X-AC-Delivery"
 
 
 def signing_secret(client) -> str:
+    """Rotating bumps ``client.secret_version``; version 0 keeps the secret clients had before rotation existed."""
     key = settings.NOTIFY["WEBHOOK_SIGNING_KEY"].encode()
-    return hmac.new(key, f"webhook-client:{client.pk}".encode(), hashlib.sha256).hexdigest()
+    label = f"webhook-client:{client.pk}" + (f":v{client.secret_version}" if client.secret_version else "")
+    return hmac.new(key, label.encode(), hashlib.sha256).hexdigest()
+
+
+def masked(secret: str) -> str:
+    return f"{secret[:4]}{'•' * 12}{secret[-4:]}"
 
 
 def encode(payload: dict) -> bytes:

@@ -3,16 +3,20 @@
 Strikes also drive the repeat-infringer policy (restriction reviews) and link sellers whose listings share images
 with the confirmed counterfeit.
 """
+from datetime import date, datetime, time, timedelta
+
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import is_lead
 from anticounterfeit.core import audit
 
-from .models import RestrictionReview, SellerLink, TrustEvent
+from .models import CleanSalesReport, RestrictionReview, SellerLink, TrustEvent
 from .rating import (
+    ACCOUNT_AGE_PERIOD_DAYS,
     STRIKE_KINDS,
     EventValue,
     Rating,
@@ -26,6 +30,10 @@ from .rating import (
 
 class NotALead(PermissionError):
     """Only a lead (or admin) may restrict a seller or lift a restriction."""
+
+
+class SalesReportConflict(ValueError):
+    """A client re-used one of its report ids for a different report."""
 
 
 def rating_config() -> RatingConfig:
@@ -55,12 +63,16 @@ def refresh_rating(seller, now=None) -> Rating:
 
 @transaction.atomic
 def record_trust_event(seller, kind: str, *, decision=None, reverses=None, note: str = "", quantity: float = 0.0,
-                       acting_user=None) -> TrustEvent:
-    """Weights come from the kind and the decision's reason code (severity), and are stored on the row."""
+                       acting_user=None, occurred_at: datetime | None = None) -> TrustEvent:
+    """Weights come from the kind and the decision's reason code (severity), and are stored on the row.
+
+    A strike's seller links are found by a worker (``workers.trust.link_sellers``) after commit: comparing
+    images across sellers must not slow down, or fail, the moderator's takedown.
+    """
     good, bad = weights_for(kind, decision.reason_code if decision is not None else None, quantity)
     before = seller.trust_rating
     event = TrustEvent.objects.create(
-        seller=seller, kind=kind, good=good, bad=bad, occurred_at=timezone.now(),
+        seller=seller, kind=kind, good=good, bad=bad, occurred_at=occurred_at or timezone.now(),
         decision=decision, reverses=reverses, note=note[:200],
     )
     rating = refresh_rating(seller)
@@ -70,7 +82,10 @@ def record_trust_event(seller, kind: str, *, decision=None, reverses=None, note:
                  after={"rating": rating.score, "tier": rating.tier, "event": kind})
     if kind in STRIKE_KINDS:
         if decision is not None:
-            link_sellers(decision.case.listing, acting_user=acting_user)
+            from workers.enqueue import enqueue_on_commit
+            from workers.trust import link_sellers as link_sellers_task
+
+            enqueue_on_commit(link_sellers_task, decision.pk)
         check_repeat_infringer(seller, acting_user=acting_user)
     return event
 
@@ -93,10 +108,81 @@ def reverse_strike(decision, *, acting_user=None) -> TrustEvent | None:
 
 
 @transaction.atomic
-def record_clean_sales(seller, sales: int, *, acting_user=None) -> TrustEvent:
+def record_clean_sales(seller, sales: int, *, acting_user=None, occurred_at: datetime | None = None) -> TrustEvent:
     """The marketplace reports completed sales without complaints; they count for the seller, with decay."""
     return record_trust_event(seller, TrustEvent.Kind.CLEAN_SALES, quantity=sales, note=f"{sales} sales",
-                              acting_user=acting_user)
+                              acting_user=acting_user, occurred_at=occurred_at)
+
+
+def _end_of_period(period_end: date, now: datetime) -> datetime:
+    """Sales count from the end of their period (so an older report has decayed more), never from the future."""
+    end = timezone.make_aware(datetime.combine(period_end, time.max), timezone.get_current_timezone())
+    return min(end, now)
+
+
+def record_sales_report(client, seller, *, report_key: str, count: int, period_end: date,
+                        acting_user=None) -> tuple[CleanSalesReport, bool]:
+    """Idempotent by the client's ``report_key``: the same report again returns the stored one (created=False);
+    the same id with different content raises SalesReportConflict. Bounds are checked by the API serializer."""
+    existing = CleanSalesReport.objects.filter(client=client, report_key=report_key).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                event = record_clean_sales(seller, count, acting_user=acting_user,
+                                           occurred_at=_end_of_period(period_end, timezone.now()))
+                report = CleanSalesReport.objects.create(client=client, report_key=report_key, seller=seller,
+                                                         count=count, period_end=period_end, event=event)
+            return report, True
+        except IntegrityError:  # the same id arrived twice at once: the other request stored it
+            existing = CleanSalesReport.objects.get(client=client, report_key=report_key)
+    if (existing.seller_id, existing.count, existing.period_end) != (seller.pk, count, period_end):
+        raise SalesReportConflict(f"report_id '{report_key}' was already used for a different report "
+                                  f"({existing.count} sales to {existing.period_end.isoformat()})")
+    return existing, False
+
+
+# --- Account age: tenure counts month by month, as events (so the rating stays a function of history) ---
+
+@transaction.atomic
+def credit_account_age(seller_id: int, now: datetime | None = None, max_periods: int = 24) -> int:
+    """Add the tenure credits that fell due since the seller's record was created (one per period, dated when it
+    fell due, at most ``max_periods`` of the latest); returns how many were added. Safe to run any number of times."""
+    from anticounterfeit.listings.models import Seller
+
+    now = now or timezone.now()
+    seller = Seller.objects.select_for_update().filter(pk=seller_id).first()
+    if seller is None:
+        return 0
+    period = timedelta(days=ACCOUNT_AGE_PERIOD_DAYS)
+    due = int((now - seller.created_at) / period)
+    have = set(TrustEvent.objects.filter(seller=seller, kind=TrustEvent.Kind.ACCOUNT_AGE).values_list("note", flat=True))
+    missing = [n for n in range(max(1, due - max_periods + 1), due + 1) if f"month {n}" not in have]
+    if not missing:
+        return 0
+    good, bad = weights_for(TrustEvent.Kind.ACCOUNT_AGE)
+    before = seller.trust_rating
+    events = TrustEvent.objects.bulk_create([
+        TrustEvent(seller=seller, kind=TrustEvent.Kind.ACCOUNT_AGE, good=good, bad=bad,
+                   occurred_at=seller.created_at + n * period, note=f"month {n}") for n in missing])
+    rating = refresh_rating(seller, now)
+    TrustEvent.objects.filter(pk__in=[e.pk for e in events]).update(rating_after=rating.score)
+    audit.record("trust.account_age", seller, before={"rating": before},
+                 after={"rating": rating.score, "tier": rating.tier, "periods": missing})
+    return len(missing)
+
+
+def credit_account_age_batch(*, after_pk: int = 0, limit: int = 500, now=None) -> tuple[int, int | None]:
+    """One bounded slice of sellers (by pk) whose next tenure credit is due. Returns (credits added, the pk to
+    continue after, or None when the slice was the last)."""
+    from anticounterfeit.listings.models import Seller
+
+    now = now or timezone.now()
+    period = timedelta(days=ACCOUNT_AGE_PERIOD_DAYS)
+    rows = list(Seller.objects.filter(pk__gt=after_pk, created_at__lte=now - period).order_by("pk").annotate(
+        last=Max("trust_events__occurred_at", filter=Q(trust_events__kind=TrustEvent.Kind.ACCOUNT_AGE))).values_list(
+        "pk", "created_at", "last")[:limit])
+    added = sum(credit_account_age(pk, now) for pk, created, last in rows if (last or created) + period <= now)
+    return added, (rows[-1][0] if len(rows) == limit else None)
 
 
 @transaction.atomic
@@ -122,6 +208,27 @@ def _link_note(source_listing) -> str:
 
 def _pdq_distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def link_sellers_for_decision(decision_id: int) -> int:
+    """What the ``workers.trust.link_sellers`` task runs: link the sellers for a takedown that is still in force.
+
+    The source listing is locked first, so a reinstatement either happened already (nothing to link) or waits
+    for these links and then removes them. Re-running finds the links already there (idempotent).
+    """
+    from anticounterfeit.listings.models import Listing
+    from anticounterfeit.moderation.models import Decision
+
+    decision = Decision.objects.select_related("case").filter(pk=decision_id).first()
+    if decision is None:
+        return 0
+    with transaction.atomic():
+        listing = Listing.objects.select_for_update().get(pk=decision.case.listing_id)
+        strike_in_force = TrustEvent.objects.filter(decision=decision, kind__in=STRIKE_KINDS,
+                                                    reversed_by__isnull=True).exists()
+        if listing.status != Listing.Status.REMOVED or not strike_in_force:
+            return 0
+        return len(link_sellers(listing))
 
 
 def link_sellers(source_listing, *, acting_user=None) -> list[SellerLink]:
@@ -217,13 +324,15 @@ def check_repeat_infringer(seller, *, acting_user=None) -> RestrictionReview | N
 
 @transaction.atomic
 def open_restriction_review(seller, *, strikes: int, acting_user=None) -> RestrictionReview:
-    from anticounterfeit.notifications.actions import notify_seller
+    from anticounterfeit.notifications.actions import notify_leads, notify_seller
 
     window = settings.TRUST["REPEAT_WINDOW_DAYS"]
     review = RestrictionReview.objects.create(seller=seller, strikes=strikes, window_days=window)
     audit.record("restriction.review_open", review, actor=acting_user, after={"strikes": strikes, "window_days": window})
     notify_seller(seller, "restriction_review", acting_user=acting_user,
                   context={"strikes": strikes, "window_days": window})
+    notify_leads("review_to_decide", acting_user=acting_user,
+                 context={"review": review, "strikes": strikes, "window_days": window})
     return review
 
 

@@ -16,6 +16,7 @@ class TrustEvent(models.Model):
         LINKED = "linked_seller", "Shares images with a confirmed counterfeit listing"
         REINSTATED = "reinstated", "Takedown reversed on appeal"
         LINK_REMOVED = "link_removed", "Image link removed (the counterfeit was reinstated)"
+        ACCOUNT_AGE = "account_age", "Another month of trading on the marketplace"
 
     seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="trust_events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -29,9 +30,34 @@ class TrustEvent(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
+        constraints = [
+            # One tenure credit per seller and period ("month N"): the beat task can run any number of times.
+            models.UniqueConstraint(fields=["seller", "note"], condition=Q(kind="account_age"),
+                                    name="one_account_age_credit_per_period"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.seller_id} at {self.occurred_at:%Y-%m-%d}"
+
+
+class CleanSalesReport(models.Model):
+    """A marketplace's report of a seller's completed sales without complaints (API). The client's own
+    ``report_key`` makes it idempotent: a retried request finds this row instead of counting the sales twice."""
+
+    client = models.ForeignKey("api.MarketplaceClient", on_delete=models.CASCADE, related_name="sales_reports")
+    report_key = models.CharField("report id", max_length=64)
+    seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="sales_reports")
+    count = models.PositiveIntegerField()
+    period_end = models.DateField()
+    event = models.OneToOneField(TrustEvent, null=True, on_delete=models.SET_NULL, related_name="sales_report")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["client", "report_key"], name="uniq_sales_report_per_client")]
+
+    def __str__(self) -> str:
+        return f"sales report {self.report_key}: {self.count} for {self.seller_id}"
 
 
 class RestrictionReviewQuerySet(models.QuerySet):

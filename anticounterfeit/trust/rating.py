@@ -92,7 +92,11 @@ BASE_WEIGHTS = {
     "linked_seller": (0.0, 1.0),  # shares images with another seller's confirmed counterfeit
     "reinstated": (0.0, 0.0),
     "link_removed": (0.0, 0.0),
+    # Tenure keeps counting after onboarding: one credit per ACCOUNT_AGE_PERIOD_DAYS, at the onboarding rate
+    # (0.5 per year, see history_weights). Being decayed like every event, its total stays bounded.
+    "account_age": (0.5 * 30 / 365.0, 0.0),
 }
+ACCOUNT_AGE_PERIOD_DAYS = 30
 # How much a strike counts by the reason it was taken down for (an outright fake is the worst).
 SEVERITY = {"counterfeit": 1.0, "trademark_misuse": 0.6, "unauthorized_images": 0.5}
 STRIKE_KINDS = frozenset({"takedown", "brand_removal"})

@@ -105,16 +105,6 @@ def test_brand_profile_sellers_matches_and_reports_pages(live_server, browser, m
     login(page, live_server.url, "acme-owner")
     page.wait_for_selector("#accuracy")
 
-    page.click("#accuracy >> text=Profile")
-    page.fill("#id_protected_terms", "airstride\nacme-flex")
-    page.fill("#id_trademark_numbers", "EUTM 018234567")
-    page.fill("#id_contact_email", "legal@acme.example")
-    page.click("form.portal-form button[type=submit]")
-    page.wait_for_selector(".messages li.success")
-    brand.refresh_from_db()
-    assert brand.protected_terms == ["airstride", "acme-flex"] and brand.trademark_numbers == ["EUTM 018234567"]
-    shot(page, "brand_profile")
-
     page.click("text=Authorized sellers")
     page.fill("#id_seller_ids", "S-2\nnobody")
     page.click("form.portal-form button[type=submit]")
@@ -133,4 +123,61 @@ def test_brand_profile_sellers_matches_and_reports_pages(live_server, browser, m
     page.click("text=+ Add one reference")
     page.wait_for_selector("#id_ref_key")
     shot(page, "brand_reference_form")
+
+    # Last: new protected terms re-match the listings above (with a worker running, their scores change).
+    page.click(".subnav >> text=Overview")
+    page.wait_for_selector("#accuracy")
+    page.click("#accuracy >> text=Profile")
+    page.fill("#id_protected_terms", "airstride\nacme-flex")
+    page.fill("#id_trademark_numbers", "EUTM 018234567")
+    page.fill("#id_contact_email", "legal@acme.example")
+    page.click("form.portal-form button[type=submit]")
+    page.wait_for_selector(".messages li.success")
+    brand.refresh_from_db()
+    assert brand.protected_terms == ["airstride", "acme-flex"] and brand.trademark_numbers == ["EUTM 018234567"]
+    assert "follow the progress" in page.inner_text(".messages")  # new terms re-match the existing listings
+    shot(page, "brand_profile")
+    page.close()
+
+
+def test_brand_uploads_a_bundle_folder_and_watches_the_import(live_server, browser, make_user, shot,
+                                                              celery_worker_real, tmp_path):
+    """The folder picker (webkitdirectory): files go up with their paths inside the folder, the same job runs."""
+    brand = make_brand()
+    make_user("acme-owner", Role.BRAND_OWNER, brands=[brand])
+    folder = tmp_path / "acme-folder"
+    (folder / "images" / "shoes").mkdir(parents=True)
+    refs = [{"ref_id": "fold-runner", "brand_id": "acme", "title": "Acme folder runner", "msrp": 120,
+             "images": ["images/shoes/runner.jpg", "images/shoes/runner-top.jpg"]},
+            {"ref_id": "fold-logo", "brand_id": "acme", "title": "Acme folder wordmark", "kind": "logo",
+             "images": ["images/logo.jpg"]},
+            {"ref_id": "fold-broken", "brand_id": "acme", "title": "Broken scan", "images": ["images/broken.jpg"]}]
+    (folder / "brands.jsonl").write_text(json.dumps({"brand_id": "acme", "name": "Acme"}) + "\n")
+    (folder / "catalog.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs))
+    (folder / "images" / "shoes" / "runner.jpg").write_bytes(jpeg_bytes((200, 90, 20), size=(160, 160), text="RUN"))
+    (folder / "images" / "shoes" / "runner-top.jpg").write_bytes(jpeg_bytes((90, 200, 20), size=(160, 160), text="TOP"))
+    (folder / "images" / "logo.jpg").write_bytes(jpeg_bytes((250, 250, 250), size=(160, 160), text="ACME"))
+    (folder / "images" / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    login(page, live_server.url, "acme-owner")
+    page.wait_for_selector("#accuracy")
+    page.click("text=Catalog")
+    page.set_input_files("#folder-upload input[type=file]", str(folder))
+    assert page.inner_text("#folder-summary") == "acme-folder: 6 files"
+    shot(page, "brand_folder_picked")
+    page.click("#folder-upload button[type=submit]")
+    page.wait_for_selector("#job")
+    assert "folder acme-folder (6 files)" in page.inner_text("body")
+    page.wait_for_function("document.getElementById('pct') && document.getElementById('pct').textContent === '100'",
+                           timeout=300_000)
+    assert page.inner_text("#label") == "Done"
+    assert "fold-broken" in page.inner_text("#errors")
+    page.wait_for_timeout(600)
+    shot(page, "brand_folder_import")
+    page.click("#done-link a")
+    page.wait_for_selector("#references")
+    table = page.inner_text("#references")
+    assert "Acme folder runner" in table and "Acme folder wordmark" in table and "Broken scan" not in table
+    assert ReferenceItem.objects.get(ref_key="fold-runner").images.count() == 2
     page.close()

@@ -16,6 +16,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from anticounterfeit.accounts.models import Role
+from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.api.models import MarketplaceClient
 
 pytestmark = [pytest.mark.services]
@@ -25,7 +26,9 @@ pytestmark = [pytest.mark.services]
 def api_headers(db, make_user) -> dict[str, str]:
     cache.clear()  # throttle counters
     user = make_user("market-schema", Role.API_CLIENT)
-    MarketplaceClient.objects.create(name="Market schema", user=user)
+    market = MarketplaceClient.objects.create(name="Market schema", user=user)
+    # The seller in the schema's example (POST /sellers/{seller_id}/sales) sells through this client.
+    accept_validated({"listing_id": "L-schema", "seller_id": "S-1001", "title": "Mug"}, client=market, enqueue=False)
     return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
 
 

@@ -303,3 +303,78 @@ def test_single_reference_add_edit_delete_in_the_browser_forms(two_brands, clien
     assert client.post(reverse("catalog:reference_delete", args=[ref.pk])).status_code == 302
     assert not ReferenceItem.objects.filter(pk=ref.pk).exists()
     assert AuditEvent.objects.filter(action="reference.delete", object_id=str(ref.pk)).exists()
+
+
+def test_folder_upload_rebuilds_the_bundle_safely_and_names_bad_members(two_brands, client, monkeypatch):
+    """A picked folder arrives as files plus their paths inside the folder; bad members are refused by name."""
+    import ml.bundle
+
+    monkeypatch.setattr(ml.bundle, "ZIP_MAX_MEMBER", 50_000)  # the ZIP path's per-member limit, made small
+    escape = f"evil-{uuid.uuid4().hex}.txt"
+    refs = [{"ref_id": "dir-1", "brand_id": "acme", "title": "Acme hiking boot", "msrp": 180,
+             "images": ["images/boot.jpg", "images/sub/boot-side.jpg"]},
+            {"ref_id": "dir-broken", "brand_id": "acme", "title": "Broken", "images": ["images/broken.jpg"]},
+            {"ref_id": "dir-huge", "brand_id": "acme", "title": "Huge photo", "images": ["images/huge.jpg"]}]
+    members = {
+        "acme-cat/brands.jsonl": json.dumps({"brand_id": "acme", "name": "Acme"}) + "\n",
+        "acme-cat/catalog.jsonl": "".join(json.dumps(r) + "\n" for r in refs),
+        "acme-cat/images/boot.jpg": jpeg_bytes((90, 60, 30)),
+        "acme-cat/images/sub/boot-side.jpg": jpeg_bytes((60, 90, 30)),
+        "acme-cat/images/broken.jpg": b"\xff\xd8 not a jpeg",
+        "acme-cat/images/huge.jpg": noise_jpeg(600),
+        f"acme-cat/../../../../../{escape}": b"x",
+        f"/tmp/{escape}": b"x",
+        "acme-cat/images/boot.jpg ": b"",  # a distinct, harmless name: kept (nothing refers to it)
+        "acme-cat/images/boot.jpg/inner.jpg": b"x",  # needs a folder where a file already is
+        "acme-cat/" + "n" * 300 + ".jpg": b"x",  # a name the file system refuses
+    }
+    files = [SimpleUploadedFile(path.rsplit("/", 1)[-1] or "f", data if isinstance(data, bytes) else data.encode())
+             for path, data in members.items()]
+    client.force_login(two_brands["owner_a"])
+
+    # Without the paths (no JavaScript) the structure is lost: refused with a clear message, nothing queued.
+    response = client.post(reverse("catalog:upload", args=["folder"]), {"brand": two_brands["acme"].pk, "files": files},
+                           follow=True)
+    assert "upload a ZIP of the folder instead" in response.content.decode()
+    assert not ImportJob.objects.filter(brand=two_brands["acme"]).exists()
+
+    for f in files:
+        f.seek(0)
+    response = client.post(reverse("catalog:upload", args=["folder"]),
+                           {"brand": two_brands["acme"].pk, "files": files, "paths": json.dumps(list(members))})
+    job = ImportJob.objects.get(brand=two_brands["acme"])
+    assert response.status_code == 302 and response.url == reverse("catalog:job", args=[job.pk])
+    assert job.status == ImportJob.Status.QUEUED and job.source.startswith("folder acme-cat")
+    assert AuditEvent.objects.filter(action="catalog.upload", object_id=str(job.pk), actor=two_brands["owner_a"],
+                                     after__source__startswith="folder acme-cat").exists()
+    refused = "\n".join(job.errors)
+    assert refused.count("path traversal refused") == 2 and escape in refused
+    assert "acme-cat/images/huge.jpg" in refused and "member too big" in refused
+    assert refused.count("cannot be written") == 2 and "acme-cat/images/boot.jpg/inner.jpg" in refused
+    upload = Path(latest_upload())
+    media = Path(settings.MEDIA_ROOT).resolve()
+    for folder in [media, *media.parents, Path("/tmp"), upload, upload / "bundle"]:
+        assert not (folder / escape).exists()
+
+    import_upload(job.pk, str(upload / "bundle" / "acme-cat"))  # what the worker runs
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.INDEXING and job.counts["references"] == 1
+    ref = ReferenceItem.objects.get(ref_key="dir-1")
+    assert (ref.images.count(), float(ref.msrp)) == (2, 180.0)
+    assert not ReferenceItem.objects.filter(ref_key__in=["dir-broken", "dir-huge"]).exists()
+    report = "\n".join(job.errors)
+    assert escape in report and "dir-broken" in report and "dir-huge" in report  # refused members stay reported
+    assert not upload.exists(), "the upload folder is removed once imported"
+    status = client.get(reverse("catalog:job", args=[job.pk]), {"format": "json"}).json()
+    assert status["errors"] == len(job.errors)
+
+
+def test_folder_upload_refuses_unknown_kind_and_other_brands(two_brands, client):
+    client.force_login(two_brands["owner_a"])
+    assert client.post(reverse("catalog:upload", args=["tar"]), {"brand": two_brands["acme"].pk}).status_code == 404
+    client.post(reverse("catalog:upload", args=["folder"]), {
+        "brand": two_brands["zenit"].pk, "paths": json.dumps(["x/brands.jsonl"]),
+        "files": [SimpleUploadedFile("brands.jsonl", b"{}")]})
+    assert not ImportJob.objects.exists()
+    page = client.get(reverse("catalog:references")).content.decode()
+    assert 'id="folder-upload"' in page and "webkitdirectory" in page

@@ -49,3 +49,66 @@ def test_new_reference_matches_listings_already_in_the_system(celery_worker_real
     assert held_out["ref_id"] in {m["ref_id"] for m in after.matches}
     listing.refresh_from_db()
     assert listing.status == Listing.Status.IN_REVIEW and listing.matched_brand == brand
+
+
+def test_new_alias_in_the_profile_flags_a_listing_already_in_the_system(celery_worker_real, demo_bundle, make_user):
+    """Text matching reads the brand's name, aliases and protected terms: adding an alias re-matches active listings."""
+    from anticounterfeit.catalog.actions import update_brand_profile
+    from tests.factories import jpeg_bytes
+
+    first = import_bundle(str(demo_bundle))
+    wait_for(lambda: ImportJob.objects.get(pk=first.pk).status == ImportJob.Status.DONE, timeout=300,
+             message="catalog indexed")
+    accept_validated({"listing_id": "alias-listing", "seller_id": "alias-seller",
+                      "title": "Zorblaxx Nightrunner trainers 1:1 mirror quality", "description": "Zorblaxx copy, cheap",
+                      "price": 12, "currency": "USD", "images": [{"filename": "x.jpg", "data": jpeg_bytes((123, 45, 67))}]})
+    listing = wait_for(lambda: Listing.objects.exclude(status=Listing.Status.PENDING).filter(listing_key="alias-listing")
+                       .first(), timeout=180, message="listing scanned before the alias exists")
+    assert listing.status == Listing.Status.CLEAR and listing.matched_brand is None, listing.detections.first().explanation
+
+    brand = Brand.objects.get(brand_key=read_jsonl(demo_bundle / "brands.jsonl")[0]["brand_id"])
+    owner = make_user("alias-owner", Role.BRAND_OWNER, brands=[brand])
+    unchanged = update_brand_profile(brand, acting_user=owner, name=brand.name, aliases=brand.aliases,
+                                     protected_terms=brand.protected_terms, trademark_numbers=["TM-1"],
+                                     contact_name="Legal", contact_email="legal@example.com")
+    assert unchanged is None  # contact details do not change matching: no rebuild
+    job = update_brand_profile(brand, acting_user=owner, name=brand.name, aliases=[*brand.aliases, "Zorblaxx"],
+                               protected_terms=brand.protected_terms, trademark_numbers=["TM-1"],
+                               contact_name="Legal", contact_email="legal@example.com")
+    assert job.source == "profile: aliases changed" and job.brand == brand
+    from anticounterfeit.core.models import AuditEvent
+
+    audit = AuditEvent.objects.filter(action="brand.profile", object_id=str(brand.pk), actor=owner).order_by("-pk").first()
+    assert "Zorblaxx" in audit.after["aliases"] and "Zorblaxx" not in audit.before["aliases"]
+    job = wait_for(lambda: ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DONE).first(), timeout=300,
+                   message="banks rebuilt with the alias and existing listings re-matched")
+    assert job.retro_total >= 1 and job.retro_done == job.retro_total
+    latest = BankVersion.objects.first().number
+    after = listing.detections.filter(bank_version=latest).first()
+    assert after is not None, "the existing listing was not rescanned against the new bank"
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.IN_REVIEW and listing.matched_brand == brand, after.explanation
+    assert any("Zorblaxx" in line for line in after.explanation), after.explanation
+
+
+def test_deleting_a_reference_removes_it_from_the_bank(celery_worker_real, demo_bundle, make_user):
+    from anticounterfeit.catalog.actions import delete_reference
+    from anticounterfeit.catalog.models import ReferenceItem
+    from ml.index import ReferenceIndex
+
+    first = import_bundle(str(demo_bundle))
+    wait_for(lambda: ImportJob.objects.get(pk=first.pk).status == ImportJob.Status.DONE, timeout=300,
+             message="catalog indexed")
+    before = BankVersion.objects.first()
+    ref = ReferenceItem.objects.filter(kind="product").order_by("ref_key").first()
+    key = ref.ref_key
+    assert key in ReferenceIndex.load(before.path).references
+    owner = make_user("delete-owner", Role.BRAND_OWNER, brands=[ref.brand])
+    delete_reference(ref, acting_user=owner)
+    after = wait_for(lambda: BankVersion.objects.filter(number__gt=before.number).first(), timeout=300,
+                     message="banks rebuilt after the delete")
+    index = ReferenceIndex.load(after.path)
+    assert key not in index.references
+    for bank in (index.ref_image, index.ref_text):
+        assert all(m.get("ref_id") != key for m in bank.meta)
+    assert after.counts["references"] == before.counts["references"] - 1

@@ -1,15 +1,19 @@
 """The console's queue and case page on PostgreSQL: order, filters, search, counters, pagination, query counts."""
-from datetime import timedelta
+import math
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.listings.actions import record_detection
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.evidence import brand_infos, highlight
 from anticounterfeit.moderation.models import Case
+from ml.types import Detection as MlDetection
 from tests.factories import make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -125,13 +129,69 @@ def test_case_page_shows_evidence_and_audits_the_seller_view(world):
     assert AuditEvent.objects.filter(action="case.claim", object_id=str(case.pk)).count() == 1
 
 
-def test_priority_is_score_scaled_by_exposure():
-    small = actions.case_priority(0.8, seller_sales=0, source="scan")
-    big = actions.case_priority(0.8, seller_sales=10_000, source="scan")
-    assert small == pytest.approx(0.64) and big == pytest.approx(0.8)
-    assert actions.case_priority(0.99, seller_sales=0, source="scan") > actions.case_priority(
-        0.75, seller_sales=10_000, source="scan")  # a much stronger match still comes first
-    assert actions.case_priority(0.1, seller_sales=0, source="brand_report") > big  # brand reports first
+T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+def _priority(score, *, sales=0, source="scan", at=T0) -> float:
+    return actions.case_priority(score, seller_sales=sales, source=source, opened_at=at)
+
+
+def test_priority_is_score_times_exposure_times_recency(settings):
+    settings.CASE_PRIORITY_HALF_LIFE = timedelta(hours=72)
+    # exposure: a seller with 10k prior sales counts 1/0.8 of one with none (at most +25%)
+    assert math.exp(_priority(0.8, sales=10_000) - _priority(0.8)) == pytest.approx(1 / 0.8)
+    # recency: equal score, the newer case ranks above the older one
+    assert _priority(0.8, at=T0 + timedelta(minutes=1)) > _priority(0.8)
+    # one half-life newer with half the score ties: priority is log(score × exposure × 2^(t / half-life))
+    assert _priority(0.4, at=T0 + timedelta(hours=72)) == pytest.approx(_priority(0.8))
+    # a much stronger match still beats a case a day newer
+    assert _priority(0.99) > _priority(0.6, at=T0 + timedelta(days=1))
+    assert _priority(0.99) > _priority(0.75, at=T0 + timedelta(hours=12))
+    # brand reports sit a tier above every scan, even a year-newer perfect one; a zero score stays finite
+    assert _priority(0.0, source="brand_report") > _priority(1.0, sales=10_000, at=T0 + timedelta(days=365))
+
+
+def test_queue_ranks_newer_cases_up_and_rescans_keep_the_age(world, settings):
+    settings.CASE_PRIORITY_HALF_LIFE = timedelta(hours=72)
+    brand = world["acme"]
+    for key, score in (("R-old", 0.8), ("R-strong-old", 0.99), ("R-new", 0.8)):
+        scanned_listing(key, f"S-{key}", score=score, brand=brand, title=f"Rank {key}")
+    # the first two were opened 12 hours ago (ranked as the action would have ranked them then)
+    Case.objects.filter(listing__listing_key__in=["R-old", "R-strong-old"]).update(
+        opened_at=timezone.now() - timedelta(hours=12))
+    assert actions.rerank_open_cases() == 2  # only the two moved back: a stored priority is exactly what it ranks by
+    rows = [k for k in _rows(_client(world["moderator"]).get("/console/", {"q": "Rank"}))]
+    assert rows == ["R-strong-old", "R-new", "R-old"]  # newer beats older at equal score; 0.99 beats a newer 0.8
+
+    old = Case.objects.get(listing__listing_key="R-old")
+    before = (old.priority, old.opened_at)
+    result = MlDetection(listing_id="R-old", score=0.8, brand_id=brand.brand_key, signals={}, explanation=[],
+                         matches=[], image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=["ab" * 32],
+                         model_version="test")
+    record_detection(old.listing_id, result, bank_version=2)  # a rescan refreshes the case, not its age
+    old.refresh_from_db()
+    assert (old.priority, old.opened_at) == before and old.detection.bank_version == 2
+
+
+def test_leads_get_escalations_then_appeals_then_the_queue(world):
+    moderator, lead = world["moderator"], world["lead"]
+    lead_client = _client(lead)
+    hi, mid, low = (Case.objects.get(listing=world[k]) for k in ("L-hi", "L-mid", "L-low"))
+    assert lead_client.get("/console/next/")["Location"] == f"/console/cases/{hi.pk}/"  # nothing else: the queue
+    actions.claim_case(hi.pk, acting_user=moderator)
+    decision = actions.do_take_down(hi.pk, acting_user=moderator)
+    appeal = actions.file_appeal(decision, seller=world["L-hi"].seller, statement="Bought from the Acme outlet")
+    assert lead_client.get("/console/next/")["Location"] == f"/console/appeals/{appeal.pk}/"
+    actions.claim_case(mid.pk, acting_user=moderator)
+    actions.do_escalate(mid.pk, acting_user=moderator)
+    assert lead_client.get("/console/next/")["Location"] == f"/console/cases/{mid.pk}/"  # escalations come first
+    assert _client(moderator).get("/console/next/")["Location"] == f"/console/cases/{low.pk}/"  # not a lead's work
+
+    own = actions.do_take_down(mid.pk, acting_user=lead)
+    own_appeal = actions.file_appeal(own, seller=world["L-mid"].seller, statement="Parallel import")
+    actions.decide_appeal(appeal.pk, acting_user=lead, reinstate=False)
+    assert own_appeal.status == "open"  # an appeal against the lead's own takedown is not theirs to decide
+    assert lead_client.get("/console/next/")["Location"] == f"/console/cases/{low.pk}/"
 
 
 def test_highlight_finds_disguised_brand_and_escapes_html():

@@ -6,14 +6,17 @@ changes, and 100k scans through the actions would take minutes.
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.catalog.models import Brand
 from anticounterfeit.core.models import DetectionPolicy
 from anticounterfeit.listings.models import Listing, Seller
+from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.filtersets import queue_cases
 from anticounterfeit.moderation.models import Case
 
@@ -23,8 +26,6 @@ N = 100_000
 
 def _insert_series(model, n: int, exprs: dict[str, str]) -> None:
     """INSERT n rows with generate_series in SQL: ``exprs`` gives columns in terms of ``i``, the rest take defaults."""
-    from django.utils import timezone
-
     columns, values, params = [], [], []
     for field in model._meta.concrete_fields:
         if field.primary_key:
@@ -53,8 +54,12 @@ def test_queue_with_100k_open_cases(make_user):
         "listing_key": "'L-' || i", "seller_id": f"{first_seller} + i %% 100", "title": "'Bulk item ' || i",
         "status": "'in_review'", "matched_brand_id": str(brand.pk), "score": "(i %% 1000) / 1000.0"})
     first_listing = Listing.objects.order_by("pk").values_list("pk", flat=True).first()
-    _insert_series(Case, N, {"listing_id": f"{first_listing} + i", "priority": "(i %% 1000) / 1000.0",
-                             "opened_at": "now() - i * interval '1 second'"})
+    # priority as moderation.actions.case_priority stores it: log(score × exposure) + recency of the opening time
+    epoch, half_life = actions.PRIORITY_EPOCH.timestamp(), settings.CASE_PRIORITY_HALF_LIFE.total_seconds()
+    _insert_series(Case, N, {
+        "listing_id": f"{first_listing} + i", "opened_at": "now() - i * interval '1 second'",
+        "priority": f"ln(greatest((i %% 1000) / 1000.0, 0.0001) * 0.8)"
+                    f" + (extract(epoch from now() - i * interval '1 second') - {epoch}) / {half_life} * ln(2)"})
     print(f"inserted {N} cases in {time.monotonic() - t0:.1f}s")
     DetectionPolicy.current()
     moderator = make_user("mod", Role.MODERATOR)
@@ -70,6 +75,11 @@ def test_queue_with_100k_open_cases(make_user):
         print(f"queue {params}: {len(ctx)} queries, {elapsed * 1000:.0f} ms")
         assert len(ctx) <= 12
     assert response.context["page"].paginator.count == N // 100
+    with CaptureQueriesContext(connection) as ctx:  # an htmx filter/page swap costs less than the page
+        partial = client.get("/console/", {"page": "2000"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="queue-results")
+    assert partial.status_code == 200 and len(ctx) <= 9, [q["sql"][:80] for q in ctx]  # page: 12
+    top = client.get("/console/").context["page"][0]
+    assert top.listing.listing_key == "L-999"  # the newest of the best-scored: 0.999 beats the newer 0.998
 
     _, cases = queue_cases(moderator, {}, DetectionPolicy.current())
     sql, params = cases[:25].query.sql_with_params()

@@ -14,6 +14,7 @@ from anticounterfeit.notifications import webhooks
 from anticounterfeit.notifications.actions import notify_seller
 from anticounterfeit.notifications.models import Notification, WebhookDelivery
 from anticounterfeit.trust import actions as trust_actions
+from anticounterfeit.trust.models import RestrictionReview
 from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
 
@@ -241,3 +242,44 @@ def test_email_that_used_up_its_retries_is_queued_again_by_the_sweeper(world, ce
                  message="sent by the sweeper's retry")
     assert len(received) == 1 and Notification.objects.get(pk=note.pk).email_attempts == 3
     assert resend_stalled_emails() == 0  # nothing left to resend
+
+
+@pytest.mark.django_db
+def test_leads_get_an_inbox_notice_when_a_restriction_review_opens(world, make_user, client, settings):
+    settings.TRUST = {**settings.TRUST, "REPEAT_STRIKES": 2}
+    admin = make_user("admin", Role.ADMIN)
+    type(admin).objects.filter(pk=admin.pk).update(email="admin@example.test")
+    seller = world["fake"].seller
+    take_down(world["fake"], world["moderator"])
+    assert not Notification.objects.filter(kind="review_to_decide").exists()  # one strike: no review
+    second = scanned_listing("L-fake-2", "S-1", score=0.95, brand=world["acme"], ref=world["ref"])
+    take_down(second, world["moderator"])
+    review = RestrictionReview.objects.get(seller=seller, state="open")
+    notices = Notification.objects.filter(kind="review_to_decide").order_by("user__username")
+    assert [n.user.username for n in notices] == ["admin", "lead"]  # leads and admins, not the moderator
+    note = notices.get(user=world["lead"])
+    assert "S-1" in note.subject and "2 strikes" in note.subject and "2 confirmed takedowns" in note.body
+    assert note.seller is None and note.email_status == "none"  # the lead has no address: inbox only
+    assert notices.get(user__username="admin").email_status == "pending"
+    assert Notification.objects.filter(seller=seller, kind="restriction_review").count() == 1
+
+    client.force_login(world["lead"])
+    inbox = client.get(reverse("notifications:inbox")).content.decode()
+    assert "Restriction review to decide" in inbox and "1 unread" in inbox
+    page = client.get(reverse("notifications:notice", args=[note.pk])).content.decode()
+    assert reverse("trust:reviews") in page and "S-1" in page
+    client.force_login(world["moderator"])
+    assert client.get(reverse("notifications:notice", args=[note.pk])).status_code == 403
+    client.force_login(make_user("seller1", Role.SELLER, seller=seller))
+    assert client.get(reverse("notifications:notice", args=[note.pk])).status_code == 404
+
+    # The decision reaches the seller (restriction), as does closing a later review without one.
+    trust_actions.decide_restriction(review.pk, acting_user=world["lead"], restrict=True, note="repeat fakes")
+    restricted = Notification.objects.get(seller=seller, kind="restriction")
+    assert "restricted" in restricted.subject.lower()
+    trust_actions.lift_restriction(review.pk, acting_user=world["lead"])
+    second_review = trust_actions.open_restriction_review(seller, strikes=2)
+    trust_actions.decide_restriction(second_review.pk, acting_user=world["lead"], restrict=False)
+    declined = Notification.objects.filter(seller=seller, kind="restriction_lifted").order_by("-id").first()
+    assert "decided not to restrict" in declined.body
+    assert Notification.objects.filter(kind="review_to_decide").count() == 4  # two reviews x two leads

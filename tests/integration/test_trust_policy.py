@@ -16,6 +16,7 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import RestrictionReview, SellerLink, TrustEvent
+from tests.conftest import wait_for
 from tests.factories import jpeg_bytes, make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -63,6 +64,7 @@ def test_reinstatement_restores_exactly_and_recompute_equals_incremental(acme, s
     trust_actions.record_clean_sales(fake.seller, 300)
     before_takedown, twin_before = rating("S-1"), rating("S-2")
     decision = take_down(fake, moderator)
+    trust_actions.link_sellers_for_decision(decision.pk)  # what the queued workers.trust.link_sellers task runs
     take_down(other, moderator, "trademark_misuse")
     assert rating("S-1") < before_takedown and rating("S-2") < twin_before
     assert SellerLink.objects.filter(listing=twin, source_listing=fake).exists()
@@ -185,15 +187,19 @@ def test_reinstated_strikes_do_not_count_towards_the_policy(acme, staff, setting
     assert not RestrictionReview.objects.exists()
 
 
-def test_linked_sellers_are_stored_shown_on_the_seller_card_and_lower_the_rating(acme, staff, make_user, client):
+@pytest.mark.django_db(transaction=True)
+def test_linked_sellers_are_stored_shown_on_the_seller_card_and_lower_the_rating(acme, staff, make_user, client,
+                                                                                 celery_worker_real):
     brand, ref = acme
     fake = scanned_listing("L-fake", "S-1", score=0.95, brand=brand, ref=ref)
     twin = scanned_listing("L-twin", "S-2", score=0.2, title="Sneakers")  # the factory gives both the same image hash
     stranger = scanned_listing("L-own", "S-3", score=0.2)
     stranger.images.update(pdq="0f" * 32, vector=None)  # a different picture
     before = rating("S-2")
-    take_down(fake, staff[0])
-    link = SellerLink.objects.get()
+    take_down(fake, staff[0])  # linking is queued on commit and done by the worker
+    link = wait_for(lambda: SellerLink.objects.first(), timeout=60, message="seller link made by the worker")
+    wait_for(lambda: TrustEvent.objects.filter(seller__seller_key="S-2", kind="linked_seller").exists(), timeout=30,
+             message="linked_seller event")
     assert (link.seller.seller_key, link.listing, link.linked_seller.seller_key, link.source_listing) == (
         "S-2", twin, "S-1", fake)
     assert link.via == "pdq" and link.similarity == 1.0
@@ -219,7 +225,7 @@ def test_vector_match_links_when_the_hash_differs(acme, staff):
     other = np.zeros(8, dtype=np.float32)
     other[0] = 1.0
     unrelated.images.update(pdq="0f" * 32, vector=other.tobytes())
-    take_down(fake, staff[0])
+    trust_actions.link_sellers_for_decision(take_down(fake, staff[0]).pk)
     link = SellerLink.objects.get()
     assert link.listing == resized and link.via == "vector" and link.similarity > 0.99
     assert not SellerLink.objects.filter(seller__seller_key="S-3").exists()
@@ -248,3 +254,30 @@ def test_only_a_lead_other_than_the_decider_decides_an_appeal_within_the_window(
     late.refresh_from_db()
     with pytest.raises(ValueError, match="window has closed"):
         actions.file_appeal(late, seller=late.case.listing.seller, statement="Too late, but genuine anyway.")
+
+
+def test_takedown_queues_linking_on_commit_and_the_task_is_idempotent(acme, staff,
+                                                                      django_capture_on_commit_callbacks):
+    brand, ref = acme
+    fake = scanned_listing("L-fake", "S-1", score=0.95, brand=brand, ref=ref)
+    scanned_listing("L-twin", "S-2", score=0.2)  # same image hash (factory)
+    with django_capture_on_commit_callbacks() as callbacks:
+        decision = take_down(fake, staff[0])
+    assert callbacks and not SellerLink.objects.exists()  # nothing linked inside the moderator's transaction
+    assert trust_actions.link_sellers_for_decision(decision.pk) == 1
+    assert trust_actions.link_sellers_for_decision(decision.pk) == 1  # found again, not made twice
+    assert SellerLink.objects.count() == 1
+    assert TrustEvent.objects.filter(seller__seller_key="S-2", kind="linked_seller").count() == 1
+    assert trust_actions.link_sellers_for_decision(10**9) == 0  # the decision is gone: nothing to do
+
+
+def test_linking_after_a_reinstatement_links_nobody(acme, staff):
+    brand, ref = acme
+    fake = scanned_listing("L-fake", "S-1", score=0.95, brand=brand, ref=ref)
+    scanned_listing("L-twin", "S-2", score=0.2)
+    twin_before = rating("S-2")
+    decision = take_down(fake, staff[0])
+    appeal = actions.file_appeal(decision, seller=fake.seller, statement="Genuine, bought from the brand itself.")
+    actions.decide_appeal(appeal.pk, acting_user=staff[1], reinstate=True)
+    assert trust_actions.link_sellers_for_decision(decision.pk) == 0  # the task ran late: the takedown was reversed
+    assert not SellerLink.objects.exists() and rating("S-2") == twin_before

@@ -42,3 +42,51 @@ def test_bank_switches_to_hnsw_above_threshold_and_keeps_recall(tmp_path):
     loaded = VectorBank.load(str(tmp_path), "img", CFG)
     assert loaded.approximate and len(loaded) == 1100 and loaded._index.ntotal == 1100
     assert list(loaded.search(x[2500:2503], 1)[1][:, 0]) == [0, 1, 2]
+
+
+def test_bank_switches_to_ivfpq_above_its_threshold_with_exact_rerank(tmp_path):
+    """HNSW, then IVF-PQ: candidates re-scored against the float rows keep recall and true scores."""
+    cfg = dataclasses.replace(CFG, ivf_above=2000, ivf_nlist=32, ivf_nprobe=8, ivf_train_size=2500)
+    x = clustered_vectors(3000, 128, seed=7, clusters=60)
+    meta = [{"ref_id": f"r{i}"} for i in range(len(x))]
+    bank = VectorBank(128, cfg)
+    bank.add(x[:1500], meta[:1500])
+    assert bank.kind == "hnsw"
+    bank.add(x[1500:], meta[1500:])
+    assert bank.kind == "ivfpq" and bank.approximate and bank._index.ntotal == 3000
+    assert bank._index.pq.M == 32  # 128 dims / 4 dims per byte
+    exact = VectorBank(128, dataclasses.replace(cfg, hnsw_above=10**9, ivf_above=10**9))
+    exact.add(x, meta)
+    q = x[::37] + 0.05 * np.random.default_rng(3).standard_normal((len(x[::37]), 128)).astype(np.float32)
+    assert _recall_at_10(bank, exact, q) >= 0.95
+    s, ids = bank.search(x[:5], 3)
+    assert list(ids[:, 0]) == [0, 1, 2, 3, 4] and np.allclose(s[:, 0], 1.0, atol=1e-5)  # exact scores
+    assert np.all(np.diff(s, axis=1) <= 0)  # best first
+    es, eids = exact.search(x[:5], 3)
+    assert np.allclose(s, es, atol=1e-5)
+
+    bank.add(x[:10], meta[:10])  # grows in place: the trained quantiser is kept
+    assert bank.kind == "ivfpq" and bank._index.ntotal == 3010
+    bank.save(str(tmp_path), "img")
+    assert (tmp_path / "img.ivfpq.faiss").exists() and not (tmp_path / "img.hnsw.faiss").exists()
+    loaded = VectorBank.load(str(tmp_path), "img", cfg)
+    assert loaded.kind == "ivfpq" and loaded._index.ntotal == 3010 and loaded._index.nprobe == 8
+    assert list(loaded.search(x[2500:2503], 1)[1][:, 0]) == [2500, 2501, 2502]
+
+    keep = np.zeros(3010, bool)
+    keep[:1200] = True  # below the IVF threshold again: back to HNSW
+    bank.keep(keep)
+    assert bank.kind == "hnsw" and len(bank) == 1200
+
+
+def test_ivfpq_search_pads_when_fewer_candidates_than_asked():
+    cfg = dataclasses.replace(BankConfig(), hnsw_above=0, ivf_above=300, ivf_nlist=4, ivf_nprobe=1)
+    x = clustered_vectors(400, 16, seed=2, clusters=4)
+    bank = VectorBank(16, cfg)
+    bank.add(x, [{"i": i} for i in range(400)])
+    assert bank.kind == "ivfpq" and bank._index.pq.M == 4
+    s, ids = bank.search(x[:2], 400)  # one probed cell holds fewer than 400 rows: padded with -1
+    assert s.shape == ids.shape == (2, 400)
+    found = ids[ids >= 0]
+    assert len(found) < 800 and ids[0, 0] == 0 and ids[1, 0] == 1
+    assert np.all(s[ids < 0] == -np.inf)

@@ -64,3 +64,22 @@ def test_rgba_flattened_to_rgb_on_white():
 def test_draft_mode_decodes_large_jpeg_smaller():
     im = load_image(_jpeg((2048, 1536)), draft_size=512)
     assert 512 <= min(im.size) < 1536
+
+
+def test_pdq_hashes_a_reduced_copy_and_is_part_of_the_model_version(monkeypatch):
+    """PDQ runs on a <= PDQ_SIDE px copy (cheap, same near-copy matches); the hash method versions the banks."""
+    import numpy as np
+
+    from ml import pdq
+    from ml.config import ModelsConfig
+    from ml.models import Models
+
+    rng = np.random.default_rng(5)
+    big = Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).resize((1024, 768), Image.BICUBIC)
+    small = big.resize((pdq.PDQ_SIDE, pdq.PDQ_SIDE * 3 // 4), Image.Resampling.BOX)
+    assert pdq.pdq_hex(big) == pdq.pdq_hex(small)
+    assert pdq.hamming(pdq.pdq_hex(big), pdq.pdq_hex(big.convert("L"))) <= 8  # grey input is converted
+    m = Models(image=None, text=None, config=ModelsConfig())  # version needs only the config
+    before = m.version
+    monkeypatch.setattr(pdq, "PDQ_VERSION", "pdq512")
+    assert m.version != before and m.version.startswith("effl0-minilm-")

@@ -53,3 +53,43 @@ def test_brand_only_in_the_image_is_found_and_explained(tmp_path):
     a = Detector(models, index).scan([named])[0]
     b = Detector(models, index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=0)).scan([named])[0]
     assert a.signals == b.signals
+
+
+@needs_ocr
+def test_fast_path_defers_ocr_and_the_follow_up_restores_the_signal(tmp_path):
+    """Workers scan with ocr=False; listings marked ocr_pending get an OCR follow-up that replaces the result."""
+    models = load_models()
+    ref = Image.new("RGB", (320, 320), (10, 200, 30))
+    ref.save(tmp_path / "ref.jpg")
+    brands = [BrandInfo("zorbex", "Zorbex", (), ())]
+    refs = [ReferenceInfo("z-1", "zorbex", "Trail Runner 5", "Running shoe.", 120.0, "USD", "product",
+                          (str(tmp_path / "ref.jpg"),))]
+    det = Detector(models, ReferenceIndex.build(brands, refs, models))
+    label = _label(tmp_path / "lst.jpg", "ZORBEX")
+    unnamed = ListingInput("L1", SellerInfo("S1"), "Hot sale sports bag", "Good quality.", 9.0, "USD", (label,))
+    named = dataclasses.replace(unnamed, listing_id="L2", title="Zorbex sports bag")
+    no_images = dataclasses.replace(unnamed, listing_id="L3", image_paths=())
+    fast = det.scan([unnamed, named, no_images], ocr=False)
+    assert [d.ocr_pending for d in fast] == [True, False, False]  # OCR can only matter for the first
+    assert fast[0].image_text == {} and fast[0].signals["mention_image"] == 0.0  # nothing was read
+    full = det.scan([unnamed], ocr=True)[0]
+    assert not full.ocr_pending and full.image_text and "ZORBEX" in full.image_text[0]
+    assert full.brand_id == "zorbex" and full.signals["mention_image"] == 1.0 and full.score > fast[0].score
+    # Where OCR cannot matter the fast result is already the final one.
+    assert fast[1].signals == det.scan([named], ocr=True)[0].signals
+
+
+def test_nothing_pending_when_ocr_is_off_or_missing(tmp_path, monkeypatch):
+    """Health-check behaviour: without OCR (or with it switched off) the fast result is final."""
+    models = load_models()
+    Image.new("RGB", (320, 320), (10, 200, 30)).save(tmp_path / "ref.jpg")
+    brands = [BrandInfo("zorbex", "Zorbex", (), ())]
+    refs = [ReferenceInfo("z-1", "zorbex", "Trail Runner 5", "Running shoe.", 120.0, "USD", "product",
+                          (str(tmp_path / "ref.jpg"),))]
+    index = ReferenceIndex.build(brands, refs, models)
+    lst = ListingInput("L1", SellerInfo("S1"), "Hot sale sports bag", "", 9.0, "USD",
+                       (_label(tmp_path / "lst.jpg", "ZORBEX"),))
+    off = Detector(models, index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=0))
+    assert off.scan([lst], ocr=False)[0].ocr_pending is False
+    monkeypatch.setattr("ml.detector.ocr_available", lambda: False)
+    assert Detector(models, index).scan([lst], ocr=False)[0].ocr_pending is False

@@ -91,3 +91,14 @@ def test_explanation_adds_up_to_the_distance_from_the_prior():
     prior = compute_rating([], NOW, CFG).score
     assert abs(sum(points for _, points in rating.contributions) - (rating.score - prior)) <= len(events)
     assert all(points < 0 for label, points in rating.contributions if label.startswith("takedown"))
+
+
+def test_account_age_credits_match_the_onboarding_rate_and_stay_bounded():
+    from anticounterfeit.trust.rating import ACCOUNT_AGE_PERIOD_DAYS, weights_for
+
+    good, bad = weights_for("account_age")
+    year_at_onboarding = history_weights(365, 0, 0)[0]
+    assert bad == 0 and abs(good * 365 / ACCOUNT_AGE_PERIOD_DAYS - year_at_onboarding) < 1e-9
+    monthly = lambda months: [event(n, good=good, days_ago=n * ACCOUNT_AGE_PERIOD_DAYS) for n in range(months)]  # noqa: E731
+    one_year, ten_years = compute_rating(monthly(12), NOW, CFG), compute_rating(monthly(120), NOW, CFG)
+    assert compute_rating([], NOW, CFG).score < one_year.score <= ten_years.score < 800  # tenure alone is not "excellent"

@@ -1,0 +1,61 @@
+"""A lead in a real browser: the inbox notice about a restriction review, then a marketplace client's webhook page
+(delivery log with an abandoned delivery, masked secret, reveal shown once)."""
+import pytest
+from django.utils import timezone
+
+from anticounterfeit.accounts.models import Role
+from anticounterfeit.api.models import MarketplaceClient
+from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.notifications import webhooks
+from anticounterfeit.notifications.actions import send_webhooks
+from anticounterfeit.notifications.models import WebhookDelivery
+from anticounterfeit.trust import actions as trust_actions
+from tests.factories import scanned_listing
+
+from .conftest import login
+
+pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_lead_reads_review_notice_and_manages_a_clients_webhooks(live_server, browser, make_user, shot):
+    lead = make_user("lead", Role.LEAD)
+    market = MarketplaceClient.objects.create(name="Market North", user=make_user("market", Role.API_CLIENT),
+                                              webhook_url="https://north.example/hooks/ac")
+    listing = scanned_listing("L-1", "S-1", score=0.9)
+    type(listing).objects.filter(pk=listing.pk).update(client=market)
+    listing.refresh_from_db()
+    ok, lost = (send_webhooks("listing.removed", listing=listing, seller=listing.seller)[0] for _ in range(2))
+    WebhookDelivery.objects.filter(pk=ok.pk).update(status="delivered", attempts=1, delivered_at=timezone.now())
+    WebhookDelivery.objects.filter(pk=lost.pk).update(status="abandoned", attempts=12, sweeps=3,
+                                                      last_status_code=502, last_error="HTTP 502: bad gateway")
+    trust_actions.open_restriction_review(listing.seller, strikes=3)
+
+    page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    login(page, live_server.url, "lead")
+    page.click("header nav a:has-text('Inbox')")
+    page.wait_for_selector("#notices")
+    assert page.inner_text("[data-testid=unread]") == "1 unread"
+    page.click("#notices a")
+    page.wait_for_selector("[data-testid=notice-body]")
+    assert "S-1" in page.inner_text("[data-testid=notice-subject]")
+    shot(page, "lead_review_notice")
+    page.click("a:has-text('Open restriction reviews')")
+    page.wait_for_selector("#open-reviews")
+    assert "S-1" in page.inner_text("#open-reviews")
+
+    page.click("header nav a:has-text('Webhooks')")
+    page.click("a:has-text('Market North')")
+    page.wait_for_selector("#deliveries")
+    secret = webhooks.signing_secret(market)
+    assert page.inner_text("[data-testid=secret-masked]") == webhooks.masked(secret)
+    assert "HTTP 502: bad gateway" in page.inner_text("#deliveries")
+    assert page.locator("tr[data-status=abandoned] button:has-text('Retry now')").count() == 1
+    shot(page, "webhook_client_page")
+    page.click("button:has-text('Reveal')")
+    page.wait_for_selector("[data-testid=secret]")
+    assert page.inner_text("[data-testid=secret]") == secret
+    shot(page, "webhook_secret_revealed")
+    assert AuditEvent.objects.filter(action="webhook.secret_reveal", actor=lead).count() == 1
+    page.goto(f"{live_server.url}/webhooks/{market.pk}/")
+    page.wait_for_selector("[data-testid=secret-masked]")
+    assert page.locator("[data-testid=secret]").count() == 0  # shown once: masked again on the next visit

@@ -1,0 +1,23 @@
+"""``python -m ml.bench`` runs end to end on a few fakebench listings and ends with the issue's summary line."""
+import re
+
+import pytest
+
+from ml import bench
+from tests.conftest import FAKEBENCH
+
+pytestmark = [
+    pytest.mark.bench,
+    pytest.mark.skipif(not (FAKEBENCH / "labels.jsonl").exists(), reason="../shared/fakebench (dev split) is absent"),
+]
+
+
+def test_scan_bench_prints_ratios_against_plain_eager(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("AC_ENGINE_CACHE", str(tmp_path))  # embedding cache of the run, not the user's
+    assert bench.main(["--bundle", str(FAKEBENCH), "--listings", "16", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "plain eager fp32 forward" in out and "OCR follow-ups" in out
+    cos = re.search(r"cosine vs plain fp32: image min ([\d.]+) mean [\d.]+\s+text min ([\d.]+)", out)
+    assert cos and float(cos[1]) >= 0.995 and float(cos[2]) >= 0.995  # the default engine stays fp32-exact
+    last = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"pipeline_vs_raw=\d+\.\d\d speedup_vs_eager=\d+\.\d\d listings_per_s=\d+\.\d", last), last
