@@ -91,3 +91,15 @@ def test_debug_off_refuses_to_start_without_a_secret_key():
     result = _check_deploy()
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_static_files_are_served_with_debug_off(settings):
+    """The console's vendored htmx must load in production too (whitenoise), with a long-lived cache header."""
+    from django.test import Client
+
+    settings.DEBUG = False
+    response = Client().get("/static/vendor/htmx.min.js")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert b"htmx" in body[:2000]
+    assert Client().get("/static/vendor/no-such-file.js").status_code == 404
