@@ -207,6 +207,12 @@ NOTIFY = {
     "WEBHOOK_MAX_SWEEPS": env.int("WEBHOOK_MAX_SWEEPS", default=3),
     # Per-client webhook secrets are derived from this key (see notifications.webhooks.signing_secret).
     "WEBHOOK_SIGNING_KEY": env.str("WEBHOOK_SIGNING_KEY", default=SECRET_KEY),
+    # After a rotation the previous secret's signature is also sent (X-AC-Signature-Previous) for this long.
+    "WEBHOOK_SECRET_GRACE_HOURS": env.float("WEBHOOK_SECRET_GRACE_HOURS", default=24.0),
+    # No server-side request forgery (notifications.webhook_guard): https only, public addresses only, unless these
+    # allow plain http / loopback and private networks (tests, an on-premise receiver).
+    "WEBHOOK_ALLOW_HTTP": env.bool("WEBHOOK_ALLOW_HTTP", default=False),
+    "WEBHOOK_ALLOW_PRIVATE_HOSTS": env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False),
     "SITE_URL": env.str("SITE_URL", default="http://127.0.0.1:8000"),
 }
 

@@ -7,7 +7,7 @@
                                 The pipeline is the workers' fast path (``Detector.scan(ocr=False)``); the
                                 OCR follow-ups it leaves (``Detection.ocr_pending``) are timed and printed
                                 separately, with the throughput all told.
-``python -m ml.bench --banks``  FAISS bank scaling: exact vs HNSW latency, recall@10, bytes per vector.
+``python -m ml.bench --banks``  FAISS bank scaling (same as ``python -m ml.bench_banks``, which has more options).
 
 The machine is shared and noisy, so each mode is timed in interleaved rounds and the best round
 counts; the ratios (measured in one run) are the figures to compare, not the absolute rates.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import resource
 import time
 from collections.abc import Callable
 
@@ -143,60 +142,6 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-# ---- FAISS banks -------------------------------------------------------------------------------
-def clustered_vectors(n: int, dim: int, seed: int, clusters: int = 2000) -> np.ndarray:
-    """Unit vectors around many centres: closer to real embedding banks than uniform noise."""
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
-    out = np.empty((n, dim), np.float32)
-    for s in range(0, n, 50_000):
-        e = min(n, s + 50_000)
-        out[s:e] = centres[rng.integers(0, clusters, e - s)] + 0.7 * rng.standard_normal((e - s, dim),
-                                                                                           dtype=np.float32)
-    out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def bench_banks(sizes: list[int], dim: int, n_queries: int) -> None:
-    import faiss
-
-    from ml.banks import make_vector_index
-    from ml.config import BankConfig
-
-    cfg = BankConfig()
-    hnsw_cfg = dataclasses.replace(cfg, hnsw_above=0)
-    print(f"FAISS banks, dim={dim}, {n_queries} queries, k=10, HNSW M={cfg.hnsw_m} efC={cfg.ef_construction} "
-          f"efS={cfg.ef_search}, switch above {cfg.hnsw_above} ({load_average()})")
-    for n in sizes:
-        xb = clustered_vectors(n, dim, seed=1)
-        rng = np.random.default_rng(2)
-        xq = xb[rng.integers(0, n, n_queries)] + 0.05 * rng.standard_normal((n_queries, dim), dtype=np.float32)
-        xq /= np.linalg.norm(xq, axis=1, keepdims=True)
-        flat = faiss.IndexFlatIP(dim)
-        flat.add(xb)
-        t0 = time.perf_counter()
-        _, truth = flat.search(xq, 10)
-        t_flat = (time.perf_counter() - t0) / n_queries
-        t0 = time.perf_counter()
-        hnsw = make_vector_index(dim, n, hnsw_cfg)
-        hnsw.add(xb)
-        build = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        _, found = hnsw.search(xq, 10)
-        t_hnsw = (time.perf_counter() - t0) / n_queries
-        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)])
-        per_vec_flat = dim * 4
-        per_vec_hnsw = dim * 4 + cfg.hnsw_m * 2 * 4 * 1.07  # level-0 links (2M) plus upper levels (~7%)
-        print(f"  n={n:>9,}: exact {t_flat * 1e3:7.2f} ms/query | HNSW {t_hnsw * 1e3:6.2f} ms/query, "
-              f"recall@10 {recall:.3f}, build {build:6.1f}s | bytes/vector exact {per_vec_flat} "
-              f"HNSW {per_vec_hnsw:.0f} | peak RSS {_rss_mb():.0f} MB ({load_average()})")
-        del flat, hnsw, xb
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ml.bench", description=__doc__.splitlines()[0])
     p.add_argument("--bundle", default=os.environ.get("AC_BENCH_BUNDLE", FAKEBENCH))
@@ -204,16 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=8, help="listings per scan task (workers/scan.py SCAN_BATCH)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--banks", action="store_true", help="run the FAISS bank scaling benchmark instead")
-    p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1000000 needs ~12 GB)")
-    p.add_argument("--dim", type=int, default=1280)
-    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1,000,000 x 1280-d needs ~6 GB)")
     a = p.parse_args(argv)
     from ml import runtime
 
     runtime.configure()
     if a.banks:
-        bench_banks([int(s) for s in a.sizes.split(",")], a.dim, a.queries)
-        return 0
+        from ml.bench_banks import main as bench_banks_main
+
+        return bench_banks_main(["--sizes", a.sizes])
     r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds)
     print(f"pipeline_vs_raw={r['pipeline_vs_raw']:.2f} speedup_vs_eager={r['speedup_vs_eager']:.2f} "
           f"listings_per_s={r['listings_per_s']:.1f}")

@@ -19,7 +19,20 @@ import time
 
 import numpy as np
 
-from ml.bench import clustered_vectors, load_average
+from ml.bench import load_average
+
+
+def clustered_vectors(n: int, dim: int, seed: int, clusters: int = 2000) -> np.ndarray:
+    """Unit vectors around many centres: closer to real embedding banks than uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim), dtype=np.float32)
+    out = np.empty((n, dim), np.float32)
+    for s in range(0, n, 50_000):
+        e = min(n, s + 50_000)
+        out[s:e] = centres[rng.integers(0, clusters, e - s)] + 0.7 * rng.standard_normal((e - s, dim),
+                                                                                           dtype=np.float32)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out
 
 
 def _rss_gb() -> float:

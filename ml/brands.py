@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from ml.textnorm import squash, tokens
@@ -56,37 +58,52 @@ class BrandMatcher:
                         terms.append(BrandTerm(b.brand_id, t, norm, kind, max(1, len(t.split()))))
         self.terms = terms
         self.brand_names = {b.brand_id: b.name for b in brands}
+        # Precomputed per term: allowed distance, and the window sizes (in the order ``find`` visits them).
+        self._norms = [t.norm for t in terms]
+        self._maxd = np.array([_max_distance(t.norm) for t in terms], np.int32)
+        self._cutoff = int(self._maxd.max()) if terms else 0
+        self._sizes = [list({t.n_words, t.n_words + 1, max(1, t.n_words - 1)}) for t in terms]
+        self._window_ns = sorted(n for n in {t.n_words + d for t in terms for d in (-1, 0, 1)} if n >= 1)
 
     def find(self, text: str, field: str = "title") -> list[Mention]:
-        """All mentions, best (smallest distance) per (brand, term)."""
+        """All mentions, best (smallest distance) per (brand, term).
+
+        Every window's squashed and de-leeted forms are compared with every term in one rapidfuzz ``cdist``
+        call (C, distances capped above the largest allowance); Python only visits the windows within a
+        term's allowance, in the same order as a term-by-term scan, so ties resolve identically.
+        """
         toks = tokens(text)
-        windows: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
-        for n in {t.n_words + d for t in self.terms for d in (-1, 0, 1)}:
-            if n >= 1:
-                windows[n] = [(i, tuple({"".join(t[1] for t in toks[i:i + n]), "".join(t[2] for t in toks[i:i + n])}))
-                              for i in range(0, len(toks) - n + 1)]
+        if not toks or not self.terms:
+            return []
+        cands: dict[str, int] = {}
+        windows: dict[int, np.ndarray] = {}  # n -> (windows, 2) candidate string ids
+        for n in self._window_ns:
+            windows[n] = np.array([[cands.setdefault("".join(t[1] for t in toks[i:i + n]), len(cands)),
+                                    cands.setdefault("".join(t[2] for t in toks[i:i + n]), len(cands))]
+                                   for i in range(0, len(toks) - n + 1)], np.int64).reshape(-1, 2)
+        dist = process.cdist(list(cands), self._norms, scorer=OSA.distance, score_cutoff=self._cutoff,
+                             dtype=np.int32)
+        hits: list[tuple[int, int, int, int, int]] = []  # (term, size rank, window, n, distance)
+        for n, win in windows.items():
+            if not len(win):
+                continue
+            d = np.minimum(dist[win[:, 0]], dist[win[:, 1]])  # (windows, terms)
+            for i, t in zip(*np.nonzero(d <= self._maxd), strict=True):
+                sizes = self._sizes[t]
+                if n in sizes:
+                    hits.append((int(t), sizes.index(n), int(i), n, int(d[i, t])))
         best: dict[tuple[str, str], Mention] = {}
-        for term in self.terms:
-            maxd = _max_distance(term.norm)
-            lo, hi = len(term.norm) - maxd, len(term.norm) + maxd
-            for n in {term.n_words, term.n_words + 1, max(1, term.n_words - 1)}:
-                for i, cands in windows.get(n, ()):
-                    ok = [c for c in cands if lo <= len(c) <= hi]
-                    if not ok:
-                        continue
-                    d = min(OSA.distance(c, term.norm, score_cutoff=maxd + 1) for c in ok)
-                    if d > maxd:
-                        continue
-                    window = toks[i:i + n]
-                    found = " ".join(t[0] for t in window)
-                    if d > 0 and (found in COMMON_WORDS or len(found) < 4 or found[0] != term.norm[0]):
-                        continue
-                    if d == 0 and n != term.n_words and len(term.norm) <= 3:
-                        continue
-                    prev = {t[1] for t in toks[max(0, i - 4):i]}
-                    m = Mention(term.brand_id, term.text, found, int(d), term.kind, field,
-                                bool(prev & set(COMPATIBLE_CUES)))
-                    key = (term.brand_id, term.text)
-                    if key not in best or m.distance < best[key].distance:
-                        best[key] = m
+        for t, _, i, n, d in sorted(hits):
+            term = self.terms[t]
+            window = toks[i:i + n]
+            found = " ".join(w[0] for w in window)
+            if d > 0 and (found in COMMON_WORDS or len(found) < 4 or found[0] != term.norm[0]):
+                continue
+            if d == 0 and n != term.n_words and len(term.norm) <= 3:
+                continue
+            prev = {w[1] for w in toks[max(0, i - 4):i]}
+            m = Mention(term.brand_id, term.text, found, d, term.kind, field, bool(prev & set(COMPATIBLE_CUES)))
+            key = (term.brand_id, term.text)
+            if key not in best or m.distance < best[key].distance:
+                best[key] = m
         return sorted(best.values(), key=lambda m: (m.distance, m.kind != "name"))

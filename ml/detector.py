@@ -157,29 +157,44 @@ class Detector:
     def _search_images(self, glob, regs, hexes, owners, ev: list[_Evidence]) -> None:
         if not len(glob):
             return
-        idx, k = self.index, 16
-        meta = idx.ref_image.meta
+        idx = self.index
+        arr = idx.arrays("ref_image")
         boxes = self.models.image.boxes
-        s, ids = idx.ref_image.search(glob, k)
-        for row, (n, li) in enumerate(owners):
-            for sc, j in zip(s[row], ids[row], strict=True):
-                if j < 0:
-                    continue
-                m = meta[j]
-                target = ev[n].img if m["kind"] == "product" else ev[n].logo
-                val = (float(sc), m["ref_id"], li, m["image"]) + (() if m["kind"] == "product" else ((0.0, 0.0, 1.0, 1.0),))
-                _keep_max(target, m["brand_id"], val)
+        own = np.asarray(owners, np.int64).reshape(-1, 2)
+        # Global hits: product refs -> img, the rest -> logo (whole image as the box). Region hits: logo refs
+        # -> logo, the rest -> region. Hits are reduced per (listing, kind, brand) in the order the per-hit
+        # loop used to visit them (global before region, rows, then rank), so ties resolve the same way.
+        s_g, i_g = idx.ref_image.search(glob, 16)
         R = regs.shape[1]
-        s, ids = idx.ref_image.search(regs.reshape(-1, regs.shape[2]), 8)
-        for q in range(len(s)):
-            row, r = divmod(q, R)
-            n, li = owners[row]
-            for sc, j in zip(s[q], ids[q], strict=True):
-                if j < 0:
-                    continue
-                m = meta[j]
-                target = ev[n].logo if m["kind"] == "logo" else ev[n].region
-                _keep_max(target, m["brand_id"], (float(sc), m["ref_id"], li, m["image"], tuple(map(float, boxes[r]))))
+        s_r, i_r = idx.ref_image.search(regs.reshape(-1, regs.shape[2]), 8)
+        row_g = np.repeat(np.arange(len(s_g)), s_g.shape[1])
+        q_r = np.repeat(np.arange(len(s_r)), s_r.shape[1])
+        ids = np.concatenate([i_g.ravel(), i_r.ravel()]).astype(np.int64)
+        score = np.concatenate([s_g.ravel(), s_r.ravel()])
+        row = np.concatenate([row_g, q_r // R])
+        box = np.concatenate([np.full(len(row_g), -1), q_r % R])  # -1: the whole image
+        ok = ids >= 0
+        ids, score, row, box = ids[ok], score[ok], row[ok], box[ok]
+        kind = arr.kind[ids]
+        target = np.where(box < 0, np.where(kind == 0, 0, 1), np.where(kind == 1, 1, 2))  # img / logo / region
+        n_of = own[row, 0]
+        key = (n_of * 3 + target) * max(1, len(arr.brand_ids)) + arr.brand[ids]
+        order = np.lexsort((-score, key))  # stable: equal scores keep visiting order
+        key_s = key[order]
+        firsts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
+        winners = order[firsts]
+        # dict insertion order = where each (listing, kind, brand) was first seen
+        _, first_seen = np.unique(key, return_index=True)  # sorted by key, like winners
+        whole = (0.0, 0.0, 1.0, 1.0)
+        for w in winners[np.argsort(first_seen, kind="stable")]:
+            j, n, t = int(ids[w]), int(n_of[w]), int(target[w])
+            head = (float(score[w]), arr.ref_ids[j], int(own[row[w], 1]), int(arr.image[j]))
+            b = arr.brand_ids[arr.brand[j]]
+            if t == 0:
+                ev[n].img[b] = head
+            else:
+                bx = whole if box[w] < 0 else tuple(map(float, boxes[box[w]]))
+                (ev[n].logo if t == 1 else ev[n].region)[b] = head + (bx,)
         d, ids = idx.ref_pdq.search(hexes, 4)
         for row, (n, li) in enumerate(owners):
             for dist, j in zip(d[row], ids[row], strict=True):

@@ -62,6 +62,28 @@ class EmbeddingCache:
         os.replace(tmp, os.path.join(self.dir, key + ".npz"))
 
 
+@dataclasses.dataclass(frozen=True)
+class BankArrays:
+    """A bank's metadata as numpy columns, so search hits reduce per brand without a Python loop per hit."""
+
+    meta: list  # the bank's meta list this was built from (identity = still valid)
+    brand: np.ndarray  # int32 code per row, into ``brand_ids``
+    kind: np.ndarray  # int8: 0 product, 1 logo, 2 other
+    image: np.ndarray  # int32 reference image number
+    brand_ids: list[str | None]
+    ref_ids: list[str]
+
+    KINDS = {"product": 0, "logo": 1}
+
+    @classmethod
+    def of(cls, meta: list[dict]) -> BankArrays:
+        codes: dict[str | None, int] = {}
+        brand = np.fromiter((codes.setdefault(m.get("brand_id"), len(codes)) for m in meta), np.int32, len(meta))
+        kind = np.fromiter((cls.KINDS.get(m.get("kind"), 2) for m in meta), np.int8, len(meta))
+        image = np.fromiter((m.get("image", 0) for m in meta), np.int32, len(meta))
+        return cls(meta, brand, kind, image, list(codes), [m["ref_id"] for m in meta])
+
+
 class ReferenceIndex:
     def __init__(self, brands: list[BrandInfo], references: list[ReferenceInfo], image_dim: int, text_dim: int,
                  model_version: str):
@@ -80,6 +102,15 @@ class ReferenceIndex:
     @staticmethod
     def _new_version() -> str:
         return time.strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
+
+    def arrays(self, bank_name: str) -> BankArrays:
+        """Column view of a bank's metadata, rebuilt only after the bank changed (add / keep / load)."""
+        bank = getattr(self, bank_name)
+        cache = self.__dict__.setdefault("_arrays", {})
+        a = cache.get(bank_name)
+        if a is None or a.meta is not bank.meta or len(a.brand) != len(bank.meta):
+            a = cache[bank_name] = BankArrays.of(bank.meta)
+        return a
 
     @property
     def counts(self) -> dict[str, int]:

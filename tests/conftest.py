@@ -117,3 +117,10 @@ def make_user(db):
         return create_user_with_role(username, "pw-123456", role, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def local_webhooks(settings):
+    """Webhook tests deliver to a local receiver on http://127.0.0.1, which production refuses (no server-side
+    request forgery, notifications.webhook_guard): allow plain http and private hosts for this test only."""
+    settings.NOTIFY = {**settings.NOTIFY, "WEBHOOK_ALLOW_HTTP": True, "WEBHOOK_ALLOW_PRIVATE_HOSTS": True}

@@ -69,12 +69,14 @@ def deliver_webhook(self, delivery_id: int, sweep: bool = False) -> str:
 
     After the last retry the delivery is ``failed``; the sweeper (``sweep_failed_webhooks``) re-attempts it later
     with ``sweep=True``: one try, to the client's current URL, and ``abandoned`` once the sweeps are used up.
+    A URL that resolves to an internal address (notifications.webhook_guard) is ``failed`` at once, with no request
+    made and no retries.
     """
     import requests
     from django.conf import settings
     from django.utils import timezone
 
-    from anticounterfeit.notifications import webhooks
+    from anticounterfeit.notifications import webhook_guard, webhooks
     from anticounterfeit.notifications.models import WebhookDelivery
 
     status = WebhookDelivery.Status
@@ -90,13 +92,17 @@ def deliver_webhook(self, delivery_id: int, sweep: bool = False) -> str:
         WebhookDelivery.objects.filter(pk=delivery_id).update(url=delivery.url)
     body = webhooks.encode(delivery.payload)
     headers = webhooks.headers_for(delivery, body, int(time.time()))
-    code, error = None, ""
-    try:
-        response = requests.post(delivery.url, data=body, headers=headers,
-                                 timeout=settings.NOTIFY["WEBHOOK_TIMEOUT_SECONDS"], allow_redirects=False)
+    code, error, refused = None, "", False
+    try:  # the guard refuses internal addresses before connecting, and never follows a redirect
+        response = webhook_guard.post(delivery.url, data=body, headers=headers,
+                                      timeout=settings.NOTIFY["WEBHOOK_TIMEOUT_SECONDS"])
         code = response.status_code
-        if not 200 <= code < 300:
+        if 300 <= code < 400:
+            error = f"HTTP {code}: redirect to {response.headers.get('Location', '?')[:150]} not followed"
+        elif not 200 <= code < 300:
             error = f"HTTP {code}: {response.text[:200]}"
+    except webhook_guard.UnsafeWebhookURL as exc:  # not transient: no retries, the client must fix its URL
+        error, refused = f"refused, no request sent: {exc}", True
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     attempts, now = delivery.attempts + 1, timezone.now()
@@ -105,7 +111,7 @@ def deliver_webhook(self, delivery_id: int, sweep: bool = False) -> str:
             status=status.DELIVERED, attempts=attempts, last_status_code=code, last_error="", delivered_at=now,
             last_attempt_at=now)
         return "delivered"
-    give_up = sweep or self.request.retries >= _max_retries() or self.request.is_eager  # eager: no broker to retry on
+    give_up = refused or sweep or self.request.retries >= _max_retries() or self.request.is_eager  # eager: no broker
     final = status.ABANDONED if sweep and delivery.sweeps >= settings.NOTIFY["WEBHOOK_MAX_SWEEPS"] else status.FAILED
     WebhookDelivery.objects.filter(pk=delivery_id).update(
         status=final if give_up else status.RETRYING, attempts=attempts, last_status_code=code,

@@ -32,7 +32,13 @@ class WebhookUrlForm(forms.Form):
                                  help_text="Decisions are POSTed here, signed with the secret below. Empty turns them off.")
 
     def clean_webhook_url(self) -> str:
+        """No server-side request forgery: https to a public host (see notifications.webhook_guard)."""
+        from .webhook_guard import UnsafeWebhookURL, check_url
+
         url = self.cleaned_data["webhook_url"]
-        if url and not url.lower().startswith(("http://", "https://")):
-            raise forms.ValidationError("webhook_url: only http and https URLs can receive webhooks")
+        if url:
+            try:
+                check_url(url)
+            except UnsafeWebhookURL as exc:
+                raise forms.ValidationError(f"webhook_url: {exc}") from exc
         return url

@@ -1,5 +1,6 @@
 """A marketplace client's webhook page: URL, delivery log, signing secret (masked; reveal and rotate are audited)
 and re-attempts. For the client's own API user, and for leads and admins (every client)."""
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpResponseNotAllowed
@@ -44,6 +45,8 @@ def _page(request, client: MarketplaceClient, *, secret: str = "", form=None, st
     response = render(request, "notifications/webhook_client.html", {
         "client": client, "form": form or WebhookUrlForm(initial={"webhook_url": client.webhook_url}),
         "masked": webhooks.masked(webhooks.signing_secret(client)), "secret": secret,
+        "grace_hours": settings.NOTIFY["WEBHOOK_SECRET_GRACE_HOURS"],
+        "previous_until": webhooks.grace_ends_at(client) if webhooks.previous_secret(client) else None,
         "deliveries": deliveries[:LOG_ROWS], "wanted": wanted,
         "statuses": [(value, label, counts.get(value, 0)) for value, label in WebhookDelivery.Status.choices],
         "retryable": {WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED},
@@ -83,8 +86,10 @@ def secret(request, pk: int):
     elif action == "rotate":
         value = actions.rotate_webhook_secret(client, acting_user=request.user)
         client.refresh_from_db()
+        ends = webhooks.grace_ends_at(client)
         messages.success(request, "The signing secret was rotated. Deliveries are signed with the new secret from now "
-                                  "on; update the receiver.")
+                                  f"on; until {ends:%Y-%m-%d %H:%M} UTC they also carry the previous secret's "
+                                  f"signature in {webhooks.PREVIOUS_SIGNATURE_HEADER}. Update the receiver.")
     else:
         messages.error(request, "action: choose reveal or rotate")
         return redirect("webhooks:client", pk=client.pk)

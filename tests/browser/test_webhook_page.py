@@ -1,5 +1,6 @@
 """A lead in a real browser: the inbox notice about a restriction review, then a marketplace client's webhook page
-(delivery log with an abandoned delivery, masked secret, reveal shown once)."""
+(delivery log with an abandoned delivery, masked secret, reveal shown once, an internal URL refused, rotation with a
+grace period)."""
 import pytest
 from django.utils import timezone
 
@@ -59,3 +60,22 @@ def test_lead_reads_review_notice_and_manages_a_clients_webhooks(live_server, br
     page.goto(f"{live_server.url}/webhooks/{market.pk}/")
     page.wait_for_selector("[data-testid=secret-masked]")
     assert page.locator("[data-testid=secret]").count() == 0  # shown once: masked again on the next visit
+
+    # An internal address is refused with an error under the field (no server-side request forgery).
+    page.fill("[data-testid=webhook-url]", "https://169.254.169.254/latest/meta-data/")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("[data-testid=form-error]")
+    assert "169.254.169.254 is a link-local address" in page.inner_text("[data-testid=form-error]")
+    shot(page, "webhook_url_refused")
+    market.refresh_from_db()
+    assert market.webhook_url == "https://north.example/hooks/ac"
+
+    # Rotating: the new secret is shown once, and the page says until when the previous signature is still sent.
+    page.goto(f"{live_server.url}/webhooks/{market.pk}/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Rotate secret')")
+    page.wait_for_selector("[data-testid=grace]")
+    market.refresh_from_db()
+    assert page.inner_text("[data-testid=secret]") == webhooks.signing_secret(market) != secret
+    assert "X-AC-Signature-Previous" in page.content()
+    shot(page, "webhook_secret_rotated_grace")

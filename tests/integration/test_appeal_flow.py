@@ -28,6 +28,7 @@ def latest_bank() -> BankVersion | None:
     return BankVersion.objects.order_by("-number").first()
 
 
+@pytest.mark.usefixtures("local_webhooks")  # delivers to a receiver on 127.0.0.1
 def test_appeal_reinstates_and_takes_the_listing_out_of_the_counterfeit_bank(celery_worker_real, demo_bundle, make_user,
                                                                               client, settings):
     settings.NOTIFY = {**settings.NOTIFY, "RETRY_BASE_SECONDS": 0.5}

@@ -152,6 +152,7 @@ def test_email_goes_through_smtp_and_is_retried_until_the_server_is_up(world, ce
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_webhooks")  # delivers to a receiver on 127.0.0.1
 def test_webhook_is_signed_retried_with_backoff_and_recorded(world, celery_worker_real, make_user, settings):
     settings.NOTIFY = {**settings.NOTIFY, "RETRY_BASE_SECONDS": 0.5}
     with webhook_receiver([503, 500, 200]) as (url, received):
@@ -176,6 +177,7 @@ def test_webhook_is_signed_retried_with_backoff_and_recorded(world, celery_worke
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_webhooks")  # delivers to a receiver on 127.0.0.1
 def test_webhook_gives_up_after_max_retries_and_says_so(world, celery_worker_real, make_user, settings):
     settings.NOTIFY = {**settings.NOTIFY, "RETRY_BASE_SECONDS": 0.2, "MAX_RETRIES": 2}
     with webhook_receiver([500]) as (url, received):

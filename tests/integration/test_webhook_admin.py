@@ -38,6 +38,7 @@ def status_of(delivery) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_webhooks")  # delivers to a receiver on 127.0.0.1
 def test_sweeper_reattempts_failed_deliveries_then_abandons_them(celery_worker_real, make_user, settings):
     settings.NOTIFY = {**settings.NOTIFY, "RETRY_BASE_SECONDS": 0.2, "MAX_RETRIES": 1,
                        "WEBHOOK_SWEEP_AFTER_SECONDS": 3600, "WEBHOOK_MAX_SWEEPS": 2}
@@ -65,6 +66,7 @@ def test_sweeper_reattempts_failed_deliveries_then_abandons_them(celery_worker_r
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_webhooks")  # delivers to a receiver on 127.0.0.1
 def test_swept_and_manual_retries_reach_the_fixed_endpoint_signed_with_the_rotated_secret(celery_worker_real, make_user,
                                                                                          settings, client):
     settings.NOTIFY = {**settings.NOTIFY, "RETRY_BASE_SECONDS": 0.2, "MAX_RETRIES": 0,
@@ -162,3 +164,45 @@ def test_a_sweep_for_a_client_without_a_url_abandons_the_delivery(make_user):
     assert deliver_webhook.apply(args=[delivery.pk], kwargs={"sweep": True}).get() == "abandoned"
     gone = WebhookDelivery.objects.get(pk=delivery.pk)
     assert gone.status == "abandoned" and "no webhook URL" in gone.last_error and gone.attempts == 9
+
+
+@pytest.mark.django_db
+def test_after_rotation_the_previous_signature_is_sent_during_the_grace_period_only(make_user, local_webhooks,
+                                                                                   settings):
+    from anticounterfeit.notifications.actions import rotate_webhook_secret
+    from workers.notify import deliver_webhook
+
+    settings.NOTIFY = {**settings.NOTIFY, "WEBHOOK_SECRET_GRACE_HOURS": 2}
+    with webhook_receiver([200]) as (url, received):
+        mkt = market(make_user, "market-a", url)
+        old_secret = webhooks.signing_secret(mkt)
+        assert deliver_webhook.apply(args=[removal_for(mkt, "L-0").pk]).get() == "delivered"
+        new_secret = rotate_webhook_secret(mkt, acting_user=make_user("lead", Role.LEAD))
+        mkt.refresh_from_db()
+        assert deliver_webhook.apply(args=[removal_for(mkt, "L-1").pk]).get() == "delivered"
+        # Two hours later (the configured grace period) only the new signature is sent.
+        MarketplaceClient.objects.filter(pk=mkt.pk).update(
+            secret_rotated_at=timezone.now() - datetime.timedelta(hours=2, seconds=1))
+        assert deliver_webhook.apply(args=[removal_for(mkt, "L-2").pk]).get() == "delivered"
+    before, during, after = ((r["headers"], r["body"]) for r in received)
+    assert webhooks.PREVIOUS_SIGNATURE_HEADER not in before[0]  # never rotated: one signature
+    headers, body = during
+    timestamp = int(headers[webhooks.TIMESTAMP_HEADER])
+    assert webhooks.verify(new_secret, timestamp, body, headers[webhooks.SIGNATURE_HEADER])
+    assert webhooks.verify(old_secret, timestamp, body, headers[webhooks.PREVIOUS_SIGNATURE_HEADER])
+    assert webhooks.verify_headers(new_secret, body, headers) and webhooks.verify_headers(old_secret, body, headers)
+    assert not webhooks.verify_headers("a-wrong-secret", body, headers)
+    headers, body = after
+    assert webhooks.PREVIOUS_SIGNATURE_HEADER not in headers
+    assert webhooks.verify_headers(new_secret, body, headers) and not webhooks.verify_headers(old_secret, body, headers)
+
+
+@pytest.mark.django_db
+def test_the_webhook_page_says_until_when_the_previous_secret_is_sent(make_user, client):
+    mkt = market(make_user, "market-a", "https://market-a.example/hooks")
+    client.force_login(make_user("lead", Role.LEAD))
+    assert 'data-testid="grace"' not in client.get(reverse("webhooks:client", args=[mkt.pk])).content.decode()
+    rotated = client.post(reverse("webhooks:secret", args=[mkt.pk]), {"action": "rotate"}, follow=True)
+    assert "X-AC-Signature-Previous" in rotated.content.decode()
+    page = client.get(reverse("webhooks:client", args=[mkt.pk])).content.decode()
+    assert 'data-testid="grace"' in page and "still sent alongside until" in page
