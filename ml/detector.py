@@ -10,7 +10,7 @@ import numpy as np
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig
 from ml.evasion import evasion_terms, genuine_claims, hype_terms
-from ml.images import ImageError, load_image
+from ml.images import ImageError, image_map, image_map_later, load_image
 from ml.index import ReferenceIndex
 from ml.models import Models
 from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
@@ -85,16 +85,26 @@ class Detector:
         """Everything but the score: features, attributed brand, matches, vectors (used by training too)."""
         cfg = self.models.image.config
         images, owners, errors = [], [], [[] for _ in listings]
-        for n, lst in enumerate(listings):
-            for i, p in enumerate(lst.image_paths[: self.config.max_images_per_listing]):
-                try:
-                    images.append(load_image(p, max_bytes=self.config.max_image_bytes,
-                                             max_pixels=self.config.max_image_pixels, draft_size=cfg.draft_size))
-                    owners.append((n, i))
-                except ImageError as exc:
-                    errors[n].append(f"image {i + 1} ({os.path.basename(p)}): {exc}")
-        glob, regs = self.models.image.embed(images, regions=True)
-        hexes = [pdq_hex(im) for im in images]
+        jobs = [(n, i, p) for n, lst in enumerate(listings)
+                for i, p in enumerate(lst.image_paths[: self.config.max_images_per_listing])]
+
+        def decode(job: tuple) -> object:
+            try:
+                return load_image(job[2], max_bytes=self.config.max_image_bytes,
+                                  max_pixels=self.config.max_image_pixels, draft_size=cfg.draft_size)
+            except ImageError as exc:
+                return exc
+
+        for (n, i, p), im in zip(jobs, image_map(decode, jobs), strict=True):
+            if isinstance(im, ImageError):
+                errors[n].append(f"image {i + 1} ({os.path.basename(p)}): {im}")
+            else:
+                images.append(im)
+                owners.append((n, i))
+        pdq_later: list = []  # PDQ hashing overlaps the forward pass (started once the batch is preprocessed)
+        glob, regs = self.models.image.embed(
+            images, regions=True, on_forward=lambda: pdq_later.append(image_map_later(pdq_hex, images)))
+        hexes = pdq_later[0]() if pdq_later else []
         texts = [f"{lst.title}. {lst.description}" for lst in listings]
         tvec = self.models.text.embed(texts)
         ev = [_Evidence() for _ in listings]

@@ -21,13 +21,13 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.scratch import REPO, scratch_project
+
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
@@ -198,21 +198,7 @@ def main() -> None:
                         help="server keeps PostgreSQL connections this many seconds (DATABASE_URL ?conn_max_age=)")
     args = parser.parse_args()
 
-    from tests.bench.e2e_api_worker import scratch_database
-
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not base.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server (a scratch database is created there)")
-    url, drop = scratch_database(base)
-    workdir = Path(tempfile.mkdtemp(prefix="ac-load-"))
-    os.environ.update({"DATABASE_URL": url, "MEDIA_ROOT": str(workdir / "media"), "VAR_DIR": str(workdir / "var"),
-                       "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "LOG_LEVEL": "WARNING",
-                       "DJANGO_SETTINGS_MODULE": "anticounterfeit.settings"})
-    try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=os.environ, check=True)
-        import django
-
-        django.setup()
+    with scratch_project("ac-load-") as workdir:
         from ml.synth import generate_bundle
         from tests.integration.procs import api_token, free_port, private_redis, service_env, stop
 
@@ -252,11 +238,6 @@ def main() -> None:
                   f"{t['rows']}", flush=True)
         print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
               f"logs in {workdir}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop()
 
 
 if __name__ == "__main__":

@@ -26,14 +26,12 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-from tests.bench.e2e_api_worker import REPO, scratch_database
+from tests.bench.scratch import scratch_project
 
 
 def synth_catalog(workdir: Path, items: int, seed: int) -> tuple[Path, dict]:
@@ -217,32 +215,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not base.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server (a scratch database is created there)")
-    url, drop = scratch_database(base)
-    workdir = Path(tempfile.mkdtemp(prefix="ac-bench-retro-"))
-    os.environ.update({"DATABASE_URL": url, "MEDIA_ROOT": str(workdir / "media"), "VAR_DIR": str(workdir / "var"),
-                       "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "LOG_LEVEL": "WARNING",
-                       "DJANGO_SETTINGS_MODULE": "anticounterfeit.settings"})
     from tests.integration.procs import private_redis
 
-    try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=os.environ, check=True)
-        with private_redis() as broker:
-            os.environ["CELERY_BROKER_URL"] = broker.url
-            import django
-
-            django.setup()
+    with private_redis() as broker, scratch_project("ac-bench-retro-", broker_url=broker.url) as workdir:
+        try:
             run(args, workdir)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop()
-        for entry in workdir.iterdir():  # generated images, media and banks go; the process logs stay
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
+        finally:
+            for entry in workdir.iterdir():  # generated images, media and banks go; the process logs stay
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -12,33 +12,11 @@ Latency is from API accept (``Listing.created_at``) to scan done (``Detection.cr
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def scratch_database(base_url: str) -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    parsed = urlparse(base_url)
-    name = f"ac_bench_{uuid.uuid4().hex[:8]}"
-    admin = urlunparse(parsed._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunparse(parsed._replace(path=f"/{name}")), drop
+from tests.bench.scratch import scratch_project
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -91,19 +69,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=4, help="concurrent API callers")
     args = parser.parse_args()
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not base.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server (a scratch database is created there)")
-    url, drop = scratch_database(base)
-    workdir = Path(tempfile.mkdtemp(prefix="ac-bench-"))
-    os.environ.update({"DATABASE_URL": url, "MEDIA_ROOT": str(workdir / "media"), "VAR_DIR": str(workdir / "var"),
-                       "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "LOG_LEVEL": "WARNING",
-                       "DJANGO_SETTINGS_MODULE": "anticounterfeit.settings"})
-    try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=os.environ, check=True)
-        import django
-
-        django.setup()
+    with scratch_project("ac-bench-") as workdir:
         from ml.synth import generate_bundle
         from tests.integration.procs import api_token, indexed_catalog, private_redis, service_env
 
@@ -121,11 +87,6 @@ def main() -> None:
                       f"accept_per_s={r['accept_per_s']:.1f} listings_per_s={r['listings_per_s']:.2f} "
                       f"p50_latency_s={r['p50_s']:.2f} p95_latency_s={r['p95_s']:.2f}", flush=True)
         print(f"machine: {os.cpu_count()} cores; 1 image + title per listing; logs in {workdir}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop()
 
 
 if __name__ == "__main__":
