@@ -10,7 +10,7 @@ import numpy as np
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig
 from ml.evasion import evasion_terms, genuine_claims, hype_terms
-from ml.images import ImageError, image_map, image_map_later, load_image
+from ml.images import ImageError, image_map, load_image
 from ml.index import ReferenceIndex
 from ml.models import Models
 from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
@@ -101,10 +101,8 @@ class Detector:
             else:
                 images.append(im)
                 owners.append((n, i))
-        pdq_later: list = []  # PDQ hashing overlaps the forward pass (started once the batch is preprocessed)
-        glob, regs = self.models.image.embed(
-            images, regions=True, on_forward=lambda: pdq_later.append(image_map_later(pdq_hex, images)))
-        hexes = pdq_later[0]() if pdq_later else []
+        glob, regs = self.models.image.embed(images, regions=True)
+        hexes = [pdq_hex(im) for im in images]  # pdqhash holds the GIL: threads gain nothing here
         texts = [f"{lst.title}. {lst.description}" for lst in listings]
         tvec = self.models.text.embed(texts)
         ev = [_Evidence() for _ in listings]

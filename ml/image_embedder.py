@@ -1,8 +1,6 @@
 """Image vectors: one EfficientNet-Lite0 feature map gives the global vector and all region vectors."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 from PIL import Image
@@ -79,22 +77,14 @@ class ImageEmbedder:
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
 
-    def embed(self, images: list[Image.Image], *, regions: bool = True,
-              on_forward: Callable[[], object] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return L2-normalised global vectors (N, D) and region vectors (N, R, D) (or None).
-
-        ``on_forward`` is called once, just before the first forward pass: the moment to start background
-        CPU work that should overlap the engine rather than compete with preprocessing.
-        """
+    def embed(self, images: list[Image.Image], *, regions: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return L2-normalised global vectors (N, D) and region vectors (N, R, D) (or None)."""
         if not images:
             return np.zeros((0, self.dim), np.float32), (np.zeros((0, len(self.boxes), self.dim), np.float32) if regions else None)
         glob, regs = [], []
         bs = self.config.batch_size
         for start in range(0, len(images), bs):
-            x = self.preprocess(images[start:start + bs])
-            if on_forward is not None and start == 0:
-                on_forward()
-            fmap = self._features(x)
+            fmap = self._features(self.preprocess(images[start:start + bs]))
             glob.append(fmap.mean(dim=(2, 3)).numpy())
             if regions:
                 regs.append(self._pool_regions(fmap))

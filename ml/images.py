@@ -18,7 +18,7 @@ IMAGE_THREADS = max(1, min(4, int(os.environ.get("AC_IMAGE_THREADS", os.cpu_coun
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-_pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, pool)
 _pool_lock = threading.Lock()
 
 
@@ -31,28 +31,12 @@ def image_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
     items = list(items)
     if IMAGE_THREADS <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
-    return list(_executor("map", IMAGE_THREADS).map(fn, items))
-
-
-def image_map_later(fn: Callable[[_T], _R], items: Iterable[_T]) -> Callable[[], list[_R]]:
-    """Start ``image_map`` in the background; call the result to wait for the list.
-
-    Lets CPU-bound per-image work (PDQ hashing) overlap the engine's forward pass, which releases the GIL.
-    Runs on its own single thread, so it never queues ahead of ``image_map`` work started meanwhile.
-    """
-    items = list(items)
-    if IMAGE_THREADS <= 1 or not items:
-        return lambda: [fn(x) for x in items]
-    future = _executor("later", 1).submit(lambda: [fn(x) for x in items])
-    return future.result
-
-
-def _executor(name: str, threads: int) -> ThreadPoolExecutor:
+    global _pool
     with _pool_lock:
-        cur = _pools.get(name)
-        if cur is None or cur[0] != os.getpid():  # new after a fork: the parent's threads don't exist here
-            cur = _pools[name] = (os.getpid(), ThreadPoolExecutor(threads, thread_name_prefix=f"ac-image-{name}"))
-        return cur[1]
+        if _pool is None or _pool[0] != os.getpid():  # new after a fork: the parent's threads don't exist here
+            _pool = (os.getpid(), ThreadPoolExecutor(IMAGE_THREADS, thread_name_prefix="ac-image"))
+        pool = _pool[1]
+    return list(pool.map(fn, items))
 
 
 class ImageError(ValueError):

@@ -1,0 +1,131 @@
+"""Issue #7 fast path: the vectorised / table-driven code computes exactly what the plain loops did."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from rapidfuzz.distance import OSA
+
+from ml.brands import COMMON_WORDS, BrandMatcher
+from ml.config import EmbedderConfig
+from ml.image_embedder import ImageEmbedder
+from ml.images import image_map
+from ml.index import BankArrays, ReferenceIndex
+from ml.types import BrandInfo
+
+
+def _images() -> list[Image.Image]:
+    rng = np.random.default_rng(3)
+    ims = [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in ((300, 410), (256, 256))]
+    return ims + [Image.fromarray(rng.integers(0, 256, (90, 120), dtype=np.uint8))]  # grey: converted
+
+
+def test_preprocess_lookup_table_is_bit_identical_to_the_float_formula():
+    cfg = EmbedderConfig()
+    emb = ImageEmbedder(torch.nn.Identity(), cfg)
+    ims = _images()
+    s = cfg.input_size
+    arr = np.stack([np.asarray(im.convert("RGB").resize((s, s), Image.BILINEAR), np.uint8) for im in ims])
+    x = torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
+    expected = (x - torch.tensor(cfg.mean).view(1, 3, 1, 1)) / torch.tensor(cfg.std).view(1, 3, 1, 1)
+    got = emb.preprocess(ims)
+    assert got.shape == expected.shape and got.is_contiguous()
+    assert torch.equal(got, expected)
+
+
+def test_region_pooling_matmul_matches_avg_pool_in_box_order():
+    cfg = EmbedderConfig()
+    emb = ImageEmbedder(torch.nn.Identity(), cfg)
+    fmap = torch.randn(3, 16, emb.grid, emb.grid)
+    got = emb._pool_regions(fmap)
+    ref = torch.cat([torch.nn.functional.avg_pool2d(fmap, k, cfg.region_stride).flatten(2)
+                     for k in cfg.region_windows], dim=2).transpose(1, 2).numpy()
+    assert got.shape == (3, len(emb.boxes), 16)
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    # box r covers exactly the cells averaged in row r
+    x0, y0, x1, y1 = (emb.boxes[7] * emb.grid).round().astype(int)
+    np.testing.assert_allclose(got[:, 7], fmap[:, :, y0:y1, x0:x1].mean(dim=(2, 3)).numpy(), atol=1e-5)
+
+
+def test_image_map_keeps_order_and_raises_like_a_loop():
+    assert image_map(lambda v: v * v, range(50)) == [v * v for v in range(50)]
+
+    def boom(v: int) -> int:
+        if v == 7:
+            raise ValueError("item 7")
+        return v
+
+    with pytest.raises(ValueError, match="item 7"):
+        image_map(boom, range(10))
+
+
+def _slow_find(matcher: BrandMatcher, text: str, field: str = "title"):
+    """The term-by-term scan ``find`` replaced (kept here as the reference behaviour)."""
+    from ml.brands import COMPATIBLE_CUES, Mention, _max_distance
+    from ml.textnorm import tokens
+
+    toks = tokens(text)
+    windows = {}
+    for n in {t.n_words + d for t in matcher.terms for d in (-1, 0, 1)}:
+        if n >= 1:
+            windows[n] = [(i, tuple({"".join(t[1] for t in toks[i:i + n]), "".join(t[2] for t in toks[i:i + n])}))
+                          for i in range(0, len(toks) - n + 1)]
+    best = {}
+    for term in matcher.terms:
+        maxd = _max_distance(term.norm)
+        lo, hi = len(term.norm) - maxd, len(term.norm) + maxd
+        for n in {term.n_words, term.n_words + 1, max(1, term.n_words - 1)}:
+            for i, cands in windows.get(n, ()):
+                ok = [c for c in cands if lo <= len(c) <= hi]
+                if not ok:
+                    continue
+                d = min(OSA.distance(c, term.norm, score_cutoff=maxd + 1) for c in ok)
+                if d > maxd:
+                    continue
+                found = " ".join(t[0] for t in toks[i:i + n])
+                if d > 0 and (found in COMMON_WORDS or len(found) < 4 or found[0] != term.norm[0]):
+                    continue
+                if d == 0 and n != term.n_words and len(term.norm) <= 3:
+                    continue
+                prev = {t[1] for t in toks[max(0, i - 4):i]}
+                m = Mention(term.brand_id, term.text, found, int(d), term.kind, field, bool(prev & set(COMPATIBLE_CUES)))
+                key = (term.brand_id, term.text)
+                if key not in best or m.distance < best[key].distance:
+                    best[key] = m
+    return sorted(best.values(), key=lambda m: (m.distance, m.kind != "name"))
+
+
+BRANDS = [
+    BrandInfo("nike", "Nike", ("Nike Inc",), ("Air Jordan", "Swoosh")),
+    BrandInfo("lv", "Louis Vuitton", ("LV",), ("Monogram Canvas",)),
+    BrandInfo("hp", "HP", (), ("LaserJet",)),
+    BrandInfo("samsung", "Samsung", (), ("Galaxy Buds", "Galaxy")),
+    BrandInfo("ln", "Li-Ning", ("Li Ning",), ()),
+]
+TEXTS = [
+    "N1KE Air Jordn retro sneakers", "Louis Vuiton monogram canvas bag", "l o u i s v u i t t o n wallet",
+    "compatible with HP LaserJet toner", "Samsvng Galaxy Buds case, fits galaxy", "Li Ning badminton racket",
+    "nice bike, like new", "", "   ", "Swoosh!!! Nikee shoes for Nike Inc fans", "ＮＩＫＥ shoes",
+    "replacement for samsung galaxy buds pro", "LV LV lv", "Louis Vuitton Louis Vuitton",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_brand_matcher_matrix_scan_equals_term_by_term_scan(text):
+    m = BrandMatcher(BRANDS)
+    assert m.find(text, "description") == _slow_find(m, text, "description")
+
+
+def test_bank_arrays_follow_bank_changes():
+    idx = ReferenceIndex([], [], image_dim=4, text_dim=4, model_version="t")
+    v = np.eye(4, dtype=np.float32)
+    idx.ref_image.add(v[:3], [{"ref_id": f"r{i}", "brand_id": b, "image": i, "kind": k}
+                              for i, (b, k) in enumerate((("a", "product"), ("b", "logo"), ("a", "other")))])
+    a = idx.arrays("ref_image")
+    assert isinstance(a, BankArrays) and idx.arrays("ref_image") is a  # cached while unchanged
+    assert [a.brand_ids[c] for c in a.brand] == ["a", "b", "a"]
+    assert a.kind.tolist() == [0, 1, 2] and a.image.tolist() == [0, 1, 2] and a.ref_ids == ["r0", "r1", "r2"]
+    idx.ref_image.add(v[3:], [{"ref_id": "r3", "brand_id": "c", "image": 5, "kind": "product"}])
+    a2 = idx.arrays("ref_image")
+    assert a2.ref_ids[-1] == "r3" and a2.brand_ids[a2.brand[-1]] == "c"
+    idx.exclude_references({"r1"})
+    assert idx.arrays("ref_image").ref_ids == ["r0", "r2", "r3"]
