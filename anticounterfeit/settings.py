@@ -166,6 +166,8 @@ DETECTION = {
     "EMBED_CACHE_DIR": VAR_DIR / "embed-cache",
     "TORCH_THREADS": env.int("TORCH_THREADS", default=0),  # 0 = all cores of this worker
     "STUCK_PENDING_AFTER": timedelta(minutes=env.float("STUCK_PENDING_MINUTES", default=5)),
+    # A fast result still waiting for its OCR follow-up this long gets the follow-up queued again (beat sweeper).
+    "OCR_FOLLOWUP_GRACE": timedelta(seconds=env.float("OCR_FOLLOWUP_GRACE_SECONDS", default=600)),
     # Scorer retraining from moderator decisions (anticounterfeit.detection): the beat task retrains once this
     # many new takedown/dismiss decisions exist; no version is trained on fewer labelled listings than the minimum.
     "RETRAIN_MIN_NEW_DECISIONS": env.int("RETRAIN_MIN_NEW_DECISIONS", default=200),

@@ -1,4 +1,4 @@
-"""Periodic housekeeping (beat): re-queue stuck listings, release expired case leases."""
+"""Periodic housekeeping (beat): re-queue stuck listings and lost OCR follow-ups, release expired case leases."""
 import logging
 
 from celery import shared_task
@@ -26,11 +26,45 @@ def requeue_pending(older_than=None) -> int:
     return len(ids)
 
 
+def requeue_ocr_followups(older_than=None, limit: int = 5000) -> int:
+    """Queue ``scan_ocr`` again for fast results still waiting for OCR (``Detection.ocr_pending``) after
+    ``older_than`` (default ``DETECTION["OCR_FOLLOWUP_GRACE"]``): their follow-up was lost (broker outage) or is
+    late. Safe to repeat: the follow-up skips listings no longer waiting. Decided listings are settled instead."""
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from anticounterfeit.listings.actions import settle_decided_ocr_followups
+    from anticounterfeit.listings.models import Detection
+
+    from .enqueue import send_quietly
+    from .scan import OCR_FOLLOWUP_STATUSES, SCAN_BATCH, scan_ocr
+
+    settle_decided_ocr_followups()
+    grace = settings.DETECTION["OCR_FOLLOWUP_GRACE"] if older_than is None else older_than
+    waiting = Detection.objects.filter(ocr_pending=True, created_at__lte=timezone.now() - grace,
+                                       listing__status__in=OCR_FOLLOWUP_STATUSES)
+    ids = list(dict.fromkeys(waiting.order_by("created_at").values_list("listing_id", flat=True)[:limit]))
+    # One re-queue per listing per grace period: a backed-up ocr queue is not flooded by every sweep.
+    ids = [i for i in ids if cache.add(f"ocr-followup-requeued:{i}", 1, timeout=int(grace.total_seconds()))]
+    queued = 0
+    for start in range(0, len(ids), SCAN_BATCH):
+        if not send_quietly(scan_ocr, ids[start:start + SCAN_BATCH]):
+            cache.delete_many([f"ocr-followup-requeued:{i}" for i in ids[start:]])
+            break  # broker still down: the next sweep tries again
+        queued += len(ids[start:start + SCAN_BATCH])
+    if queued:
+        log.info("queued %d OCR follow-ups that were still waiting", queued)
+    return queued
+
+
 @shared_task(name="workers.maintenance.requeue_stuck_listings")
 def requeue_stuck_listings() -> int:
+    """The beat sweeper: stuck ``pending`` listings, then OCR follow-ups that never landed."""
     from django.conf import settings
 
-    return requeue_pending(older_than=settings.DETECTION["STUCK_PENDING_AFTER"])
+    queued = requeue_pending(older_than=settings.DETECTION["STUCK_PENDING_AFTER"])
+    return queued + requeue_ocr_followups()
 
 
 @shared_task(name="workers.maintenance.expire_case_leases")

@@ -46,10 +46,11 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     Scans take the fast path (no OCR, ~0.15-0.7 s per image saved); listings whose result OCR could still change
     (``Detection.ocr_pending``: the text names no brand) get a follow-up ``scan_ocr`` on the ``ocr`` queue, so OCR
     never delays a first verdict. The follow-up (``ocr_followup=True``) runs the full scan and replaces the fast
-    result of the same bank version (``record_detection(replace=True)``).
+    result of the same bank version (``record_detection(replace=True)``, which clears ``ocr_pending``); it skips
+    listings no longer waiting, so a redelivered or re-swept follow-up costs one query.
     """
     from anticounterfeit.listings.actions import record_detection
-    from anticounterfeit.listings.models import Listing
+    from anticounterfeit.listings.models import Detection, Listing
 
     from .runtime import get_detector
 
@@ -58,8 +59,10 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
         log.warning("no reference bank yet: listings %s stay pending until a catalog is imported", listing_ids)
         return 0
     listings = list(Listing.objects.filter(pk__in=listing_ids).select_related("seller").prefetch_related("images"))
-    if ocr_followup:  # decided listings keep the evidence they were decided on
-        todo = [item for item in listings if item.status in OCR_FOLLOWUP_STATUSES]
+    if ocr_followup:  # only listings still waiting (a repeat is free); decided ones keep their evidence
+        waiting = set(Detection.objects.filter(listing__in=listings, ocr_pending=True).values_list("listing_id",
+                                                                                                  flat=True))
+        todo = [item for item in listings if item.pk in waiting and item.status in OCR_FOLLOWUP_STATUSES]
     else:
         todo = [item for item in listings if item.status == Listing.Status.PENDING or
                 not item.detections.filter(bank_version=bank_version).exists()]
@@ -79,8 +82,8 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
 def queue_ocr_followups(listing_ids: list[int]) -> None:
     """Queue ``scan_ocr`` for these listings once the current transaction commits, in detector-sized batches.
 
-    A follow-up lost to a broker outage leaves the fast result standing (the listing is not pending, so the
-    sweeper does not see it); the next rescan (new bank version) queues it again.
+    A follow-up lost to a broker outage leaves the fast result standing with ``Detection.ocr_pending`` set; the
+    beat sweeper (``workers.maintenance.requeue_ocr_followups``) queues it again after a grace period.
     """
     from .enqueue import enqueue_on_commit
 

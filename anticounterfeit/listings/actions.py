@@ -85,6 +85,8 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     in_review → clear automatically (a lower score updates the case's evidence; a moderator dismisses it).
     A fast result that still waits for OCR (``result.ocr_pending``) is provisional: on a listing scanned before
     it may raise ``listing.score``/``matched_brand`` but never lower them (no flicker while the follow-up runs).
+    It is stored as ``Detection.ocr_pending`` (so a follow-up lost to a broker outage is re-queued by the sweeper);
+    the follow-up, or a follow-up that finds the listing decided, clears it.
 
     ``features_version`` is the ml ``Models.version`` that computed the image vectors/PDQ hashes (default: the
     first part of ``result.model_version``); it is stored with them so stale ones get recomputed for the bank.
@@ -100,6 +102,7 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     if existing is not None and listing.status != S.PENDING and not replace:
         return existing
     if replace and listing.status not in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
+        listing.detections.filter(ocr_pending=True).update(ocr_pending=False)  # decided: no follow-up will land
         return existing
     brand = Brand.objects.filter(brand_key=result.brand_id).first() if result.brand_id else None
     fields = {
@@ -111,8 +114,13 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     if replace and existing is not None:
         detection = _replace_detection(existing, fields)
     else:
-        detection = Detection.objects.create(listing=listing, bank_version=bank_version, **fields)
+        detection = Detection.objects.create(listing=listing, bank_version=bank_version, **fields,
+                                             ocr_pending=not replace and bool(getattr(result, "ocr_pending", False)))
         _store_image_features(listing, result, features_version or models_version_of(result.model_version))
+    # The flag is processing state, not evidence (not audited): the complete result clears it, and a newer result
+    # supersedes the flag of older bank versions (the sweeper re-queues only what is still waiting).
+    superseded = listing.detections.filter(ocr_pending=True)
+    (superseded if replace else superseded.exclude(pk=detection.pk)).update(ocr_pending=False)
     provisional = bool(getattr(result, "ocr_pending", False)) and listing.status != S.PENDING
     if not provisional or listing.score is None or detection.score >= listing.score:
         listing.score, listing.matched_brand = detection.score, brand
@@ -130,6 +138,12 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     elif listing.status == S.PENDING:
         set_status(listing, S.CLEAR, reason=f"score {detection.score:.2f} < {threshold:.2f}")
     return detection
+
+
+def settle_decided_ocr_followups() -> int:
+    """Clear ``ocr_pending`` on listings a moderator decided (their evidence is final: no follow-up will land)."""
+    return (Detection.objects.filter(ocr_pending=True)
+            .exclude(listing__status__in=[S.PENDING, S.CLEAR, S.IN_REVIEW]).update(ocr_pending=False))
 
 
 def _replace_detection(detection: Detection, fields: dict) -> Detection:

@@ -3,6 +3,7 @@
 Real worker (scan + ocr queues), real PostgreSQL/Redis, real models and Tesseract.
 """
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -19,7 +20,9 @@ from ml.types import Detection as Result
 from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
 from workers.banks import build_bank
-from workers.scan import scan_listings
+from workers.maintenance import requeue_ocr_followups, requeue_stuck_listings
+from workers.runtime import get_detector
+from workers.scan import listing_input, scan_listings
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 needs_ocr = pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
@@ -81,10 +84,11 @@ def test_brand_only_in_the_image_is_found_by_the_ocr_followup(celery_worker_real
     case = Case.objects.get(listing=listing)
     assert case.detection_id == detection.pk and listing.status == Listing.Status.IN_REVIEW
 
-    # Idempotent: a redelivered or repeated follow-up writes the same end state and nothing more.
+    assert not detection.ocr_pending
+    # Idempotent: a redelivered or repeated follow-up finds nothing waiting and changes nothing.
     before, values = footprint(listing), (detection.score, detection.signals, detection.image_text)
     for _ in range(2):
-        assert scan_listings([listing.pk], ocr_followup=True) == 1
+        assert scan_listings([listing.pk], ocr_followup=True) == 0
     assert footprint(listing) == before
     detection.refresh_from_db()
     assert (detection.score, detection.signals, detection.image_text) == values
@@ -136,3 +140,68 @@ def test_provisional_fast_result_never_lowers_what_an_earlier_complete_scan_foun
     record_detection(listing.pk, result(listing, 0.95, pending=True), bank_version=3)
     listing.refresh_from_db()
     assert listing.score == pytest.approx(0.95) and listing.status == Listing.Status.IN_REVIEW
+
+
+@needs_ocr
+def test_followup_lost_to_a_broker_outage_is_requeued_by_the_sweeper(celery_worker_real):
+    brand = make_brand("zorbex", "Zorbex")
+    make_reference(brand, "zx-1")
+    build_bank("test: zorbex catalog")
+    DetectionPolicy.current()
+    DetectionPolicy.objects.filter(pk=1).update(review_threshold=0.3)
+    listing = accept_validated({
+        "listing_id": "ocr-lost", "seller_id": "ocr-seller", "title": "Hot sale sports bag",
+        "description": "Good quality, fast delivery.", "price": 9, "currency": "USD",
+        "images": [{"filename": "bag.jpg", "data": label_jpeg("ZORBEX")}],
+    }, enqueue=False)
+    # The fast scan as workers.scan.scan_listings records it, but its follow-up never reaches the broker.
+    detector, version = get_detector()
+    [fast] = detector.scan([listing_input(listing)], ocr=False)
+    assert fast.ocr_pending
+    record_detection(listing.pk, fast, bank_version=version, features_version=detector.models.version)
+    waiting = Detection.objects.get(listing=listing)
+    assert waiting.ocr_pending and waiting.signals["mention_image"] == 0.0
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.CLEAR
+
+    assert requeue_ocr_followups() == 0, "inside the grace period the queued follow-up may still be on its way"
+    assert requeue_ocr_followups(older_than=timedelta(0)) == 1
+    done = wait_for(lambda: Detection.objects.filter(listing=listing, ocr_pending=False).first(), timeout=240,
+                    message="the re-queued OCR follow-up ran on the real worker")
+    assert done.pk == waiting.pk and done.signals["mention_image"] == 1.0 and "ZORBEX" in done.image_text["0"]
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.IN_REVIEW and Case.objects.get(listing=listing).detection_id == done.pk
+    assert requeue_ocr_followups(older_than=timedelta(0)) == 0, "nothing waits any more"
+
+
+def test_sweeper_skips_fresh_and_decided_followups_and_newer_results_supersede_the_flag(settings):
+    def fast_listing(key: str):
+        listing = accept_validated({"listing_id": key, "seller_id": "sweep-seller", "title": f"Bag {key}",
+                                    "price": 9, "currency": "USD"}, enqueue=False)
+        record_detection(listing.pk, result(listing, 0.1, brand_id=None, pending=True), bank_version=1)
+        listing.refresh_from_db()
+        assert listing.status == Listing.Status.CLEAR and listing.detections.get().ocr_pending
+        return listing
+
+    make_brand()
+    late, fresh, removed = fast_listing("late"), fast_listing("fresh"), fast_listing("removed")
+    set_status(removed, Listing.Status.REMOVED, reason="test takedown")
+    hour_ago = Detection.objects.first().created_at - timedelta(hours=1)
+    Detection.objects.filter(listing__in=[late, removed]).update(created_at=hour_ago)
+
+    assert requeue_ocr_followups(older_than=timedelta(minutes=10)) == 1, "only the late one: not fresh, not removed"
+    assert requeue_ocr_followups(older_than=timedelta(minutes=10)) == 0, "re-queued once per grace period"
+    assert not Detection.objects.get(listing=removed).ocr_pending, "a decided listing is settled, never re-scanned"
+    assert Detection.objects.get(listing=fresh).ocr_pending and Detection.objects.get(listing=late).ocr_pending
+
+    # A complete result of a newer bank version supersedes the old fast result's flag; the follow-up clears its own.
+    record_detection(late.pk, result(late, 0.2, brand_id=None), bank_version=2)
+    assert list(late.detections.values_list("bank_version", "ocr_pending")) == [(2, False), (1, False)]
+    record_detection(fresh.pk, result(fresh, 0.2, brand_id=None), bank_version=1, replace=True)
+    assert not Detection.objects.get(listing=fresh).ocr_pending
+    assert requeue_ocr_followups(older_than=timedelta(0)) == 0
+
+    # The beat sweeper task runs it with the configured grace.
+    fast_listing("beat")
+    settings.DETECTION = {**settings.DETECTION, "OCR_FOLLOWUP_GRACE": timedelta(0)}
+    assert requeue_stuck_listings() == 1
