@@ -19,13 +19,18 @@ class Models:
 
     @property
     def version(self) -> str:
-        """Identifies the embedding space and hash method: banks built with another version must be rebuilt.
+        return models_version(self.config)
 
-        The engine is not part of it: every engine must stay within cosine 0.995 of fp32 (tests check it).
-        """
-        from ml.pdq import PDQ_VERSION
 
-        return "effl0-minilm-" + hashlib.sha1(repr((self.config.image, PDQ_VERSION)).encode()).hexdigest()[:8]
+def models_version(config: ModelsConfig) -> str:
+    """Identifies the embedding space and hash method: banks built with another version must be rebuilt.
+
+    Depends on the configuration only, so a process without the models (the web health check) can compute it.
+    The engine is not part of it: every engine must stay within cosine 0.995 of fp32 (tests check it).
+    """
+    from ml.pdq import PDQ_VERSION
+
+    return "effl0-minilm-" + hashlib.sha1(repr((config.image, PDQ_VERSION)).encode()).hexdigest()[:8]
 
 
 @functools.lru_cache(maxsize=4)

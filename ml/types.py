@@ -73,7 +73,8 @@ class Detection:
     errors: list[str] = field(default_factory=list)
     # Text OCR read per listing image position (only images OCR ran on); shown to moderators when it contributed.
     image_text: dict[int, str] = field(default_factory=dict)
-    # Listing image position of each row of image_vectors / pdq_hashes (images that failed to decode have none).
+    # Index in the listing's image list of each row of image_vectors / pdq_hashes (images that failed to decode
+    # have none); None means every image decoded, in order.
     image_positions: list[int] | None = None
     # A fast-path scan (Detector.scan(ocr=False)) skipped OCR that could change this result: the text names no
     # catalog brand and OCR is available. An OCR follow-up scan (ocr=True) of the listing replaces it.

@@ -140,16 +140,11 @@ def _release(key: str) -> None:
 
 
 def expected_model_version() -> str:
-    """``Models.version`` of the models a worker loads, without loading them (the web process has no torch models).
-
-    ``Models.version`` reads only the configuration, so it is evaluated on the default configuration alone.
-    """
-    from types import SimpleNamespace
-
+    """``Models.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
     from ml.config import ModelsConfig
-    from ml.models import Models
+    from ml.models import models_version
 
-    return Models.version.fget(SimpleNamespace(config=ModelsConfig()))
+    return models_version(ModelsConfig())
 
 
 def index_model_version(path: str) -> str | None:

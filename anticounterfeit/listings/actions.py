@@ -1,7 +1,6 @@
 """The only place where a listing's state changes. Each change writes an AuditEvent."""
 import hashlib
 import logging
-import re
 from decimal import Decimal
 
 import numpy as np
@@ -164,9 +163,6 @@ def _replace_detection(detection: Detection, fields: dict) -> Detection:
     return detection
 
 
-_FAILED_IMAGE = re.compile(r"image (\d+) \(")  # ml.detector.Detector.extract: "image {n} ({file}): {why}"
-
-
 def models_version_of(model_version: str) -> str:
     """The ml ``Models.version`` part of a Detection's ``model_version`` ("{models}/{scorer}/{index}")."""
     return model_version.split("/", 1)[0]
@@ -176,20 +172,16 @@ def _store_image_features(listing: Listing, result, features_version: str) -> No
     """Keep each image's vector and PDQ hash (with the models version that computed them): the
     confirmed-counterfeit bank is built from them on takedown, and recomputed there once the models change.
 
-    The result has one row per image that decoded, with its position in ``image_positions`` (older results
-    name the images that failed in their errors instead). When the rows cannot be paired with the images for
+    The result has one row per image that decoded, with its index in the scan's image list in
+    ``image_positions`` (images that failed have none). When the rows cannot be paired with the images for
     sure, nothing is kept: build_bank recomputes from files.
     """
     images = list(listing.images.all())  # by position: the order of the scan's image_paths
     vectors = np.asarray(result.image_vectors, dtype=np.float32) if result.image_vectors is not None else None
     hashes = list(result.pdq_hashes or [])
-    positions = getattr(result, "image_positions", None)
-    if positions is not None:
-        decoded = [images[p] for p in positions if p < len(images)]  # p indexes the scan's image_paths
-    else:  # a result without row positions: the images that failed are named in its errors
-        failed = {int(m.group(1)) - 1 for error in result.errors or [] if (m := _FAILED_IMAGE.match(error))}
-        decoded = [image for n, image in enumerate(images) if n not in failed]
     rows = len(hashes) if vectors is None else len(vectors)
+    positions = result.image_positions if result.image_positions is not None else range(rows)
+    decoded = [images[p] for p in positions if p < len(images)]
     if rows > len(decoded) or (vectors is not None and hashes and len(hashes) != rows):
         log.warning("listing %s: %s feature rows for %s decoded images; not stored", listing.listing_key, rows,
                     len(decoded))

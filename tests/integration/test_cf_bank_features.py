@@ -164,7 +164,7 @@ def test_scan_features_are_paired_with_the_images_that_decoded(catalog):
     second = unit(np.arange(DIM) + 1.0)
     result = Detection(listing_id="two", score=0.1, brand_id=None, signals={}, explanation=[], matches=[],
                        image_vectors=second[None, :], pdq_hashes=[SENTINEL_PDQ], model_version="m1/s/i",
-                       errors=["image 1 (7.jpg): not a valid image (OSError: truncated)"])
+                       errors=["image 1 (7.jpg): not a valid image (OSError: truncated)"], image_positions=[1])
     record_detection(listing.pk, result, bank_version=1)
     first, other = listing.images.all()
     assert (first.vector, first.pdq, first.features_version) == (None, "", "")
