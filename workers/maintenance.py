@@ -31,26 +31,30 @@ def requeue_ocr_followups(older_than=None, limit: int = 5000) -> int:
     ``older_than`` (default ``DETECTION["OCR_FOLLOWUP_GRACE"]``): their follow-up was lost (broker outage) or is
     late. Safe to repeat: the follow-up skips listings no longer waiting. Decided listings are settled instead."""
     from django.conf import settings
-    from django.core.cache import cache
     from django.utils import timezone
 
     from anticounterfeit.listings.actions import settle_decided_ocr_followups
     from anticounterfeit.listings.models import Detection
 
     from .enqueue import send_quietly
+    from .runtime import release_once, take_once
     from .scan import OCR_FOLLOWUP_STATUSES, SCAN_BATCH, scan_ocr
 
     settle_decided_ocr_followups()
     grace = settings.DETECTION["OCR_FOLLOWUP_GRACE"] if older_than is None else older_than
     waiting = Detection.objects.filter(ocr_pending=True, created_at__lte=timezone.now() - grace,
                                        listing__status__in=OCR_FOLLOWUP_STATUSES)
-    ids = list(dict.fromkeys(waiting.order_by("created_at").values_list("listing_id", flat=True)[:limit]))
-    # One re-queue per listing per grace period: a backed-up ocr queue is not flooded by every sweep.
-    ids = [i for i in ids if cache.add(f"ocr-followup-requeued:{i}", 1, timeout=int(grace.total_seconds()))]
+    # One re-queue per waiting result per grace period (across workers): a backed-up ocr queue is not flooded by
+    # every sweep. The key names the result (its row and time), never just a listing id a new database may reuse.
+    keys = {listing_id: f"ac:ocr-followup-requeued:{pk}:{created.timestamp():.6f}"
+            for pk, listing_id, created in waiting.order_by("created_at")
+            .values_list("pk", "listing_id", "created_at")[:limit]}
+    ids = [i for i, key in keys.items() if take_once(key, int(grace.total_seconds()))]
     queued = 0
     for start in range(0, len(ids), SCAN_BATCH):
         if not send_quietly(scan_ocr, ids[start:start + SCAN_BATCH]):
-            cache.delete_many([f"ocr-followup-requeued:{i}" for i in ids[start:]])
+            for i in ids[start:]:
+                release_once(keys[i])
             break  # broker still down: the next sweep tries again
         queued += len(ids[start:start + SCAN_BATCH])
     if queued:

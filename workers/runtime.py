@@ -78,13 +78,13 @@ def request_bank_rebuild(version, built_with: str, expected: str) -> bool:
     from .enqueue import send_quietly
 
     key = _rebuild_key(version, expected)
-    if not _take_once(key, REBUILD_LOCK_SECONDS):
+    if not take_once(key, REBUILD_LOCK_SECONDS):
         return True
     reason = f"model version changed: bank v{version.number} built with {built_with}, models are {expected}"
     if send_quietly(rebuild_banks, reason=reason[:200]):
         log.warning("queued a bank rebuild: %s", reason)
         return True
-    _release(key)
+    release_once(key)
     return False
 
 
@@ -113,7 +113,11 @@ def _redis():
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
 
-def _take_once(key: str, ttl: int) -> bool:
+def take_once(key: str, ttl: int) -> bool:
+    """True for the first caller across all workers within ``ttl`` seconds (Redis ``SET NX`` on the broker;
+    the Django cache in the embedded mode). ``ttl`` <= 0 takes nothing and always answers True."""
+    if ttl <= 0:
+        return True
     client = _redis()
     if client is None:
         from django.core.cache import cache
@@ -122,11 +126,11 @@ def _take_once(key: str, ttl: int) -> bool:
     try:
         return bool(client.set(key, 1, nx=True, ex=ttl))
     except Exception as exc:  # noqa: BLE001 - broker down: nothing could be queued anyway; try on a later scan
-        log.warning("could not take the bank-rebuild lock: %s", exc)
+        log.warning("could not take the lock %s: %s", key, exc)
         return False
 
 
-def _release(key: str) -> None:
+def release_once(key: str) -> None:
     client = _redis()
     if client is None:
         from django.core.cache import cache
