@@ -10,13 +10,15 @@ import numpy as np
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig
 from ml.evasion import evasion_terms, genuine_claims, hype_terms
-from ml.images import ImageError, image_map, load_image
+from ml.images import ImageError, image_map, load_image, square_pixels
 from ml.index import ReferenceIndex
+from ml.logo_verify import LogoVerifier
 from ml.models import Models
 from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
 from ml.ocr import image_text, ocr_available
-from ml.pdq import PDQ_BITS, pdq_hex
+from ml.pdq import PDQ_BITS, PDQ_SIDE, pdq_hex, pdq_hex_square
 from ml.pricing import log_ratio_feature, price_ratio
+from ml.runtime import aside
 from ml.seller import seller_features
 from ml.textnorm import fold
 from ml.types import Detection, ListingInput, Match
@@ -52,13 +54,15 @@ class Detector:
         self.brand_names = {b.brand_id: b.name for b in index.brands}
         self.brand_median = index.brand_msrp_median()
         self.model_version = f"{models.version}/{self.scorer.version}/{index.version}"
+        self.logo_verifier = LogoVerifier(models, index, self.config.logo)
 
     # ---- public -----------------------------------------------------------------------------
     def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[Detection]:
         """Scan a batch; a bad image is reported in Detection.errors and the rest is still used.
 
-        ``ocr=False`` is the fast path: OCR (~150 ms per image, more than the rest of a scan) is left to a
-        follow-up scan (``ocr=True``) of the listings marked ``Detection.ocr_pending``, which replaces this result.
+        ``ocr=False`` is the fast path: OCR (~150 ms per image, more than the rest of a scan) and the
+        small-logo stage (ml/logo_verify.py) are left to a follow-up scan (``ocr=True``) of the listings
+        marked ``Detection.ocr_pending``, which replaces this result.
         """
         return self.scan_detailed(listings, ocr=ocr)[0]
 
@@ -90,32 +94,44 @@ class Detector:
 
         def decode(job: tuple) -> object:
             try:
-                return load_image(job[2], max_bytes=self.config.max_image_bytes,
-                                  max_pixels=self.config.max_image_pixels, draft_size=cfg.draft_size)
+                im = load_image(job[2], max_bytes=self.config.max_image_bytes,
+                                max_pixels=self.config.max_image_pixels, draft_size=cfg.draft_size)
             except ImageError as exc:
                 return exc
+            square = square_pixels(im, cfg.input_size)  # one resized copy feeds the embedder and PDQ
+            return im, square, pdq_hex_square(square) if cfg.input_size == PDQ_SIDE else pdq_hex(im)
 
-        for (n, i, p), im in zip(jobs, image_map(decode, jobs), strict=True):
-            if isinstance(im, ImageError):
-                errors[n].append(f"image {i + 1} ({os.path.basename(p)}): {im}")
+        # The text encoder runs on the background thread while the image threads decode and resize.
+        text_job = aside(self.models.text.embed, [f"{lst.title}. {lst.description}" for lst in listings])
+        squares, hexes = [], []
+        for (n, i, p), got in zip(jobs, image_map(decode, jobs), strict=True):
+            if isinstance(got, ImageError):
+                errors[n].append(f"image {i + 1} ({os.path.basename(p)}): {got}")
             else:
-                images.append(im)
+                images.append(got[0])
+                squares.append(got[1])
+                hexes.append(got[2])
                 owners.append((n, i))
-        glob, regs = self.models.image.embed(images, regions=True)
-        hexes = [pdq_hex(im) for im in images]  # pdqhash holds the GIL: threads gain nothing here
-        texts = [f"{lst.title}. {lst.description}" for lst in listings]
-        tvec = self.models.text.embed(texts)
+        tvec = text_job.result()
+        sq = np.stack(squares) if squares else np.zeros((0, cfg.input_size, cfg.input_size, 3), np.uint8)
+        glob, regs = self.models.image.embed_squares(sq, regions=True)
         ev = [_Evidence() for _ in listings]
         self._search_images(glob, regs, hexes, owners, ev)
         self._search_text(tvec, ev)
+        text_mentions = [self.matcher.find(lst.title, "title") +
+                         self.matcher.find(lst.description, "description") for lst in listings]
+        if ocr:
+            self._find_small_logos(text_mentions, images, owners, ev)
 
         res: dict[str, list] = defaultdict(list)
         for n, lst in enumerate(listings):
             rows = [k for k, (o, _) in enumerate(owners) if o == n]
-            mentions = self.matcher.find(lst.title, "title") + self.matcher.find(lst.description, "description")
+            mentions = text_mentions[n]
             ocr_mentions, ocr_text = self._ocr_mentions(mentions, lst.image_paths,
                                                         [owners[k][1] for k in rows]) if ocr else ([], {})
-            res["ocr_pending"].append(not ocr and bool(rows) and self._ocr_could_matter(mentions) and ocr_available())
+            res["ocr_pending"].append(not ocr and bool(rows) and (
+                self._ocr_could_matter(mentions) and ocr_available()
+                or self._logos_could_matter(mentions, ev[n])))
             mentions += ocr_mentions
             evasion = evasion_terms(lst.title + " . " + lst.description)
             brand = self._attribute(mentions, ev[n])
@@ -161,6 +177,35 @@ class Detector:
         """OCR can change the result only when it runs at all and the text names no catalog brand."""
         return self.config.ocr_max_images > 0 and not any(m.kind in ("name", "alias") for m in text_mentions)
 
+    def _logos_could_matter(self, text_mentions: list[Mention], e: _Evidence) -> bool:
+        """The small-logo stage can matter where the text names no catalog brand and no fast image evidence is
+        already strong (a near-copy, or an image/logo match at ``skip_above``) — and the bank has logos."""
+        strongest = max((v[0] for d in (e.img, e.logo) for v in d.values()), default=0.0)
+        return (not any(m.kind in ("name", "alias") for m in text_mentions)
+                and strongest < self.config.logo.skip_above
+                and not any(v[0] <= self.config.pdq_max_distance for v in e.pdq.values())
+                and self.logo_verifier.available)
+
+    def _find_small_logos(self, text_mentions: list[list[Mention]], images: list,
+                          owners: list[tuple[int, int]], ev: list[_Evidence]) -> None:
+        """Follow-up scans only: verified small logos (ml/logo_verify.py) become ``logo`` evidence of their brand.
+
+        Runs on the first ``logo.max_images`` decoded images of each listing where ``_logos_could_matter``.
+        """
+        per_listing: dict[int, int] = defaultdict(int)
+        jobs = []
+        for k, (n, _li) in enumerate(owners):
+            if per_listing[n] < self.config.logo.max_images and self._logos_could_matter(text_mentions[n], ev[n]):
+                per_listing[n] += 1
+                jobs.append(k)
+        if not jobs:
+            return
+        verifier = self.logo_verifier
+        for k, hits in zip(jobs, verifier.verify([images[k] for k in jobs]), strict=True):
+            n, li = owners[k]
+            for h in hits:
+                _keep_max(ev[n].logo, h.brand_id, (verifier.to_sim(h.ncc), h.ref_id, li, h.image, h.box))
+
     # ---- searching --------------------------------------------------------------------------
     def _search_images(self, glob, regs, hexes, owners, ev: list[_Evidence]) -> None:
         if not len(glob):
@@ -170,18 +215,16 @@ class Detector:
         boxes = self.models.image.boxes
         own = np.asarray(owners, np.int64).reshape(-1, 2)
         # Global hits: product refs -> img, the rest -> logo (whole image as the box). Region hits: logo refs
-        # -> logo, the rest -> region. Hits are reduced per (listing, kind, brand) in the order the per-hit
-        # loop used to visit them (global before region, rows, then rank), so ties resolve the same way.
+        # -> logo, the rest -> region. Hits are reduced per (listing, kind, brand), global before region, so
+        # equal scores resolve the same way every time.
         s_g, i_g = idx.ref_image.search(glob, 16)
-        R = regs.shape[1]
-        s_r, i_r = idx.ref_image.search(regs.reshape(-1, regs.shape[2]), 8)
         row_g = np.repeat(np.arange(len(s_g)), s_g.shape[1])
-        q_r = np.repeat(np.arange(len(s_r)), s_r.shape[1])
-        ids = np.concatenate([i_g.ravel(), i_r.ravel()]).astype(np.int64)
-        score = np.concatenate([s_g.ravel(), s_r.ravel()])
-        row = np.concatenate([row_g, q_r // R])
-        box = np.concatenate([np.full(len(row_g), -1), q_r % R])  # -1: the whole image
-        ok = ids >= 0
+        i_r, s_r, row_r, box_r = self._region_hits(regs)
+        ids = np.concatenate([i_g.ravel(), i_r]).astype(np.int64)
+        score = np.concatenate([s_g.ravel(), s_r])
+        row = np.concatenate([row_g, row_r])
+        box = np.concatenate([np.full(len(row_g), -1), box_r])  # -1: the whole image
+        ok = (ids >= 0) & ((box < 0) | (score >= self.config.region_min_score))
         ids, score, row, box = ids[ok], score[ok], row[ok], box[ok]
         kind = arr.kind[ids]
         target = np.where(box < 0, np.where(kind == 0, 0, 1), np.where(kind == 1, 1, 2))  # img / logo / region
@@ -193,8 +236,11 @@ class Detector:
         winners = order[firsts]
         # dict insertion order = where each (listing, kind, brand) was first seen
         _, first_seen = np.unique(key, return_index=True)  # sorted by key, like winners
+        winners = winners[np.argsort(first_seen, kind="stable")]
+        region = winners[box[winners] >= 0]  # scored in bf16 by best_of_groups: re-score the winners exactly
+        score[region] = idx.ref_image.exact_scores(regs[row[region], box[region]], ids[region])
         whole = (0.0, 0.0, 1.0, 1.0)
-        for w in winners[np.argsort(first_seen, kind="stable")]:
+        for w in winners:
             j, n, t = int(ids[w]), int(n_of[w]), int(target[w])
             head = (float(score[w]), arr.ref_ids[j], int(own[row[w], 1]), int(arr.image[j]))
             b = arr.brand_ids[arr.brand[j]]
@@ -224,6 +270,23 @@ class Detector:
                 if ids[row][0] >= 0 and d[row][0] < ev[n].cf_pdq[0]:
                     m = idx.cf_pdq.meta[ids[row][0]]
                     ev[n].cf_pdq = (int(d[row][0]), m["ref_id"], m["brand_id"])
+
+    def _region_hits(self, regs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(bank row, score, image row, window) of the region hits that can win a (listing, kind, brand).
+
+        A flat bank scores every reference against every window in one bf16 matmul and keeps each reference's
+        best window per image (``VectorBank.best_of_groups``; the winners are re-scored exactly); an
+        approximate (large) bank is searched per window, 8 neighbours each.
+        """
+        bank = self.index.ref_image
+        n_img, n_win = regs.shape[:2]
+        if not bank.approximate:
+            best, window = bank.best_of_groups(regs)
+            rows = np.repeat(np.arange(n_img), best.shape[1])
+            return np.tile(np.arange(best.shape[1]), n_img), best.ravel(), rows, window.ravel()
+        s, i = bank.search(regs.reshape(-1, regs.shape[2]), 8)
+        q = np.repeat(np.arange(len(s)), s.shape[1])
+        return i.ravel(), s.ravel(), q // n_win, q % n_win
 
     def _search_text(self, tvec: np.ndarray, ev: list[_Evidence]) -> None:
         s, ids = self.index.ref_text.search(tvec, 16)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from ml.config import EmbedderConfig
 from ml.engine import ImageForward, eager_image
-from ml.images import image_map
+from ml.images import image_map, square_pixels
 from ml.vectors import l2_normalize
 
 
@@ -58,33 +58,48 @@ class ImageEmbedder:
     def dim(self) -> int:
         return self.config.dim
 
-    def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
-        """Squash-resize to the input square and normalise; returns (B, 3, S, S) float32."""
+    def squares(self, images: list[Image.Image]) -> np.ndarray:
+        """(N, S, S, 3) uint8 squash-resized copies (threads: PIL's resize releases the GIL)."""
         s = self.config.input_size
-        out = np.empty((len(images), 3, s, s), np.float32)
+        out = np.empty((len(images), s, s, 3), np.uint8)
 
         def one(n: int) -> None:
-            im = images[n]
-            if im.mode != "RGB":  # load_image already gives RGB; convert() would copy it for nothing
-                im = im.convert("RGB")
-            px = np.asarray(im.resize((s, s), Image.BILINEAR), np.uint8)
-            for c in range(3):
-                np.take(self._lut[c], px[:, :, c], out=out[n, c])
+            out[n] = square_pixels(images[n], s)
 
         image_map(one, range(len(images)))
+        return out
+
+    def normalise(self, squares: np.ndarray) -> torch.Tensor:
+        """uint8 squares -> (B, 3, S, S) float32 network input, by table lookup per channel."""
+        b, s = squares.shape[0], self.config.input_size
+        out = np.empty((b, 3, s, s), np.float32)
+
+        def one(n: int) -> None:
+            for c in range(3):
+                np.take(self._lut[c], squares[n, :, :, c], out=out[n, c])
+
+        image_map(one, range(b))
         return torch.from_numpy(out)
+
+    def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
+        """Squash-resize to the input square and normalise; returns (B, 3, S, S) float32."""
+        return self.normalise(self.squares(images))
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
 
     def embed(self, images: list[Image.Image], *, regions: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Return L2-normalised global vectors (N, D) and region vectors (N, R, D) (or None)."""
-        if not images:
+        return self.embed_squares(self.squares(images), regions=regions)
+
+    def embed_squares(self, squares: np.ndarray, *, regions: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """``embed`` for images already squash-resized by ``squares`` (the detector hashes the same copies)."""
+        if not len(squares):
             return np.zeros((0, self.dim), np.float32), (np.zeros((0, len(self.boxes), self.dim), np.float32) if regions else None)
         glob, regs = [], []
         bs = self.config.batch_size
-        for start in range(0, len(images), bs):
-            fmap = self._features(self.preprocess(images[start:start + bs]))
+        for start in range(0, len(squares), bs):
+            fmap = self._features(self.normalise(squares[start:start + bs]))
             glob.append(fmap.mean(dim=(2, 3)).numpy())
             if regions:
                 regs.append(self._pool_regions(fmap))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+import numpy as np
 from PIL import Image, ImageOps
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -90,6 +91,23 @@ def load_image(
     except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError, EOFError) as exc:
         raise ImageError(f"not a valid image ({type(exc).__name__}: {exc})") from exc
     return im
+
+
+def square_pixels(im: Image.Image, side: int) -> np.ndarray:
+    """(side, side, 3) uint8: the image squash-resized (bilinear), the one copy the embedder and PDQ both read.
+
+    Squashed, not cropped, so a logo near an edge is never cut off; references and listings go through the
+    same path, so the distortion cancels out (and PDQ resamples to a square 64x64 anyway).
+    """
+    import torch
+    from torchvision.transforms.v2.functional import InterpolationMode, resize
+
+    if im.mode != "RGB":  # load_image already gives RGB; convert() would copy it for nothing
+        im = im.convert("RGB")
+    # torchvision's uint8 antialiased bilinear kernel: within 2 levels (mean 0.01) of PIL's BILINEAR, ~2x faster.
+    hwc = torch.from_numpy(np.array(im, np.uint8))
+    out = resize(hwc.permute(2, 0, 1), [side, side], interpolation=InterpolationMode.BILINEAR, antialias=True)
+    return np.ascontiguousarray(out.permute(1, 2, 0).numpy())
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

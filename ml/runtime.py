@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 _DONE = False
+_aside: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, one-thread pool)
+_aside_lock = threading.Lock()
 
 
 def configure(threads: int = 2) -> None:
@@ -31,3 +36,16 @@ def configure(threads: int = 2) -> None:
     except Exception:  # noqa: BLE001 - faiss tuning is best-effort
         pass
     _DONE = True
+
+
+def aside(fn: Callable[..., object], *args: object) -> Future:
+    """Run ``fn(*args)`` on this process's one background thread, e.g. the text encoder while images decode.
+
+    Torch and PIL release the GIL in their kernels, so the two overlap on separate cores. The thread is made
+    lazily and again after a fork (Celery prefork children), never shared across pids.
+    """
+    global _aside
+    with _aside_lock:
+        if _aside is None or _aside[0] != os.getpid():
+            _aside = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="ac-aside"))
+        return _aside[1].submit(fn, *args)

@@ -76,6 +76,7 @@ class Detection:
     # Index in the listing's image list of each row of image_vectors / pdq_hashes (images that failed to decode
     # have none); None means every image decoded, in order.
     image_positions: list[int] | None = None
-    # A fast-path scan (Detector.scan(ocr=False)) skipped OCR that could change this result: the text names no
-    # catalog brand and OCR is available. An OCR follow-up scan (ocr=True) of the listing replaces it.
+    # A fast-path scan (Detector.scan(ocr=False)) skipped work that could change this result: the text names no
+    # catalog brand, and OCR is available or the small-logo stage (ml/logo_verify.py) can run. A follow-up scan
+    # (ocr=True) of the listing replaces it.
     ocr_pending: bool = False

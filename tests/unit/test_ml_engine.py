@@ -1,17 +1,27 @@
-"""Inference engines: ONNX Runtime matches the eager fp32 reference; a broken engine degrades to eager."""
+"""Inference engines: ONNX Runtime and the mixed fp32/bf16 engine match the eager fp32 reference within the
+0.995 cosine the banks rely on; a broken engine degrades to the next one."""
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
 from ml.config import ModelsConfig
-from ml.engine import build_forwards, resolve_engine
+from ml.engine import bf16_hardware, build_forwards, resolve_engine
 from ml.models import load_models
+
+needs_bf16 = pytest.mark.skipif(not bf16_hardware(), reason="no bf16 units (AMX / AVX512-BF16 / CUDA) here")
 
 
 @pytest.fixture(scope="module")
-def both():
+def both(monkeypatch_module):
+    monkeypatch_module.setenv("AC_BF16", "0")  # fp32 throughout: the plain ONNX Runtime engine
     return load_models(ModelsConfig(engine="onnx")), load_models(ModelsConfig(engine="eager"))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
 
 
 def _photos() -> list[Image.Image]:
@@ -26,7 +36,13 @@ def test_resolve_engine_reads_env_and_refuses_unknown(monkeypatch):
     monkeypatch.setenv("AC_ENGINE", "eager")
     assert resolve_engine() == "eager"
     monkeypatch.setenv("AC_ENGINE", "auto")
-    assert resolve_engine() == "onnx"  # onnxruntime is a pinned dependency
+    cpu_bf16 = bf16_hardware() and not torch.cuda.is_available()
+    assert resolve_engine() == ("mixed" if cpu_bf16 else "onnx")  # onnxruntime is a pinned dependency
+    monkeypatch.setenv("AC_BF16", "0")
+    assert resolve_engine() == "onnx"
+    monkeypatch.setenv("AC_BF16", "maybe")
+    with pytest.raises(ValueError, match="AC_BF16='maybe'"):
+        resolve_engine()
     assert resolve_engine("COMPILE") == "compile"
     with pytest.raises(ValueError, match="unknown engine 'tensorrt'"):
         resolve_engine("tensorrt")
@@ -63,3 +79,39 @@ def test_broken_engine_falls_back_to_eager(caplog):
     assert "falling back to eager" in caplog.text
     with pytest.raises(AttributeError):
         img(torch.zeros(1, 3, 32, 32))  # the eager path is the real module call, not a stub
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.min(np.sum(a * b, axis=-1)))
+
+
+@needs_bf16
+def test_mixed_engine_stays_within_the_bar_and_runs_every_batch_size(both, monkeypatch):
+    """fp32 stem on ONNX Runtime + bf16 body (torch.compile) + bf16 MiniLM: cosine >= 0.995 of plain fp32."""
+    monkeypatch.setenv("AC_BF16", "auto")
+    mixed = load_models(ModelsConfig(engine="mixed"))
+    _fast, ref = both
+    assert mixed.engine == "mixed" and mixed.version == ref.version
+    ims = _photos()
+    for n in (1, 2, 3):  # batch 1 and the dynamic batch graph, both compiled at load
+        g1, r1 = mixed.image.embed(ims[:n])
+        g2, r2 = ref.image.embed(ims[:n])
+        assert _close(g1, g2) >= 0.995 and _close(r1, r2) >= 0.995
+    texts = ["Acme RoadRunner trap, genuine", "red running shoes for men size 44, barely worn, box included", ""]
+    assert _close(mixed.text.embed(texts), ref.text.embed(texts)) >= 0.999
+
+
+@needs_bf16
+def test_bf16_policy_zero_keeps_onnx_fp32(both, monkeypatch):
+    monkeypatch.setenv("AC_BF16", "0")
+    used, _img, _txt = build_forwards("mixed", *_tiny_models(), input_size=32, batch=1, threads=1)
+    assert used == "onnx"  # the mixed engine needs bf16; fp32 ONNX Runtime runs instead
+    monkeypatch.setenv("AC_BF16", "auto")
+    fast, _ref = both
+    assert fast.engine == "onnx"  # built under AC_BF16=0: no bf16 text either
+
+
+def _tiny_models():
+    from ml.effnet import build_effnet
+
+    return build_effnet(), load_models(ModelsConfig(engine="eager")).text.model

@@ -66,19 +66,27 @@ def test_draft_mode_decodes_large_jpeg_smaller():
     assert 512 <= min(im.size) < 1536
 
 
-def test_pdq_hashes_a_reduced_copy_and_is_part_of_the_model_version(monkeypatch):
-    """PDQ runs on a <= PDQ_SIDE px copy (cheap, same near-copy matches); the hash method versions the banks."""
+def test_pdq_hashes_the_embedders_square_copy_and_is_part_of_the_model_version(monkeypatch):
+    """PDQ reads the detector's 256 px square copy (no second resize); the hash method versions the banks."""
     import numpy as np
 
     from ml import pdq
     from ml.config import ModelsConfig
+    from ml.images import square_pixels
     from ml.models import Models
 
     rng = np.random.default_rng(5)
     big = Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).resize((1024, 768), Image.BICUBIC)
-    small = big.resize((pdq.PDQ_SIDE, pdq.PDQ_SIDE * 3 // 4), Image.Resampling.BOX)
-    assert pdq.pdq_hex(big) == pdq.pdq_hex(small)
-    assert pdq.hamming(pdq.pdq_hex(big), pdq.pdq_hex(big.convert("L"))) <= 8  # grey input is converted
+    h = pdq.pdq_hex(big)
+    assert h == pdq.pdq_hex_square(square_pixels(big, pdq.PDQ_SIDE))  # references and listings hash alike
+    buf = io.BytesIO()
+    big.resize((500, 375)).save(buf, "JPEG", quality=80)
+    assert pdq.hamming(h, pdq.pdq_hex(Image.open(buf))) <= 16  # a re-encoded, smaller copy is a near-copy
+    assert pdq.hamming(h, pdq.pdq_hex(big.convert("L"))) <= 16  # grey input is converted
+    other = Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).resize((1024, 768), Image.BICUBIC)
+    assert pdq.hamming(h, pdq.pdq_hex(other)) > 64
+    with pytest.raises(ValueError, match="256x256"):
+        pdq.pdq_hex_square(np.zeros((64, 64, 3), np.uint8))
     m = Models(image=None, text=None, config=ModelsConfig())  # version needs only the config
     before = m.version
     monkeypatch.setattr(pdq, "PDQ_VERSION", "pdq512")

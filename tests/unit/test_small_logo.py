@@ -5,10 +5,10 @@ several positions on a smooth and on a busy background; negatives are the same b
 logo and with a logo that is not in the bank. "Matches" means what a moderator sees: the detector's
 explanation says "logo region matched <Brand>" (its own threshold, DetectorConfig/explanation).
 
-Not met yet (xfail, strict): pooled EfficientNet-Lite0 region vectors, at 256 px or through a 448 px
-pass or 2x2 / 3x3 tiles, with or without small-scale logo references and background contrast, do not
-separate a 5-8% logo from busy backgrounds at one threshold (measurements in the helper-2 report).
-When a method does, this test XPASSes and the marker must go.
+Pooled EfficientNet-Lite0 region vectors alone (256 px, a 448 px pass, 2x2 / 3x3 tiles) did not separate a
+5-8% logo from busy backgrounds at one threshold. The follow-up scan's small-logo stage (ml/logo_verify.py)
+does: tile vectors pick candidate logo references, a colour-shape template match verifies them. ``scan``
+defaults to ``ocr=True``, the follow-up path; the fast path (``ocr=False``) leaves such listings pending.
 """
 import numpy as np
 import pytest
@@ -90,7 +90,6 @@ def _logo_lines(det: Detector, root, images: dict[str, Image.Image]) -> dict[str
 POSITIONS = [(0.0, 0.0), (1.0, 0.0), (0.5, 0.5), (0.0, 1.0), (1.0, 1.0), (0.3, 0.7)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue #3: 5-8% logos are not matched reliably yet (see module docstring)")
 def test_small_logo_matches_its_reference_and_nothing_else(detector):
     det, root = detector
     cases, want = {}, {}
