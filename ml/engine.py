@@ -23,6 +23,7 @@ its first block (128x128, 32 channels): with the stem and that block in fp32 the
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -217,6 +218,7 @@ def _bf16_ok(model: str) -> bool:
     return policy == "1" or model == "text"
 
 
+@functools.cache  # asked on every region search: read /proc/cpuinfo once
 def _cpu_has_bf16() -> bool:
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
