@@ -12,11 +12,10 @@ from PIL import Image, ImageDraw
 
 from ml.config import DetectorConfig, LogoVerifyConfig
 from ml.detector import Detector
-from ml.index import ReferenceIndex
 from ml.logo_verify import LogoVerifier, make_template, match_template, work_image
 from ml.models import load_models
-from ml.types import BrandInfo, ListingInput, ReferenceInfo, SellerInfo
-from tests.unit.test_small_logo import BRANDS, _background, _logo
+from ml.types import ListingInput, SellerInfo
+from tests.unit.test_small_logo import BRANDS, _background, _logo, logo_bank
 
 CFG = LogoVerifyConfig()
 
@@ -90,12 +89,7 @@ def test_template_needs_a_shape():
 def logo_index(tmp_path_factory):
     models = load_models()
     root = tmp_path_factory.mktemp("logo-verify")
-    refs = []
-    for kind, name in BRANDS.items():
-        _logo(kind).save(root / f"{kind}.png")
-        refs.append(ReferenceInfo(f"{kind}-logo", kind, f"{name} logo", "", None, "USD", "logo",
-                                  (str(root / f"{kind}.png"),)))
-    return models, ReferenceIndex.build([BrandInfo(k, n) for k, n in BRANDS.items()], refs, models), root
+    return models, logo_bank(root, models), root
 
 
 def test_verifier_finds_the_logo_and_loads_templates_once(logo_index, monkeypatch):

@@ -64,17 +64,21 @@ def _with_logo(bg: Image.Image, kind: str, frac: float, pos: tuple[float, float]
     return out
 
 
-@pytest.fixture(scope="module")
-def detector(tmp_path_factory):
-    models = load_models()
-    root = tmp_path_factory.mktemp("small-logo")
+def logo_bank(root, models) -> ReferenceIndex:
+    """An index of the three drawn logos (files written under ``root``), one logo reference per brand."""
     refs = []
     for kind, name in BRANDS.items():
         p = root / f"{kind}.png"
         _logo(kind).save(p)
         refs.append(ReferenceInfo(f"{kind}-logo", kind, f"{name} logo", "", None, "USD", "logo", (str(p),)))
-    brands = [BrandInfo(k, n) for k, n in BRANDS.items()]
-    return Detector(models, ReferenceIndex.build(brands, refs, models)), root
+    return ReferenceIndex.build([BrandInfo(k, n) for k, n in BRANDS.items()], refs, models)
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory):
+    models = load_models()
+    root = tmp_path_factory.mktemp("small-logo")
+    return Detector(models, logo_bank(root, models)), root
 
 
 def _logo_lines(det: Detector, root, images: dict[str, Image.Image]) -> dict[str, list[str]]:
