@@ -173,15 +173,19 @@ class Detector:
                 found += [m for m in self.matcher.find(text, "image") if m.kind in ("name", "alias")]
         return found, texts
 
+    @staticmethod
+    def _names_a_brand(text_mentions: list[Mention]) -> bool:
+        return any(m.kind in ("name", "alias") for m in text_mentions)
+
     def _ocr_could_matter(self, text_mentions: list[Mention]) -> bool:
         """OCR can change the result only when it runs at all and the text names no catalog brand."""
-        return self.config.ocr_max_images > 0 and not any(m.kind in ("name", "alias") for m in text_mentions)
+        return self.config.ocr_max_images > 0 and not self._names_a_brand(text_mentions)
 
     def _logos_could_matter(self, text_mentions: list[Mention], e: _Evidence) -> bool:
         """The small-logo stage can matter where the text names no catalog brand and no fast image evidence is
         already strong (a near-copy, or an image/logo match at ``skip_above``) — and the bank has logos."""
         strongest = max((v[0] for d in (e.img, e.logo) for v in d.values()), default=0.0)
-        return (not any(m.kind in ("name", "alias") for m in text_mentions)
+        return (not self._names_a_brand(text_mentions)
                 and strongest < self.config.logo.skip_above
                 and not any(v[0] <= self.config.pdq_max_distance for v in e.pdq.values())
                 and self.logo_verifier.available)
@@ -192,10 +196,11 @@ class Detector:
 
         Runs on the first ``logo.max_images`` decoded images of each listing where ``_logos_could_matter``.
         """
+        could = [self._logos_could_matter(m, e) for m, e in zip(text_mentions, ev, strict=True)]
         per_listing: dict[int, int] = defaultdict(int)
         jobs = []
         for k, (n, _li) in enumerate(owners):
-            if per_listing[n] < self.config.logo.max_images and self._logos_could_matter(text_mentions[n], ev[n]):
+            if could[n] and per_listing[n] < self.config.logo.max_images:
                 per_listing[n] += 1
                 jobs.append(k)
         if not jobs:

@@ -53,8 +53,7 @@ def resolve_engine(name: str | None = None) -> str:
     if name == "auto":
         if not importlib.util.find_spec("onnxruntime"):
             return "eager"
-        cpu_bf16 = torch.backends.mkldnn.is_available() and _cpu_has_bf16() and not torch.cuda.is_available()
-        return "mixed" if bf16_policy() != "0" and cpu_bf16 else "onnx"
+        return "mixed" if bf16_policy() != "0" and _cpu_bf16() and not torch.cuda.is_available() else "onnx"
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)} or auto")
     return name
@@ -207,7 +206,11 @@ def bf16_policy() -> str:
 
 def bf16_hardware() -> bool:
     """bf16 only pays where the hardware has bf16 units; elsewhere torch emulates it, slower than fp32."""
-    return torch.cuda.is_available() or torch.backends.mkldnn.is_available() and _cpu_has_bf16()
+    return torch.cuda.is_available() or _cpu_bf16()
+
+
+def _cpu_bf16() -> bool:
+    return torch.backends.mkldnn.is_available() and _cpu_has_bf16()
 
 
 def _bf16_ok(model: str) -> bool:
@@ -331,7 +334,7 @@ def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.
     """
     if engine == "mixed":
         try:
-            if bf16_policy() == "0" or not bf16_hardware():
+            if not _bf16_ok("text"):
                 raise RuntimeError("needs bf16 hardware and AC_BF16 other than 0")
             return engine, mixed_image(image_model, input_size, threads), bf16_text(text_model)
         except Exception:  # noqa: BLE001 - e.g. no C++ compiler for torch.compile

@@ -59,7 +59,7 @@ class ImageEmbedder:
         return self.config.dim
 
     def squares(self, images: list[Image.Image]) -> np.ndarray:
-        """(N, S, S, 3) uint8 squash-resized copies (threads: PIL's resize releases the GIL)."""
+        """(N, S, S, 3) uint8 squash-resized copies (``square_pixels``; threads: the resize releases the GIL)."""
         s = self.config.input_size
         out = np.empty((len(images), s, s, 3), np.uint8)
 

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import warnings
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
@@ -19,25 +17,18 @@ IMAGE_THREADS = max(1, min(4, int(os.environ.get("AC_IMAGE_THREADS", os.cpu_coun
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, pool)
-_pool_lock = threading.Lock()
 
 
 def image_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-    """``[fn(x) for x in items]`` across a small per-process thread pool, results in input order.
-
-    The pool is created lazily and again after a fork (Celery prefork children), never shared across pids.
-    Exceptions propagate from the first failing item, as in the loop.
+    """``[fn(x) for x in items]`` across a small per-process thread pool (``ml.runtime.thread_pool``), results
+    in input order. Exceptions propagate from the first failing item, as in the loop.
     """
+    from ml.runtime import thread_pool
+
     items = list(items)
     if IMAGE_THREADS <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():  # new after a fork: the parent's threads don't exist here
-            _pool = (os.getpid(), ThreadPoolExecutor(IMAGE_THREADS, thread_name_prefix="ac-image"))
-        pool = _pool[1]
-    return list(pool.map(fn, items))
+    return list(thread_pool("image", IMAGE_THREADS).map(fn, items))
 
 
 class ImageError(ValueError):

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 _DONE = False
-_aside: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, one-thread pool)
-_aside_lock = threading.Lock()
+_pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}  # name -> (pid that made it, pool)
+_pools_lock = threading.Lock()
 
 
 def configure(threads: int = 2) -> None:
@@ -38,14 +38,19 @@ def configure(threads: int = 2) -> None:
     _DONE = True
 
 
+def thread_pool(name: str, workers: int) -> ThreadPoolExecutor:
+    """This process's thread pool called ``name``, made lazily and again after a fork (Celery prefork
+    children inherit the parent's pool object but not its threads), never shared across pids."""
+    with _pools_lock:
+        made = _pools.get(name)
+        if made is None or made[0] != os.getpid():
+            made = _pools[name] = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix=f"ac-{name}"))
+        return made[1]
+
+
 def aside(fn: Callable[..., object], *args: object) -> Future:
     """Run ``fn(*args)`` on this process's one background thread, e.g. the text encoder while images decode.
 
-    Torch and PIL release the GIL in their kernels, so the two overlap on separate cores. The thread is made
-    lazily and again after a fork (Celery prefork children), never shared across pids.
+    Torch and PIL release the GIL in their kernels, so the two overlap on separate cores.
     """
-    global _aside
-    with _aside_lock:
-        if _aside is None or _aside[0] != os.getpid():
-            _aside = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="ac-aside"))
-        return _aside[1].submit(fn, *args)
+    return thread_pool("aside", 1).submit(fn, *args)

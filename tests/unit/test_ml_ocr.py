@@ -27,6 +27,14 @@ def test_status_line_matches_availability():
     assert ocr_status() == ("available" if ocr_available() else "missing (scans run without OCR)")
 
 
+def _zorbex_index(tmp_path, models) -> ReferenceIndex:
+    """One brand, Zorbex, with one plain green product photo (nothing in it to read)."""
+    Image.new("RGB", (320, 320), (10, 200, 30)).save(tmp_path / "ref.jpg")
+    refs = [ReferenceInfo("z-1", "zorbex", "Trail Runner 5", "Running shoe.", 120.0, "USD", "product",
+                          (str(tmp_path / "ref.jpg"),))]
+    return ReferenceIndex.build([BrandInfo("zorbex", "Zorbex", (), ())], refs, models)
+
+
 @needs_ocr
 def test_reads_a_wordmark(tmp_path):
     assert "ZORBEX" in image_text(Image.open(_label(tmp_path / "z.jpg", "ZORBEX")))
@@ -35,12 +43,7 @@ def test_reads_a_wordmark(tmp_path):
 @needs_ocr
 def test_brand_only_in_the_image_is_found_and_explained(tmp_path):
     models = load_models()
-    ref = Image.new("RGB", (320, 320), (10, 200, 30))
-    ref.save(tmp_path / "ref.jpg")
-    brands = [BrandInfo("zorbex", "Zorbex", (), ())]
-    refs = [ReferenceInfo("z-1", "zorbex", "Trail Runner 5", "Running shoe.", 120.0, "USD", "product",
-                          (str(tmp_path / "ref.jpg"),))]
-    index = ReferenceIndex.build(brands, refs, models)
+    index = _zorbex_index(tmp_path, models)
     lst = ListingInput("L1", SellerInfo("S1"), "Hot sale sports bag", "Good quality, fast delivery.", 9.0, "USD",
                        (_label(tmp_path / "lst.jpg", "ZORBEX"),))
     with_ocr = Detector(models, index).scan([lst])[0]
@@ -59,12 +62,7 @@ def test_brand_only_in_the_image_is_found_and_explained(tmp_path):
 def test_fast_path_defers_ocr_and_the_follow_up_restores_the_signal(tmp_path):
     """Workers scan with ocr=False; listings marked ocr_pending get an OCR follow-up that replaces the result."""
     models = load_models()
-    ref = Image.new("RGB", (320, 320), (10, 200, 30))
-    ref.save(tmp_path / "ref.jpg")
-    brands = [BrandInfo("zorbex", "Zorbex", (), ())]
-    refs = [ReferenceInfo("z-1", "zorbex", "Trail Runner 5", "Running shoe.", 120.0, "USD", "product",
-                          (str(tmp_path / "ref.jpg"),))]
-    det = Detector(models, ReferenceIndex.build(brands, refs, models))
+    det = Detector(models, _zorbex_index(tmp_path, models))
     label = _label(tmp_path / "lst.jpg", "ZORBEX")
     unnamed = ListingInput("L1", SellerInfo("S1"), "Hot sale sports bag", "Good quality.", 9.0, "USD", (label,))
     named = dataclasses.replace(unnamed, listing_id="L2", title="Zorbex sports bag")
