@@ -23,7 +23,6 @@ its first block (128x128, 32 channels): with the stem and that block in fp32 the
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import logging
@@ -34,6 +33,8 @@ import warnings
 from collections.abc import Callable
 
 import torch
+
+from ml.runtime import cpu_flags
 
 log = logging.getLogger(__name__)
 
@@ -221,14 +222,8 @@ def _bf16_ok(model: str) -> bool:
     return policy == "1" or model == "text"
 
 
-@functools.cache  # asked on every region search: read /proc/cpuinfo once
 def _cpu_has_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
-            flags = f.read()
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-    except OSError:
-        return False
+    return not cpu_flags().isdisjoint({"avx512_bf16", "amx_bf16"})
 
 
 def compile_image(model: torch.nn.Module, input_size: int, batch: int) -> ImageForward:

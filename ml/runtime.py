@@ -1,6 +1,7 @@
 """Process-wide runtime knobs (threads, FAISS/OpenMP behaviour), applied once before heavy imports."""
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -15,13 +16,17 @@ def configure(threads: int = 2) -> None:
     """Pin thread counts deliberately: oversubscribing 2 cores costs more than it gains.
 
     OMP_WAIT_POLICY=PASSIVE stops idle OpenMP threads spinning against torch's pool; FAISS's BLAS
-    threshold is lowered because its BLAS path is slow on this CPU for small batches.
+    threshold is lowered because its BLAS path is slow on this CPU for small batches. OpenBLAS misses
+    newer AVX-512 Xeons and falls back to generic kernels, so it is told their family, but only where
+    the CPU has AVX-512: forcing those kernels on an AVX2-only CPU (e.g. AMD EPYC Rome) kills the
+    process with SIGILL.
     """
     global _DONE
     if _DONE:
         return
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+    if "avx512f" in cpu_flags():
+        os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -36,6 +41,19 @@ def configure(threads: int = 2) -> None:
     except Exception:  # noqa: BLE001 - faiss tuning is best-effort
         pass
     _DONE = True
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
 
 
 def thread_pool(name: str, workers: int) -> ThreadPoolExecutor:
