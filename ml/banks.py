@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
 
 from ml.config import BankConfig
 from ml.pdq import PDQ_BITS, hex_to_bytes
+
+if TYPE_CHECKING:
+    from ml.image_embedder import RegionVectors
 
 FLAT, HNSW, IVFPQ = "flat", "hnsw", "ivfpq"
 
@@ -140,33 +144,43 @@ class VectorBank:
             return rerank(self.vectors, queries, candidates, k)
         return self._index.search(queries, k)
 
-    def best_of_groups(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every bank row against groups of queries (G, R, D): (G, N) best score over each group and its query.
+    @property
+    def window_scores_rounded(self) -> bool:
+        """Whether ``best_of_windows`` scores in bf16 (off by ~1e-3): callers re-score the pairs they keep."""
+        from ml.engine import bf16_hardware
+
+        return not self.approximate and bf16_hardware()
+
+    def best_of_windows(self, regions: RegionVectors) -> tuple[np.ndarray, np.ndarray]:
+        """Every bank row against every window of each image: (G, N) best score over the image's windows, and
+        which window.
 
         The region search: 126 windows per photo, and the detector keeps only the best window per reference.
-        Top-k search per window (FAISS) computed the same products in fp32 and then kept 8 per window; this
-        computes them once, as one matmul in bf16 on bf16 hardware (AMX: ~7x fp32; a score is off by ~1e-3,
-        so callers re-score the pairs they keep with ``exact_scores``), and keeps the best per reference: no
-        reference is missed because eight others beat it in every window. Flat banks only: an approximate bank's
-        rows are too many to score all (use ``search``).
+        Top-k search per window (FAISS) kept 8 per window, so a reference beaten by eight others in every window
+        was missed; this scores them all. Window r of image g is ``pool[r] @ cells[g] / norms[g, r]``, so its
+        score against a row is the window's average of the row's scores against the cells over that norm: one
+        (G*64, D) x (D, N) matmul instead of (G*126, D) x (D, N), in bf16 on bf16 hardware (AMX: ~7x fp32; a
+        score is off by ~1e-3, so callers re-score the pairs they keep with ``exact_scores``). Flat banks only:
+        an approximate bank's rows are too many to score all (use ``search``).
         """
         import torch
 
-        from ml.engine import bf16_hardware
-
         if self.approximate:
-            raise ValueError("best_of_groups scores every row: only for a flat (exact) bank")
-        g, r = queries.shape[:2]
+            raise ValueError("best_of_windows scores every row: only for a flat (exact) bank")
+        g, r, _ = regions.shape
         if not len(self) or not g or not r:
             return np.zeros((g, len(self)), np.float32), np.zeros((g, len(self)), np.int64)
-        dtype = torch.bfloat16 if bf16_hardware() else torch.float32
+        dtype = torch.bfloat16 if self.window_scores_rounded else torch.float32
         cached = self.__dict__.get("_matrix")
         if cached is None or cached[0] is not self.vectors or cached[1].dtype != dtype:
             cached = self._matrix = (self.vectors, torch.from_numpy(self.vectors).to(dtype).t().contiguous())
         with torch.inference_mode():
-            q = torch.from_numpy(np.ascontiguousarray(queries, np.float32).reshape(g * r, self.dim)).to(dtype)
-            best = torch.matmul(q, cached[1]).view(g, r, -1).max(dim=1)
-            return best.values.float().numpy(), best.indices.numpy()
+            k = regions.cells.shape[1]
+            per_cell = torch.matmul(regions.cells.reshape(g * k, self.dim).to(dtype), cached[1])
+            per_window = torch.matmul(regions.pool, per_cell.float().view(g, k, -1))  # (G, R, N)
+            per_window /= regions.norms.clamp(min=1e-12).unsqueeze(-1)
+            best = per_window.max(dim=1)
+            return best.values.numpy(), best.indices.numpy()
 
     def exact_scores(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """fp32 inner product of each query with its bank row: (K, D), (K,) -> (K,)."""

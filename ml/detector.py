@@ -10,6 +10,7 @@ import numpy as np
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig
 from ml.evasion import evasion_terms, genuine_claims, hype_terms
+from ml.image_embedder import RegionVectors
 from ml.images import ImageError, image_map, load_image, square_pixels
 from ml.index import ReferenceIndex
 from ml.logo_verify import LogoVerifier
@@ -114,7 +115,7 @@ class Detector:
                 owners.append((n, i))
         tvec = text_job.result()
         sq = np.stack(squares) if squares else np.zeros((0, cfg.input_size, cfg.input_size, 3), np.uint8)
-        glob, regs = self.models.image.embed_squares(sq, regions=True)
+        glob, regs = self.models.image.embed_factored(sq, regions=True)
         ev = [_Evidence() for _ in listings]
         self._search_images(glob, regs, hexes, owners, ev)
         self._search_text(tvec, ev)
@@ -242,8 +243,9 @@ class Detector:
         # dict insertion order = where each (listing, kind, brand) was first seen
         _, first_seen = np.unique(key, return_index=True)  # sorted by key, like winners
         winners = winners[np.argsort(first_seen, kind="stable")]
-        region = winners[box[winners] >= 0]  # scored in bf16 by best_of_groups: re-score the winners exactly
-        score[region] = idx.ref_image.exact_scores(regs[row[region], box[region]], ids[region])
+        if idx.ref_image.window_scores_rounded:  # bf16 products (bf16 hardware): re-score the winners exactly
+            region = winners[box[winners] >= 0]
+            score[region] = idx.ref_image.exact_scores(regs.vectors(row[region], box[region]), ids[region])
         whole = (0.0, 0.0, 1.0, 1.0)
         for w in winners:
             j, n, t = int(ids[w]), int(n_of[w]), int(target[w])
@@ -276,20 +278,20 @@ class Detector:
                     m = idx.cf_pdq.meta[ids[row][0]]
                     ev[n].cf_pdq = (int(d[row][0]), m["ref_id"], m["brand_id"])
 
-    def _region_hits(self, regs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _region_hits(self, regs: RegionVectors) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(bank row, score, image row, window) of the region hits that can win a (listing, kind, brand).
 
         A flat bank scores every reference against every window in one bf16 matmul and keeps each reference's
-        best window per image (``VectorBank.best_of_groups``; the winners are re-scored exactly); an
+        best window per image (``VectorBank.best_of_windows``; the winners are re-scored exactly); an
         approximate (large) bank is searched per window, 8 neighbours each.
         """
         bank = self.index.ref_image
         n_img, n_win = regs.shape[:2]
         if not bank.approximate:
-            best, window = bank.best_of_groups(regs)
+            best, window = bank.best_of_windows(regs)
             rows = np.repeat(np.arange(n_img), best.shape[1])
             return np.tile(np.arange(best.shape[1]), n_img), best.ravel(), rows, window.ravel()
-        s, i = bank.search(regs.reshape(-1, regs.shape[2]), 8)
+        s, i = bank.search(regs.dense().reshape(-1, regs.shape[2]), 8)
         q = np.repeat(np.arange(len(s)), s.shape[1])
         return i.ravel(), s.ravel(), q // n_win, q % n_win
 

@@ -1,6 +1,8 @@
 """Image vectors: one EfficientNet-Lite0 feature map gives the global vector and all region vectors."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from PIL import Image
@@ -35,6 +37,40 @@ def _pool_matrix(grid: int, windows: tuple[int, ...], stride: int) -> np.ndarray
     return np.stack(rows) if rows else np.zeros((0, grid * grid), np.float32)
 
 
+@dataclass(frozen=True)
+class RegionVectors:
+    """A batch's region (sliding-window) vectors, kept factored: window r of image g is the unit vector along
+    ``pool[r] @ cells[g]``.
+
+    Scoring a bank against the 64 feature cells and then averaging the scores per window is the same
+    arithmetic as scoring all 126 materialised windows, for half the products (``VectorBank.best_of_windows``);
+    only the windows a search keeps are materialised (``vectors``).
+    """
+
+    cells: torch.Tensor  # (G, K, D) float32 feature-map cells, row-major like the boxes
+    pool: torch.Tensor  # (R, K) averaging weights, one row per window (``region_boxes`` order)
+    norms: torch.Tensor  # (G, R) length of each averaged window, before normalisation
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.cells.shape[0], self.pool.shape[0], self.cells.shape[2]
+
+    def vectors(self, images: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        """(K, D) unit vectors of window ``windows[k]`` of image ``images[k]``."""
+        images, windows = np.asarray(images, np.int64), np.asarray(windows, np.int64)
+        out = np.empty((len(images), self.shape[2]), np.float32)
+        with torch.inference_mode():
+            for g in np.unique(images):  # per image: gathering a (64, D) cell block per window costs more
+                at = np.flatnonzero(images == g)
+                out[at] = torch.matmul(self.pool[torch.from_numpy(windows[at])], self.cells[int(g)]).numpy()
+        return l2_normalize(out)
+
+    def dense(self) -> np.ndarray:
+        """(G, R, D) unit vectors of every window of every image."""
+        with torch.inference_mode():
+            return l2_normalize(torch.matmul(self.pool, self.cells).numpy())
+
+
 class ImageEmbedder:
     """Preprocess + pooling around a swappable network call (``forward``, see ml/engine.py)."""
 
@@ -47,10 +83,6 @@ class ImageEmbedder:
         self.boxes = region_boxes(self.grid, config.region_windows, config.region_stride)
         self._mean = torch.tensor(config.mean).view(1, 3, 1, 1)
         self._std = torch.tensor(config.std).view(1, 3, 1, 1)
-        # uint8 -> normalised float per channel, computed with the same float32 ops as the tensor
-        # formula ((v / 255 - mean) / std), so a table lookup gives bit-identical inputs at a fraction of the cost.
-        v = torch.arange(256, dtype=torch.float32).view(1, 1, 256).div_(255.0)
-        self._lut = ((v - self._mean.view(3, 1, 1)) / self._std.view(3, 1, 1)).view(3, 256).numpy().copy()
         # Region pooling as one matmul: row r averages the feature cells of window r (same order as boxes).
         self._pool = torch.from_numpy(_pool_matrix(self.grid, config.region_windows, config.region_stride))
 
@@ -70,16 +102,16 @@ class ImageEmbedder:
         return out
 
     def normalise(self, squares: np.ndarray) -> torch.Tensor:
-        """uint8 squares -> (B, 3, S, S) float32 network input, by table lookup per channel."""
+        """uint8 squares -> (B, 3, S, S) float32 network input, ((v / 255 - mean) / std) in place.
+
+        One strided copy into channel-first floats, then three in-place passes on torch's threads: the same
+        float32 ops as the textbook formula (bit-identical), ~2x faster than a per-channel lookup table.
+        """
         b, s = squares.shape[0], self.config.input_size
-        out = np.empty((b, 3, s, s), np.float32)
-
-        def one(n: int) -> None:
-            for c in range(3):
-                np.take(self._lut[c], squares[n, :, :, c], out=out[n, c])
-
-        image_map(one, range(b))
-        return torch.from_numpy(out)
+        x = torch.empty((b, 3, s, s), dtype=torch.float32)
+        with torch.inference_mode():
+            x.copy_(torch.from_numpy(np.asarray(squares, np.uint8)).permute(0, 3, 1, 2))
+            return x.div_(255.0).sub_(self._mean).div_(self._std)
 
     def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
         """Squash-resize to the input square and normalise; returns (B, 3, S, S) float32."""
@@ -94,32 +126,33 @@ class ImageEmbedder:
 
     def embed_squares(self, squares: np.ndarray, *, regions: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """``embed`` for images already squash-resized by ``squares`` (the detector hashes the same copies)."""
-        if not len(squares):
-            return np.zeros((0, self.dim), np.float32), (np.zeros((0, len(self.boxes), self.dim), np.float32) if regions else None)
-        glob, regs = [], []
+        glob, regs = self.embed_factored(squares, regions=regions)
+        return glob, (regs.dense() if regs is not None else None)
+
+    def embed_factored(self, squares: np.ndarray, *,
+                       regions: bool = True) -> tuple[np.ndarray, RegionVectors | None]:
+        """``embed_squares`` with the region vectors left factored (``RegionVectors``): the scan's region search
+        scores cells, not windows, and materialises only the windows it keeps."""
+        glob, cells = [], []
         bs = self.config.batch_size
         for start in range(0, len(squares), bs):
             fmap = self._features(self.normalise(squares[start:start + bs]))
+            b, c, h, w = fmap.shape
             glob.append(fmap.mean(dim=(2, 3)).numpy())
             if regions:
-                regs.append(self._pool_regions(fmap))
-        g = l2_normalize(np.concatenate(glob).astype(np.float32))
-        r = l2_normalize(np.concatenate(regs).astype(np.float32)) if regions else None
-        return g, r
-
-    def _pool_regions(self, fmap: torch.Tensor) -> np.ndarray:
-        """Average-pool every window of the feature map: (B, C, H, W) -> (B, R, C).
-
-        One (R, H*W) @ (B, H*W, C) matmul with a fixed averaging matrix, in torch: numpy's OpenBLAS pool,
-        woken right after the engine's threads, took ~50x longer on 2 cores than this (and than the old
-        summed-area table, which cost ~5x more than the matmul). The result comes out (B, R, C) contiguous.
-        """
-        f = fmap if isinstance(fmap, torch.Tensor) else torch.from_numpy(np.asarray(fmap, np.float32))
-        b, c, h, w = f.shape
-        pool = self._pool if self._pool.shape[1] == h * w else torch.from_numpy(
-            _pool_matrix(h, self.config.region_windows, self.config.region_stride))
+                cells.append(fmap.reshape(b, c, h * w).transpose(1, 2))
+        g = l2_normalize(np.concatenate(glob).astype(np.float32)) if glob else np.zeros((0, self.dim), np.float32)
+        if not regions:
+            return g, None
+        cell = torch.cat(cells).contiguous() if cells else torch.zeros(0, self.grid * self.grid, self.dim)
+        pool = self._pool if self._pool.shape[1] == cell.shape[1] else torch.from_numpy(
+            _pool_matrix(int(round(cell.shape[1] ** 0.5)), self.config.region_windows, self.config.region_stride))
         with torch.inference_mode():
-            return torch.matmul(pool, f.reshape(b, c, h * w).transpose(1, 2)).numpy()
+            # |pool[r] @ cells|^2 = pool[r] @ (cells @ cells^T) @ pool[r]: a 64x64 Gram matrix per image instead
+            # of materialising 126 windows of 1280 dims just to measure them.
+            gram = torch.matmul(cell, cell.transpose(1, 2))
+            norms = (torch.matmul(pool, gram) * pool).sum(-1).clamp_(min=0).sqrt_()
+        return g, RegionVectors(cell, pool, norms)
 
     @torch.inference_mode()
     def logits(self, images: list[Image.Image]) -> np.ndarray:

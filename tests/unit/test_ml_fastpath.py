@@ -19,7 +19,7 @@ def _images() -> list[Image.Image]:
     return ims + [Image.fromarray(rng.integers(0, 256, (90, 120), dtype=np.uint8))]  # grey: converted
 
 
-def test_preprocess_lookup_table_is_bit_identical_to_the_float_formula():
+def test_preprocess_is_bit_identical_to_the_float_formula():
     cfg = EmbedderConfig()
     emb = ImageEmbedder(torch.nn.Identity(), cfg)
     ims = _images()
@@ -41,8 +41,19 @@ def test_square_pixels_is_pil_bilinear_within_rounding():
         assert np.abs(got.astype(np.int16) - want).max() <= 2
 
 
-def test_best_of_groups_finds_each_rows_best_window_and_exact_scores_repair_bf16():
-    """The flat-bank region search: every row's best window per image, as brute force finds it."""
+def _factored(cells: np.ndarray, grid: int = 3):
+    """RegionVectors over a (G, grid*grid, D) cell array with the embedder's pooling (windows of 2 and 3 cells)."""
+    from ml.image_embedder import RegionVectors, _pool_matrix
+
+    cells_t = torch.from_numpy(cells)
+    pool = torch.from_numpy(_pool_matrix(grid, (2, 3), 1))
+    norms = torch.linalg.vector_norm(torch.matmul(pool, cells_t), dim=-1)
+    return RegionVectors(cells_t, pool, norms)
+
+
+def test_best_of_windows_finds_each_rows_best_window_and_exact_scores_repair_bf16():
+    """The flat-bank region search scores cells and averages per window: every row's best window per image,
+    as brute force over the materialised windows finds it."""
     from ml.banks import VectorBank
     from ml.vectors import l2_normalize
 
@@ -50,29 +61,42 @@ def test_best_of_groups_finds_each_rows_best_window_and_exact_scores_repair_bf16
     bank = VectorBank(64)
     refs = l2_normalize(rng.standard_normal((40, 64)).astype(np.float32))
     bank.add(refs, [{"ref_id": str(i)} for i in range(40)])
-    regs = l2_normalize(rng.standard_normal((3, 10, 64)).astype(np.float32))
-    regs[1, 4] = refs[17]  # an exact copy of row 17 in window 4 of image 1
-    best, window = bank.best_of_groups(regs)
-    brute = np.einsum("gwd,nd->gwn", regs, refs)
+    cells = np.abs(rng.standard_normal((3, 9, 64))).astype(np.float32)  # post-activation features are >= 0
+    cells[1, [0, 1, 3, 4]] = 5 * refs[17]  # window 0 of image 1 (the top-left 2x2 cells) is row 17, exactly
+    regs = _factored(cells)
+    assert regs.shape == (3, 5, 64)  # 4 windows of 2x2 cells + 1 of 3x3
+    dense = regs.dense()
+    np.testing.assert_allclose(np.linalg.norm(dense, axis=-1), 1.0, rtol=1e-5)
+    best, window = bank.best_of_windows(regs)
+    brute = np.einsum("gwd,nd->gwn", dense, refs)
     assert best.shape == window.shape == (3, 40)
     np.testing.assert_allclose(best, brute.max(axis=1), atol=0.02)  # bf16 products on bf16 hardware
-    assert window[1, 17] == 4 and best[1, 17] > 0.98
-    exact = bank.exact_scores(regs[1, [4, 0]], np.array([17, 3]))
-    np.testing.assert_allclose(exact, [1.0, float(regs[1, 0] @ refs[3])], rtol=1e-6)
+    assert window[1, 17] == 0 and best[1, 17] > 0.98
+    exact = bank.exact_scores(regs.vectors(np.array([1, 2]), np.array([0, 4])), np.array([17, 3]))
+    np.testing.assert_allclose(exact, [1.0, float(dense[2, 4] @ refs[3])], rtol=1e-5)
 
 
-def test_region_pooling_matmul_matches_avg_pool_in_box_order():
+def test_region_vectors_are_avg_pooled_windows_in_box_order():
     cfg = EmbedderConfig()
     emb = ImageEmbedder(torch.nn.Identity(), cfg)
-    fmap = torch.randn(3, 16, emb.grid, emb.grid)
-    got = emb._pool_regions(fmap)
-    ref = torch.cat([torch.nn.functional.avg_pool2d(fmap, k, cfg.region_stride).flatten(2)
-                     for k in cfg.region_windows], dim=2).transpose(1, 2).numpy()
-    assert got.shape == (3, len(emb.boxes), 16)
-    np.testing.assert_allclose(got, ref, atol=1e-5)
+    fmap = torch.relu(torch.randn(3, 16, emb.grid, emb.grid))
+    emb._features = lambda x: fmap  # the network's feature map, whatever the input
+    squares = np.zeros((3, cfg.input_size, cfg.input_size, 3), np.uint8)
+    glob, regs = emb.embed_squares(squares)
+    pooled = torch.cat([torch.nn.functional.avg_pool2d(fmap, k, cfg.region_stride).flatten(2)
+                        for k in cfg.region_windows], dim=2).transpose(1, 2)
+    want = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+    assert regs.shape == (3, len(emb.boxes), 16)
+    np.testing.assert_allclose(regs, want, atol=1e-5)
+    np.testing.assert_allclose(glob, torch.nn.functional.normalize(fmap.mean(dim=(2, 3)), dim=-1).numpy(), atol=1e-5)
     # box r covers exactly the cells averaged in row r
     x0, y0, x1, y1 = (emb.boxes[7] * emb.grid).round().astype(int)
-    np.testing.assert_allclose(got[:, 7], fmap[:, :, y0:y1, x0:x1].mean(dim=(2, 3)).numpy(), atol=1e-5)
+    np.testing.assert_allclose(regs[:, 7], torch.nn.functional.normalize(
+        fmap[:, :, y0:y1, x0:x1].mean(dim=(2, 3)), dim=-1).numpy(), atol=1e-5)
+    # factored: the norms are the pooled windows' lengths, and single windows materialise the same vectors
+    _, fac = emb.embed_factored(squares)
+    np.testing.assert_allclose(fac.norms.numpy(), torch.linalg.vector_norm(pooled, dim=-1).numpy(), rtol=1e-4)
+    np.testing.assert_allclose(fac.vectors(np.array([2, 0]), np.array([7, 100])), want[[2, 0], [7, 100]], atol=1e-5)
 
 
 def test_image_map_keeps_order_and_raises_like_a_loop():
