@@ -25,8 +25,9 @@ def configure(threads: int = 2) -> None:
     if _DONE:
         return
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if "avx512f" in cpu_flags():
-        os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+    coretype = openblas_coretype(cpu_flags())
+    if coretype:
+        os.environ.setdefault("OPENBLAS_CORETYPE", coretype)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -41,6 +42,11 @@ def configure(threads: int = 2) -> None:
     except Exception:  # noqa: BLE001 - faiss tuning is best-effort
         pass
     _DONE = True
+
+
+def openblas_coretype(flags: frozenset[str]) -> str | None:
+    """The OpenBLAS kernel family to force for a CPU with these flags, or None to let OpenBLAS detect it."""
+    return "SkylakeX" if "avx512f" in flags else None
 
 
 @functools.cache

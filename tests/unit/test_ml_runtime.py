@@ -1,0 +1,30 @@
+"""ml.runtime: process-wide knobs must suit the CPU they run on."""
+import os
+import subprocess
+import sys
+
+from ml.runtime import cpu_flags, openblas_coretype
+
+
+def test_openblas_kernels_are_forced_only_on_avx512_cpus():
+    assert openblas_coretype(frozenset({"fma", "avx", "avx2"})) is None  # e.g. AMD EPYC Rome: SIGILL if forced
+    assert openblas_coretype(frozenset({"avx2", "avx512f", "avx512bw"})) == "SkylakeX"
+    assert openblas_coretype(frozenset()) is None
+
+
+def test_configured_process_runs_blas_faiss_and_torch_on_this_cpu():
+    """A worker configures the runtime before its first BLAS call; on a CPU without the forced kernels'
+    instructions the process died with SIGILL (exit -4) at the first matrix product."""
+    code = (
+        "from ml import runtime; runtime.configure()\n"
+        "import os, numpy as np, faiss, torch\n"
+        "a = np.random.default_rng(0).standard_normal((300, 300)).astype(np.float32)\n"
+        "assert np.isfinite(a @ a).all()\n"
+        "index = faiss.IndexFlatIP(300); index.add(a); index.search(a[:40], 5)\n"
+        "assert torch.isfinite(torch.from_numpy(a) @ torch.from_numpy(a)).all()\n"
+        "print(os.environ.get('OPENBLAS_CORETYPE', ''))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == (openblas_coretype(cpu_flags()) or "")
