@@ -4,11 +4,13 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
+from PIL import Image
 
 from ml.brands import BrandMatcher, Mention
-from ml.config import DetectorConfig
+from ml.config import DetectorConfig, EmbedderConfig
 from ml.evasion import evasion_terms, genuine_claims, hype_terms
 from ml.image_embedder import RegionVectors
 from ml.images import ImageError, image_map, load_image, square_pixels
@@ -36,6 +38,25 @@ class _Evidence:
     pdq: dict[str, tuple[int, str, int, int]] = field(default_factory=dict)
     cf_sim: tuple[float, str, str | None] = (0.0, "", None)
     cf_pdq: tuple[int, str, str | None] = (PDQ_BITS, "", None)
+
+
+class ScanImage(NamedTuple):
+    image: Image.Image  # decoded (reduced-size draft for JPEG), EXIF-upright RGB
+    square: np.ndarray  # (S, S, 3) uint8: the embedder's input square (``square_pixels``)
+    pdq: str  # PDQ hash, from the same square
+
+
+def decode_scan_image(source: str | os.PathLike | bytes, config: DetectorConfig,
+                      embedder: EmbedderConfig) -> ScanImage:
+    """Decode one listing image the way every scan does: the detector's size limits and draft decode, one
+    resize feeding both the embedder and PDQ. Anything that stores image features for later comparison
+    (e.g. the counterfeit bank's refresh) goes through here too, so stored and scanned features agree.
+    Raises ``ImageError``.
+    """
+    im = load_image(source, max_bytes=config.max_image_bytes, max_pixels=config.max_image_pixels,
+                    draft_size=embedder.draft_size)
+    square = square_pixels(im, embedder.input_size)
+    return ScanImage(im, square, pdq_hex_square(square) if embedder.input_size == PDQ_SIDE else pdq_hex(im))
 
 
 def _keep_max(d: dict, brand: str, value: tuple) -> None:
@@ -93,14 +114,11 @@ class Detector:
         jobs = [(n, i, p) for n, lst in enumerate(listings)
                 for i, p in enumerate(lst.image_paths[: self.config.max_images_per_listing])]
 
-        def decode(job: tuple) -> object:
+        def decode(job: tuple) -> ScanImage | ImageError:
             try:
-                im = load_image(job[2], max_bytes=self.config.max_image_bytes,
-                                max_pixels=self.config.max_image_pixels, draft_size=cfg.draft_size)
+                return decode_scan_image(job[2], self.config, cfg)
             except ImageError as exc:
                 return exc
-            square = square_pixels(im, cfg.input_size)  # one resized copy feeds the embedder and PDQ
-            return im, square, pdq_hex_square(square) if cfg.input_size == PDQ_SIDE else pdq_hex(im)
 
         # The text encoder runs on the background thread while the image threads decode and resize.
         text_job = aside(self.models.text.embed, [f"{lst.title}. {lst.description}" for lst in listings])
@@ -109,9 +127,9 @@ class Detector:
             if isinstance(got, ImageError):
                 errors[n].append(f"image {i + 1} ({os.path.basename(p)}): {got}")
             else:
-                images.append(got[0])
-                squares.append(got[1])
-                hexes.append(got[2])
+                images.append(got.image)
+                squares.append(got.square)
+                hexes.append(got.pdq)
                 owners.append((n, i))
         tvec = text_job.result()
         sq = np.stack(squares) if squares else np.zeros((0, cfg.input_size, cfg.input_size, 3), np.uint8)

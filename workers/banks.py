@@ -64,15 +64,15 @@ def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE
 
     Removed listings are never rescanned, so after an embedder or PDQ change their stored features no longer
     compare with new listings' and the counterfeit bank would silently stop matching. The images go through the
-    detector's own path (its decode limits and draft size, global vectors, pdq_hex) in batches, and the rows are
+    detector's own path (``ml.detector.decode_scan_image``, then global vectors) in batches, and the rows are
     saved with the current ``features_version``. An unreadable file is logged and its row left as it was (it stays
     out of the bank until a later build can read it).
     ``listings`` carry their images prefetched in position order (they see the new values afterwards).
     """
     from anticounterfeit.listings.models import ListingImage, media_path
     from ml.config import DetectorConfig
-    from ml.images import ImageError, load_image
-    from ml.pdq import pdq_hex
+    from ml.detector import decode_scan_image
+    from ml.images import ImageError
 
     limits = DetectorConfig()
     stale = [image for listing in listings  # the detector embeds only a listing's first images
@@ -83,19 +83,17 @@ def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE
         rows, decoded = [], []
         for image in stale[start:start + batch]:
             try:
-                decoded.append(load_image(media_path(image.image), max_bytes=limits.max_image_bytes,
-                                          max_pixels=limits.max_image_pixels,
-                                          draft_size=models.image.config.draft_size))
+                decoded.append(decode_scan_image(media_path(image.image), limits, models.image.config))
                 rows.append(image)
             except (ImageError, OSError, ValueError) as exc:  # ValueError/OSError: a row without a usable file
                 log.warning("counterfeit bank: listing %s image %s (%s) skipped, features not refreshed: %s",
                             image.listing.listing_key, image.position, image.image.name, exc)
         if not rows:
             continue
-        vectors, _ = models.image.embed(decoded, regions=False)
-        for image, picture, vector in zip(rows, decoded, vectors, strict=True):
+        vectors, _ = models.image.embed_squares(np.stack([d.square for d in decoded]), regions=False)
+        for image, got, vector in zip(rows, decoded, vectors, strict=True):
             image.vector = np.asarray(vector, np.float32).tobytes()
-            image.pdq = pdq_hex(picture)
+            image.pdq = got.pdq
             image.features_version = models.version
         ListingImage.objects.bulk_update(rows, ["vector", "pdq", "features_version"])
         done += len(rows)
