@@ -139,15 +139,22 @@ class Detector:
         self._search_text(tvec, ev)
         text_mentions = [self.matcher.find(lst.title, "title") +
                          self.matcher.find(lst.description, "description") for lst in listings]
+        rows_of = [[k for k, (o, _) in enumerate(owners) if o == n] for n in range(len(listings))]
+        read: list[tuple[list[Mention], dict[int, str]]] = [([], {}) for _ in listings]
         if ocr:
+            # Tesseract runs as a subprocess: the background thread waits on it while this thread verifies
+            # small logos, so the follow-up scan's two slow stages share the cores instead of queueing.
+            reading = aside(lambda: [self._ocr_mentions(text_mentions[n], lst.image_paths,
+                                                        [owners[k][1] for k in rows_of[n]])
+                                     for n, lst in enumerate(listings)])
             self._find_small_logos(text_mentions, images, owners, ev)
+            read = reading.result()
 
         res: dict[str, list] = defaultdict(list)
         for n, lst in enumerate(listings):
-            rows = [k for k, (o, _) in enumerate(owners) if o == n]
+            rows = rows_of[n]
             mentions = text_mentions[n]
-            ocr_mentions, ocr_text = self._ocr_mentions(mentions, lst.image_paths,
-                                                        [owners[k][1] for k in rows]) if ocr else ([], {})
+            ocr_mentions, ocr_text = read[n]
             res["ocr_pending"].append(not ocr and bool(rows) and (
                 self._ocr_could_matter(mentions) and ocr_available()
                 or self._logos_could_matter(mentions, ev[n])))
