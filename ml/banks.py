@@ -157,11 +157,10 @@ class VectorBank:
 
         The region search: 126 windows per photo, and the detector keeps only the best window per reference.
         Top-k search per window (FAISS) kept 8 per window, so a reference beaten by eight others in every window
-        was missed; this scores them all. Window r of image g is ``pool[r] @ cells[g] / norms[g, r]``, so its
-        score against a row is the window's average of the row's scores against the cells over that norm: one
-        (G*64, D) x (D, N) matmul instead of (G*126, D) x (D, N), in bf16 on bf16 hardware (AMX: ~7x fp32; a
-        score is off by ~1e-3, so callers re-score the pairs they keep with ``exact_scores``). Flat banks only:
-        an approximate bank's rows are too many to score all (use ``search``).
+        was missed; this scores them all, from the cells (``RegionVectors.best_scores``: half the products of
+        scoring the windows), in bf16 on bf16 hardware (AMX: ~7x fp32; a score is off by ~1e-3, so callers
+        re-score the pairs they keep with ``exact_scores``). Flat banks only: an approximate bank's rows are too
+        many to score all (use ``search``).
         """
         import torch
 
@@ -174,13 +173,7 @@ class VectorBank:
         cached = self.__dict__.get("_matrix")
         if cached is None or cached[0] is not self.vectors or cached[1].dtype != dtype:
             cached = self._matrix = (self.vectors, torch.from_numpy(self.vectors).to(dtype).t().contiguous())
-        with torch.inference_mode():
-            k = regions.cells.shape[1]
-            per_cell = torch.matmul(regions.cells.reshape(g * k, self.dim).to(dtype), cached[1])
-            per_window = torch.matmul(regions.pool, per_cell.float().view(g, k, -1))  # (G, R, N)
-            per_window /= regions.norms.clamp(min=1e-12).unsqueeze(-1)
-            best = per_window.max(dim=1)
-            return best.values.numpy(), best.indices.numpy()
+        return regions.best_scores(cached[1])
 
     def exact_scores(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """fp32 inner product of each query with its bank row: (K, D), (K,) -> (K,)."""

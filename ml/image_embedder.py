@@ -65,6 +65,21 @@ class RegionVectors:
                 out[at] = torch.matmul(self.pool[torch.from_numpy(windows[at])], self.cells[int(g)]).numpy()
         return l2_normalize(out)
 
+    def best_scores(self, columns: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Each image's best window against each column of ``columns`` (D, N): (G, N) scores and window indices.
+
+        The score of a window is the window's average of the column's scores against the cells over the
+        window's norm: one (G*64, D) x (D, N) matmul (in ``columns``' dtype, e.g. bf16), then a small pooling
+        matmul in fp32, instead of scoring 126 materialised windows.
+        """
+        g, k, d = self.cells.shape
+        with torch.inference_mode():
+            per_cell = torch.matmul(self.cells.reshape(g * k, d).to(columns.dtype), columns)
+            per_window = torch.matmul(self.pool, per_cell.float().view(g, k, -1))  # (G, R, N)
+            per_window /= self.norms.clamp(min=1e-12).unsqueeze(-1)
+            best = per_window.max(dim=1)
+        return best.values.numpy(), best.indices.numpy()
+
     def dense(self) -> np.ndarray:
         """(G, R, D) unit vectors of every window of every image."""
         with torch.inference_mode():

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
 from ml.config import LogoVerifyConfig
@@ -297,14 +298,17 @@ class LogoVerifier:
         if not images or not ref_ids:
             return [[] for _ in images]
         tiles = [self._tiles(im) for im in images]
-        glob, regs = self.models.image.embed([t for ts in tiles for t in ts], regions=True)
+        embedder = self.models.image
+        glob, regs = embedder.embed_factored(embedder.squares([t for ts in tiles for t in ts]))
+        # per tile and logo row: the best of the whole tile and all its windows
+        scores = np.maximum(glob @ vecs.T, regs.best_scores(torch.from_numpy(np.ascontiguousarray(vecs.T)))[0])
         out, start = [], 0
         for ts in tiles:
             end = start + len(ts)
-            q = np.concatenate([glob[start:end], regs[start:end].reshape(-1, glob.shape[1])])
+            tile_best = scores[start:end].max(axis=0)
             start = end
             best: dict[str, float] = {}
-            for ref, s in zip(ref_ids, (q @ vecs.T).max(axis=0), strict=True):
+            for ref, s in zip(ref_ids, tile_best, strict=True):
                 best[ref] = max(best.get(ref, -1.0), float(s))
             out.append(sorted(best, key=lambda r: -best[r])[: self.config.candidates])
         return out
