@@ -89,7 +89,7 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int) -> dic
     txt_x = [models.text.tokenize([f"{lst.title}. {lst.description}" for lst in bt]) for bt in batches]
 
     # Workers scan on the fast path (OCR deferred); the listings whose text names no brand get an OCR
-    # follow-up scan (a tesseract subprocess per image, ~150 ms) that replaces the fast result.
+    # follow-up scan (Tesseract, ~10 ms per image, and the small-logo stage, ~150-250 ms) that replaces the fast result.
     followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.ocr_pending]
                  for bt in batches]
     n_follow = sum(map(len, followups))

@@ -82,7 +82,7 @@ class Detector:
     def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[Detection]:
         """Scan a batch; a bad image is reported in Detection.errors and the rest is still used.
 
-        ``ocr=False`` is the fast path: OCR (~150 ms per image, more than the rest of a scan) and the
+        ``ocr=False`` is the fast path: OCR (~10 ms per image) and the
         small-logo stage (ml/logo_verify.py) are left to a follow-up scan (``ocr=True``) of the listings
         marked ``Detection.ocr_pending``, which replaces this result.
         """
@@ -142,7 +142,7 @@ class Detector:
         rows_of = [[k for k, (o, _) in enumerate(owners) if o == n] for n in range(len(listings))]
         read: list[tuple[list[Mention], dict[int, str]]] = [([], {}) for _ in listings]
         if ocr:
-            # Tesseract runs as a subprocess: the background thread waits on it while this thread verifies
+            # Tesseract reads on the background thread (it releases the GIL) while this thread verifies
             # small logos, so the follow-up scan's two slow stages share the cores instead of queueing.
             reading = aside(lambda: [self._ocr_mentions(text_mentions[n], lst.image_paths,
                                                         [owners[k][1] for k in rows_of[n]])
