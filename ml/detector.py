@@ -82,9 +82,9 @@ class Detector:
     def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[Detection]:
         """Scan a batch; a bad image is reported in Detection.errors and the rest is still used.
 
-        ``ocr=False`` is the fast path: OCR (~10 ms per image) and the
-        small-logo stage (ml/logo_verify.py) are left to a follow-up scan (``ocr=True``) of the listings
-        marked ``Detection.ocr_pending``, which replaces this result.
+        ``ocr=False`` is the fast path: OCR (~10 ms per image) and the small-logo stage (ml/logo_verify.py,
+        ~150-250 ms per image) are left to a follow-up scan (``ocr=True``) of the listings marked
+        ``Detection.ocr_pending``, which replaces this result.
         """
         return self.scan_detailed(listings, ocr=ocr)[0]
 
