@@ -5,6 +5,8 @@ from celery import shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
+from .runtime import take_once
+
 log = logging.getLogger(__name__)
 # Scans are idempotent (record_detection skips work done for the bank version; an OCR follow-up rewrites the same
 # row with the same result), so they may be acked late and redelivered when a worker dies (reject_on_worker_lost,
@@ -17,6 +19,7 @@ SCAN_TASK_OPTIONS = {
     "soft_time_limit": 120, "time_limit": 180,
 }
 SCAN_BATCH = 8  # listings per task: the image model is fastest around 8 images per forward pass
+SCAN_CLAIM_SECONDS = 120  # a batch's claim on the listings it took (a scan is cut off at 180 s; see scan_listing)
 OCR_FOLLOWUP_STATUSES = ("pending", "clear", "in_review")  # listings the OCR follow-up may still change
 
 
@@ -93,7 +96,38 @@ def queue_ocr_followups(listing_ids: list[int]) -> None:
 
 @shared_task(name="workers.scan.scan_listing", bind=True, **SCAN_TASK_OPTIONS)
 def scan_listing(self, listing_id: int) -> int:
-    return scan_listings([listing_id])
+    """One accepted listing's scan (the API queues one per listing), batched with other listings still waiting.
+
+    A flood of single-listing tasks would run the models at batch 1, several times the cost per listing of a
+    batch of ``SCAN_BATCH``; so the task also takes up to ``SCAN_BATCH - 1`` of the oldest other pending listings
+    no other worker has claimed (``claim_waiting``). Their own queued tasks then find them scanned and return
+    after one query. Nothing depends on the claim for correctness: a listing whose claimer died is scanned by its
+    own (redelivered or swept) task, and a listing scanned twice is recorded once (``record_detection``).
+    """
+    take_once(_claim_key(listing_id), SCAN_CLAIM_SECONDS)  # others leave it out of their batches; it runs anyway
+    return scan_listings([listing_id, *claim_waiting(SCAN_BATCH - 1, exclude=listing_id)])
+
+
+def claim_waiting(limit: int, *, exclude: int | None = None) -> list[int]:
+    """Up to ``limit`` of the oldest pending listings, each claimed for this worker (Redis ``SET NX`` with a TTL,
+    ``workers.runtime.take_once``) so two workers do not batch the same ones."""
+    from anticounterfeit.listings.models import Listing
+
+    if limit <= 0:
+        return []
+    waiting = (Listing.objects.filter(status=Listing.Status.PENDING).exclude(pk=exclude)
+               .order_by("pk").values_list("pk", flat=True)[: limit * 4])
+    claimed = []
+    for pk in waiting:
+        if take_once(_claim_key(pk), SCAN_CLAIM_SECONDS):
+            claimed.append(pk)
+            if len(claimed) == limit:
+                break
+    return claimed
+
+
+def _claim_key(listing_id: int) -> str:
+    return f"ac:scan-claim:{listing_id}"
 
 
 @shared_task(name="workers.scan.scan_batch", bind=True, **SCAN_TASK_OPTIONS)

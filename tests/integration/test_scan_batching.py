@@ -1,0 +1,39 @@
+"""The API queues one scan task per listing; a task scans its listing together with other waiting ones."""
+import pytest
+
+from anticounterfeit.api.intake import accept_validated
+from anticounterfeit.listings.models import Detection, Listing
+from tests.factories import jpeg_bytes
+from workers import runtime
+from workers.scan import SCAN_BATCH, SCAN_CLAIM_SECONDS, _claim_key, scan_listing
+
+from .procs import indexed_catalog
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+
+def _pending(n: int) -> list[int]:
+    return [accept_validated({"listing_id": f"flood-{k}", "seller_id": f"s{k % 3}", "title": f"Leather bag {k}",
+                              "images": [{"filename": "a.jpg", "data": jpeg_bytes((20 * k % 255, 90, 160))}]},
+                             enqueue=False).pk for k in range(n)]
+
+
+def test_single_listing_tasks_scan_waiting_listings_in_batches_without_taking_claimed_ones(demo_bundle):
+    indexed_catalog(demo_bundle)
+    runtime._state.update(version=None, detector=None)
+    ids = _pending(11)
+    client = runtime._redis()
+    client.delete(*[_claim_key(pk) for pk in ids])  # claims left by an earlier run on this Redis
+    assert runtime.take_once(_claim_key(ids[3]), SCAN_CLAIM_SECONDS)  # in another worker's batch right now
+
+    assert scan_listing(ids[0]) == SCAN_BATCH  # its own listing + the 7 oldest unclaimed waiting ones
+    status = dict(Listing.objects.filter(pk__in=ids).values_list("pk", "status"))
+    still = [pk for pk in ids if status[pk] == Listing.Status.PENDING]
+    assert still == [ids[3], ids[9], ids[10]]
+    assert 0 < client.ttl(_claim_key(ids[1])) <= SCAN_CLAIM_SECONDS
+
+    assert scan_listing(ids[1]) == 2  # already scanned in the batch: only the two unclaimed stragglers
+    assert scan_listing(ids[3]) == 1  # a claimed listing's own task still scans it (its claimer may have died)
+    assert scan_listing(ids[9]) == 0  # everything scanned: one query
+    assert not Listing.objects.filter(pk__in=ids, status=Listing.Status.PENDING).exists()
+    assert sorted(Detection.objects.filter(listing__in=ids).values_list("listing_id", flat=True)) == sorted(ids)
