@@ -46,9 +46,9 @@ def listing_input(listing):
 def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     """Scan a batch (the detector batches images across listings). Returns how many were recorded.
 
-    Scans take the fast path (no OCR, ~0.15-0.7 s per image saved); listings whose result OCR could still change
-    (``Detection.ocr_pending``: the text names no brand) get a follow-up ``scan_ocr`` on the ``ocr`` queue, so OCR
-    never delays a first verdict. The follow-up (``ocr_followup=True``) runs the full scan and replaces the fast
+    Scans take the fast path (no OCR or small-logo check: ~0.15-0.25 s per listing saved); listings whose result
+    those could still change (``Detection.ocr_pending``: the text names no brand) get a follow-up ``scan_ocr`` on
+    the ``ocr`` queue, so they never delay a first verdict. The follow-up (``ocr_followup=True``) runs the full scan and replaces the fast
     result of the same bank version (``record_detection(replace=True)``, which clears ``ocr_pending``); it skips
     listings no longer waiting, so a redelivered or re-swept follow-up costs one query.
     """
