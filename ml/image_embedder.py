@@ -47,6 +47,8 @@ class RegionVectors:
     only the windows a search keeps are materialised (``vectors``).
     """
 
+    COLUMN_CHUNK = 8192  # bank rows scored at a time by ``best_scores``
+
     cells: torch.Tensor  # (G, K, D) float32 feature-map cells, row-major like the boxes
     pool: torch.Tensor  # (R, K) averaging weights, one row per window (``region_boxes`` order)
     norms: torch.Tensor  # (G, R) length of each averaged window, before normalisation
@@ -73,12 +75,18 @@ class RegionVectors:
         matmul in fp32, instead of scoring 126 materialised windows.
         """
         g, k, d = self.cells.shape
+        n = columns.shape[1]
+        values, indices = np.empty((g, n), np.float32), np.empty((g, n), np.int64)
         with torch.inference_mode():
-            per_cell = torch.matmul(self.cells.reshape(g * k, d).to(columns.dtype), columns)
-            per_window = torch.matmul(self.pool, per_cell.float().view(g, k, -1))  # (G, R, N)
-            per_window /= self.norms.clamp(min=1e-12).unsqueeze(-1)
-            best = per_window.max(dim=1)
-        return best.values.numpy(), best.indices.numpy()
+            cells = self.cells.reshape(g * k, d).to(columns.dtype)
+            inv_norms = 1.0 / self.norms.clamp(min=1e-12).unsqueeze(-1)
+            for start in range(0, n, self.COLUMN_CHUNK):  # bounds the (G, R, chunk) scores: ~33 MB for a batch of 8
+                per_cell = torch.matmul(cells, columns[:, start:start + self.COLUMN_CHUNK])
+                per_window = torch.matmul(self.pool, per_cell.float().view(g, k, -1)).mul_(inv_norms)  # (G, R, c)
+                best = per_window.max(dim=1)
+                values[:, start:start + self.COLUMN_CHUNK] = best.values.numpy()
+                indices[:, start:start + self.COLUMN_CHUNK] = best.indices.numpy()
+        return values, indices
 
     def dense(self) -> np.ndarray:
         """(G, R, D) unit vectors of every window of every image."""

@@ -51,7 +51,7 @@ def _factored(cells: np.ndarray, grid: int = 3):
     return RegionVectors(cells_t, pool, norms)
 
 
-def test_best_of_windows_finds_each_rows_best_window_and_exact_scores_repair_bf16():
+def test_best_of_windows_finds_each_rows_best_window_and_exact_scores_repair_bf16(monkeypatch):
     """The flat-bank region search scores cells and averages per window: every row's best window per image,
     as brute force over the materialised windows finds it."""
     from ml.banks import VectorBank
@@ -72,6 +72,12 @@ def test_best_of_windows_finds_each_rows_best_window_and_exact_scores_repair_bf1
     assert best.shape == window.shape == (3, 40)
     np.testing.assert_allclose(best, brute.max(axis=1), atol=0.02)  # bf16 products on bf16 hardware
     assert window[1, 17] == 0 and best[1, 17] > 0.98
+    from ml.image_embedder import RegionVectors
+
+    monkeypatch.setattr(RegionVectors, "COLUMN_CHUNK", 7)  # a big bank is scored a slice of rows at a time
+    chunked, chunked_window = bank.best_of_windows(regs)
+    np.testing.assert_allclose(chunked, best, atol=1e-6)
+    assert (chunked_window == window).all()
     exact = bank.exact_scores(regs.vectors(np.array([1, 2]), np.array([0, 4])), np.array([17, 3]))
     np.testing.assert_allclose(exact, [1.0, float(dense[2, 4] @ refs[3])], rtol=1e-5)
 
