@@ -29,7 +29,8 @@ def listing_input(listing):
     from ml.types import ListingInput, SellerInfo
 
     seller = listing.seller
-    authorized = frozenset(seller.authorizations.values_list("brand__brand_key", flat=True))
+    # .all(): served by listings_for_scan's prefetch (no query per listing)
+    authorized = frozenset(a.brand.brand_key for a in seller.authorizations.all())
     return ListingInput(
         listing_id=listing.listing_key,
         seller=SellerInfo(
@@ -41,6 +42,15 @@ def listing_input(listing):
         price=float(listing.price) if listing.price is not None else None, currency=listing.currency,
         image_paths=tuple(media_path(image.image) for image in listing.images.all()),
     )
+
+
+def listings_for_scan(listing_ids: list[int]) -> list:
+    """The listings with everything ``listing_input`` reads (seller, images, authorisations) in a fixed number
+    of queries, however many listings."""
+    from anticounterfeit.listings.models import Listing
+
+    return list(Listing.objects.filter(pk__in=listing_ids).select_related("seller")
+                .prefetch_related("images", "seller__authorizations__brand"))
 
 
 def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
@@ -61,7 +71,7 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     if detector is None:
         log.warning("no reference bank yet: listings %s stay pending until a catalog is imported", listing_ids)
         return 0
-    listings = list(Listing.objects.filter(pk__in=listing_ids).select_related("seller").prefetch_related("images"))
+    listings = listings_for_scan(listing_ids)
     if ocr_followup:  # only listings still waiting (a repeat is free); decided ones keep their evidence
         waiting = set(Detection.objects.filter(listing__in=listings, ocr_pending=True).values_list("listing_id",
                                                                                                   flat=True))

@@ -2,10 +2,18 @@
 import pytest
 
 from anticounterfeit.api.intake import accept_validated
+from anticounterfeit.catalog.models import AuthorizedSeller
 from anticounterfeit.listings.models import Detection, Listing
-from tests.factories import jpeg_bytes
+from tests.factories import jpeg_bytes, make_brand
 from workers import runtime
-from workers.scan import SCAN_BATCH, SCAN_CLAIM_SECONDS, _claim_key, scan_listing
+from workers.scan import (
+    SCAN_BATCH,
+    SCAN_CLAIM_SECONDS,
+    _claim_key,
+    listing_input,
+    listings_for_scan,
+    scan_listing,
+)
 
 from .procs import indexed_catalog
 
@@ -37,3 +45,15 @@ def test_single_listing_tasks_scan_waiting_listings_in_batches_without_taking_cl
     assert scan_listing(ids[9]) == 0  # everything scanned: one query
     assert not Listing.objects.filter(pk__in=ids, status=Listing.Status.PENDING).exists()
     assert sorted(Detection.objects.filter(listing__in=ids).values_list("listing_id", flat=True)) == sorted(ids)
+
+
+def test_a_batch_reads_its_listings_sellers_and_authorisations_in_a_fixed_number_of_queries(
+        django_assert_num_queries):
+    ids = _pending(6)  # sellers s0, s1, s2, s0, s1, s2
+    brand = make_brand()
+    AuthorizedSeller.objects.create(brand=brand, seller=Listing.objects.get(pk=ids[0]).seller)
+    with django_assert_num_queries(4):  # listings + sellers, images, authorisations, their brands
+        inputs = [listing_input(item) for item in listings_for_scan(ids)]
+    authorized = {item.listing_id: item.seller.authorized_brands for item in inputs}
+    assert authorized == {f"flood-{k}": (frozenset({brand.brand_key}) if k % 3 == 0 else frozenset())
+                          for k in range(6)}
