@@ -41,6 +41,18 @@ def test_reads_a_wordmark(tmp_path):
 
 
 @needs_ocr
+def test_threads_read_at_once_each_with_its_own_engine(tmp_path):
+    """One loaded Tesseract engine per thread (an engine is not thread-safe): concurrent reads stay correct."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    words = ["ZORBEX", "KALMIRA", "VESTRO", "PLUMAX"] * 2
+    images = [Image.open(_label(tmp_path / f"{n}.jpg", w)) for n, w in enumerate(words)]
+    with ThreadPoolExecutor(4) as pool:
+        read = list(pool.map(image_text, images))
+    assert all(w in text for w, text in zip(words, read, strict=True)), read
+
+
+@needs_ocr
 def test_brand_only_in_the_image_is_found_and_explained(tmp_path):
     models = load_models()
     index = _zorbex_index(tmp_path, models)
