@@ -32,16 +32,10 @@ def load_average() -> str:
 
 def cpu_summary() -> str:
     """CPU model and the vector units the engines use, for the figures' context."""
-    from ml.runtime import cpu_flags
+    from ml.runtime import cpu_flags, cpu_model
 
-    name = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
-            name = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), name)
-    except OSError:
-        pass
     units = [u for u in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if u in cpu_flags()]
-    return f"{name}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
 
 
 def _best(fn: Callable[[], object], rounds: int) -> float:
