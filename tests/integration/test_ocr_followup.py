@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from anticounterfeit.api.intake import accept_validated
+from anticounterfeit.catalog.models import Brand
 from anticounterfeit.core.models import AuditEvent, DetectionPolicy
 from anticounterfeit.listings.actions import record_detection, review_threshold_for, set_status
 from anticounterfeit.listings.models import Detection, Listing
@@ -51,20 +52,29 @@ def footprint(listing) -> dict:
 
 
 @needs_ocr
-def test_brand_only_in_the_image_is_found_by_the_ocr_followup(celery_worker_real):
+def _zorbex_catalog() -> tuple[Brand, int]:
+    """One brand, Zorbex, indexed; returns it and the bank version. The review threshold (0.3) lies between the fast
+    score (no brand named anywhere it reads) and the full one (OCR finds ZORBEX): the follow-up alone moves a
+    listing into review."""
     brand = make_brand("zorbex", "Zorbex")
     make_reference(brand, "zx-1")
     number = build_bank("test: zorbex catalog")
-    # Between the fast score (no brand named anywhere it reads) and the full one (OCR finds ZORBEX): the follow-up
-    # alone must move the listing into review.
     DetectionPolicy.current()
     DetectionPolicy.objects.filter(pk=1).update(review_threshold=0.3)
+    return brand, number
 
-    listing = accept_validated({
-        "listing_id": "ocr-1", "seller_id": "ocr-seller", "title": "Hot sale sports bag",
+
+def _bag_named_only_in_its_photo(listing_id: str, **accept):
+    return accept_validated({
+        "listing_id": listing_id, "seller_id": "ocr-seller", "title": "Hot sale sports bag",
         "description": "Good quality, fast delivery.", "price": 9, "currency": "USD",
         "images": [{"filename": "bag.jpg", "data": label_jpeg("ZORBEX")}],
-    })
+    }, **accept)
+
+
+def test_brand_only_in_the_image_is_found_by_the_ocr_followup(celery_worker_real):
+    brand, number = _zorbex_catalog()
+    listing = _bag_named_only_in_its_photo("ocr-1")
     replaced = wait_for(lambda: AuditEvent.objects.filter(action="detection.replace").first(), timeout=240,
                         message="fast scan recorded, then replaced by the OCR follow-up")
     # The fast result was recorded first, without the OCR signal; the follow-up rewrote the same row.
@@ -144,16 +154,8 @@ def test_provisional_fast_result_never_lowers_what_an_earlier_complete_scan_foun
 
 @needs_ocr
 def test_followup_lost_to_a_broker_outage_is_requeued_by_the_sweeper(celery_worker_real):
-    brand = make_brand("zorbex", "Zorbex")
-    make_reference(brand, "zx-1")
-    build_bank("test: zorbex catalog")
-    DetectionPolicy.current()
-    DetectionPolicy.objects.filter(pk=1).update(review_threshold=0.3)
-    listing = accept_validated({
-        "listing_id": "ocr-lost", "seller_id": "ocr-seller", "title": "Hot sale sports bag",
-        "description": "Good quality, fast delivery.", "price": 9, "currency": "USD",
-        "images": [{"filename": "bag.jpg", "data": label_jpeg("ZORBEX")}],
-    }, enqueue=False)
+    _zorbex_catalog()
+    listing = _bag_named_only_in_its_photo("ocr-lost", enqueue=False)
     # The fast scan as workers.scan.scan_listings records it, but its follow-up never reaches the broker.
     detector, version = get_detector()
     [fast] = detector.scan([listing_input(listing)], ocr=False)
