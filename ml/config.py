@@ -41,7 +41,8 @@ class ModelsConfig:
     # box: give each cores / workers threads (README, Performance).
     torch_threads: int = field(default_factory=lambda: _env_int("TORCH_THREADS", 0) or os.cpu_count() or 1)
     fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, ~faster eager CPU)
-    # Inference engine (ml/engine.py): onnx | compile | eager | auto (= onnx when onnxruntime is installed).
+    # Inference engine (ml/engine.py): mixed | onnx | compile | eager | auto (= mixed on bf16 CPUs, else onnx,
+    # when onnxruntime is installed; see ml.engine.resolve_engine).
     engine: str = field(default_factory=lambda: os.environ.get("AC_ENGINE", "auto"))
 
 

@@ -19,7 +19,7 @@ from ml.logo_verify import LogoVerifier
 from ml.models import Models
 from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
 from ml.ocr import image_text, ocr_available
-from ml.pdq import PDQ_BITS, PDQ_SIDE, pdq_hex, pdq_hex_square
+from ml.pdq import PDQ_BITS, pdq_hex_of
 from ml.pricing import log_ratio_feature, price_ratio
 from ml.runtime import aside
 from ml.seller import seller_features
@@ -56,7 +56,7 @@ def decode_scan_image(source: str | os.PathLike | bytes, config: DetectorConfig,
     im = load_image(source, max_bytes=config.max_image_bytes, max_pixels=config.max_image_pixels,
                     draft_size=embedder.draft_size)
     square = square_pixels(im, embedder.input_size)
-    return ScanImage(im, square, pdq_hex_square(square) if embedder.input_size == PDQ_SIDE else pdq_hex(im))
+    return ScanImage(im, square, pdq_hex_of(im, square))
 
 
 def _keep_max(d: dict, brand: str, value: tuple) -> None:

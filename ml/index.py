@@ -15,7 +15,7 @@ from PIL import ImageOps
 from ml.banks import PdqBank, VectorBank
 from ml.images import ImageError, load_image
 from ml.models import Models
-from ml.pdq import pdq_hex
+from ml.pdq import pdq_hex_of
 from ml.types import BrandInfo, ReferenceInfo
 
 INDEX_FORMAT = 1
@@ -153,9 +153,11 @@ class ReferenceIndex:
                 imgs.append(im)
             if not imgs:
                 continue
-            g, _ = models.image.embed(imgs + [ImageOps.mirror(im) for im in imgs], regions=False)
+            squares = models.image.squares(imgs)  # one resize per image feeds the embedder and PDQ
+            mirrored = models.image.squares([ImageOps.mirror(im) for im in imgs])
+            g, _ = models.image.embed_squares(np.concatenate([squares, mirrored]), regions=False)
             for n, (j, im) in enumerate(zip(batch, imgs, strict=True)):
-                cache.put(j[3], glob=g[n], flip=g[n + len(imgs)], pdq=np.array(pdq_hex(im)))
+                cache.put(j[3], glob=g[n], flip=g[n + len(imgs)], pdq=np.array(pdq_hex_of(im, squares[n])))
         vecs, meta, hexes, pmeta = [], [], [], []
         for r, i, _p, sha in jobs:
             e = cache.get(sha)

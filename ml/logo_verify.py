@@ -56,14 +56,20 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
-def make_template(im: Image.Image, config: LogoVerifyConfig, ref_id: str = "", brand_id: str = "",
-                  image: int = 0) -> LogoTemplate | None:
-    """Logo shape, surround mask and palette of a reference image; None when it shows no distinct shape."""
+def _rgb_within(im: Image.Image, side: int) -> np.ndarray:
+    """The image as an RGB array, area-downscaled so that its long side is at most ``side``."""
     rgb = np.asarray(im.convert("RGB"))
-    s = config.template_side * 2 / max(rgb.shape[:2])  # work at 2x the stored size: cheap, keeps thin strokes
+    s = side / max(rgb.shape[:2])
     if s < 1:
         rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
                          interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def make_template(im: Image.Image, config: LogoVerifyConfig, ref_id: str = "", brand_id: str = "",
+                  image: int = 0) -> LogoTemplate | None:
+    """Logo shape, surround mask and palette of a reference image; None when it shows no distinct shape."""
+    rgb = _rgb_within(im, config.template_side * 2)  # work at 2x the stored size: cheap, keeps thin strokes
     a = rgb.astype(np.float32)
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
     fg = np.abs(a - np.median(border, axis=0)).max(axis=2) > config.fg_threshold
@@ -94,12 +100,7 @@ def make_template(im: Image.Image, config: LogoVerifyConfig, ref_id: str = "", b
 
 def work_image(im: Image.Image, config: LogoVerifyConfig) -> np.ndarray:
     """The listing image in CIELAB at the matching resolution (long side ``work_side``)."""
-    rgb = np.asarray(im.convert("RGB"))
-    s = config.work_side / max(rgb.shape[:2])
-    if s < 1:
-        rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
-                         interpolation=cv2.INTER_AREA)
-    return _lab(rgb)
+    return _lab(_rgb_within(im, config.work_side))
 
 
 def colour_map(lab: np.ndarray, palette: np.ndarray, sigma: float) -> np.ndarray:

@@ -23,6 +23,12 @@ def pdq_hex(image: Image.Image) -> str:
     return pdq_hex_square(square_pixels(image, PDQ_SIDE))
 
 
+def pdq_hex_of(image: Image.Image, square: np.ndarray) -> str:
+    """PDQ hash of ``image`` given its embedder square (``square_pixels``): hashed from the square when it has
+    PDQ's working size, so the resize is not done twice; same value as ``pdq_hex(image)`` either way."""
+    return pdq_hex_square(square) if square.shape[:2] == (PDQ_SIDE, PDQ_SIDE) else pdq_hex(image)
+
+
 def pdq_hex_square(pixels: np.ndarray) -> str:
     """PDQ hash of a (PDQ_SIDE, PDQ_SIDE, 3) uint8 square (``ml.images.square_pixels``)."""
     import pdqhash
