@@ -6,8 +6,9 @@ from PIL import Image, ImageDraw
 
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.catalog.models import BankVersion, Brand, ReferenceImage, ReferenceItem
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.listings.actions import ScanBatchContext, record_detection
 from ml.types import Detection, Match
+from workers.scan import listings_for_scan
 
 
 def jpeg_bytes(color=(200, 30, 30), size=(96, 96), text: str = "") -> bytes:
@@ -35,10 +36,12 @@ def make_reference(brand: Brand, key="ref-1", msrp=120) -> ReferenceItem:
 
 def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Brand | None = None,
                     ref: ReferenceItem | None = None, price=25, title=None, description: str = "",
-                    image_color=None, pdq: str | None = None, signals: dict | None = None):
+                    image_color=None, pdq: str | None = None, signals: dict | None = None,
+                    batch_context: bool = False):
     """Accept a listing and record a detection for it, as a worker would.
 
-    ``image_color``/``pdq`` make a listing's image distinct (by default all listings share one image).
+    ``image_color``/``pdq`` make a listing's image distinct (by default all listings share one image);
+    ``batch_context`` records it the way a scan batch does (with a ``ScanBatchContext``).
     """
     listing = accept_validated({
         "listing_id": listing_id, "seller_id": seller_id, "title": title or f"Listing {listing_id}", "description": description,
@@ -52,6 +55,7 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
         signals=signals if signals is not None else {"image_sim": 0.93}, explanation=[f"image matched {brand.name if brand else '-'} reference (0.93)"],
         matches=matches, image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=[pdq if pdq is not None else "ab" * 32], model_version="test",
     )
-    record_detection(listing.pk, result, bank_version=1)
+    context = ScanBatchContext.of(listings_for_scan([listing.pk])) if batch_context else None
+    record_detection(listing.pk, result, bank_version=1, context=context)
     listing.refresh_from_db()
     return listing

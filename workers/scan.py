@@ -62,7 +62,7 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     result of the same bank version (``record_detection(replace=True)``, which clears ``ocr_pending``); it skips
     listings no longer waiting, so a redelivered or re-swept follow-up costs one query.
     """
-    from anticounterfeit.listings.actions import record_detection
+    from anticounterfeit.listings.actions import ScanBatchContext, record_detection
     from anticounterfeit.listings.models import Detection, Listing
 
     from .runtime import get_detector
@@ -82,10 +82,11 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     if not todo:
         return 0
     results = detector.scan([listing_input(item) for item in todo], ocr=ocr_followup)
+    context = ScanBatchContext.of(todo)  # policy, images, allow-rule owners: read once for the batch
     pending = []
     for listing, result in zip(todo, results, strict=True):
         record_detection(listing.pk, result, bank_version=bank_version, replace=ocr_followup,
-                         features_version=detector.models.version)
+                         features_version=detector.models.version, context=context)
         if result.ocr_pending:
             pending.append(listing.pk)
     queue_ocr_followups(pending)

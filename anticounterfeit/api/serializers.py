@@ -5,6 +5,7 @@ import re
 
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from anticounterfeit.listings.models import Detection, Listing
 
@@ -13,10 +14,12 @@ LIMITS = settings.UPLOAD_LIMITS
 
 
 def check_image_bytes(data: bytes, label: str) -> None:
+    """Refuse what a worker could not decode. A JPEG is decoded at 1/8 scale (``draft_size=1``): every byte
+    of it is still read and entropy-decoded, so truncated or corrupt data fails as at full size, ~1.6x faster."""
     from ml.images import ImageError, load_image
 
     try:
-        load_image(data, max_bytes=LIMITS["MAX_IMAGE_BYTES"], max_pixels=LIMITS["MAX_IMAGE_PIXELS"])
+        load_image(data, max_bytes=LIMITS["MAX_IMAGE_BYTES"], max_pixels=LIMITS["MAX_IMAGE_PIXELS"], draft_size=1)
     except ImageError as exc:
         raise serializers.ValidationError(f"{label}: {exc}") from exc
 
@@ -28,11 +31,23 @@ def safe_filename(name: str) -> str:
     return base[:60] or "image.jpg"
 
 
+class Base64Field(serializers.CharField):
+    """Base64 text, decoded by the serializer that holds it.
+
+    DRF's surrogate-character check walks a string one character at a time in Python: ~25 ms for a 400 KB
+    photo, most of an upload's cost. Strict base64 decoding already refuses anything outside its ASCII
+    alphabet, so that check is left out here.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitSurrogateCharactersValidator)]
+
+
 class Base64ImageSerializer(serializers.Serializer):
     filename = serializers.CharField(max_length=100)
     # Blank is checked in validate() so that the error names the image ("image 'x.jpg': empty file").
-    content_base64 = serializers.CharField(max_length=LIMITS["MAX_IMAGE_BYTES"] * 2, allow_blank=True,
-                                           trim_whitespace=False)
+    content_base64 = Base64Field(max_length=LIMITS["MAX_IMAGE_BYTES"] * 2, allow_blank=True, trim_whitespace=False)
 
     def validate(self, attrs):
         name = attrs["filename"]

@@ -123,9 +123,10 @@ def matched_ref_keys(detection) -> set[str]:
     return {m["ref_id"] for m in (detection.matches or []) if m.get("kind") != "counterfeit" and m.get("ref_id")}
 
 
-def allow_rule_for(listing, detection) -> AllowRule | None:
-    """The allow rule that covers this scan result, if any (checked where detections are recorded)."""
-    return AllowRule.objects.matching(listing, matched_ref_keys(detection)).first()
+def allow_rule_for(listing, detection, *, image_sha256s: list[str] | None = None) -> AllowRule | None:
+    """The allow rule that covers this scan result, if any (checked where detections are recorded).
+    ``image_sha256s``: the listing's image hashes when the caller has them (saves a query)."""
+    return AllowRule.objects.matching(listing, matched_ref_keys(detection), image_sha256s=image_sha256s).first()
 
 
 @transaction.atomic

@@ -40,11 +40,14 @@ class BrandPolicy(models.Model):
 
 
 class AllowRuleQuerySet(models.QuerySet):
-    def matching(self, listing, ref_keys: set[str]) -> "AllowRuleQuerySet":
-        """Rules that cover this listing: its seller × a matched reference, or one of its exact images."""
-        shas = list(listing.images.values_list("sha256", flat=True))
+    def matching(self, listing, ref_keys: set[str], *, image_sha256s: list[str] | None = None) -> "AllowRuleQuerySet":
+        """Rules that cover this listing: its seller × a matched reference, or one of its exact images
+        (``image_sha256s``, read from the listing when not given)."""
+        if image_sha256s is None:
+            image_sha256s = list(listing.images.values_list("sha256", flat=True))
         return self.filter(
-            models.Q(seller=listing.seller, reference__ref_key__in=ref_keys) | models.Q(image_sha256__in=shas)
+            models.Q(seller_id=listing.seller_id, reference__ref_key__in=ref_keys)
+            | models.Q(image_sha256__in=image_sha256s)
         )
 
 

@@ -1,11 +1,14 @@
 """The only place where a listing's state changes. Each change writes an AuditEvent."""
 import hashlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 
 from anticounterfeit.core import audit
 from anticounterfeit.core.models import DetectionPolicy
@@ -29,14 +32,18 @@ class InvalidTransition(Exception):
     pass
 
 
-def set_status(listing: Listing, new_status: str, *, acting_user=None, reason: str = "") -> Listing:
+def set_status(listing: Listing, new_status: str, *, acting_user=None, reason: str = "",
+               also_save: Sequence[str] = ()) -> Listing:
+    """Move the listing (audited). ``also_save``: other fields the caller changed, written in the same UPDATE."""
     if listing.status == new_status:
+        if also_save:
+            listing.save(update_fields=[*also_save, "updated_at"])
         return listing
     if new_status not in ALLOWED.get(listing.status, set()):
         raise InvalidTransition(f"listing {listing.listing_key}: cannot go from {listing.status} to {new_status}")
     before = listing.status
     listing.status = new_status
-    listing.save(update_fields=["status", "updated_at"])
+    listing.save(update_fields=["status", *also_save, "updated_at"])
     audit.record("listing.status", listing, actor=acting_user, before={"status": before},
                  after={"status": new_status, "reason": reason})
     return listing
@@ -67,9 +74,40 @@ def accept_listing(*, client, seller: Seller, listing_key: str, title: str, desc
     return listing
 
 
+@dataclass(frozen=True)
+class ScanBatchContext:
+    """What the listings of one scan batch share, read once per batch rather than once per listing: the review
+    policy, each listing's images (prefetched with the batch) and which sellers and image hashes have allow rules
+    at all. ``record_detection`` reads the rest under the listing's lock; a rule or policy change that lands while
+    the batch is scanned applies from the next scan, as it would a few milliseconds later without the context.
+    """
+
+    policy: DetectionPolicy
+    images: dict[int, list[ListingImage]]  # listing pk -> its images by position
+    sellers_with_rules: frozenset[int]
+    images_with_rules: frozenset[str]
+
+    @classmethod
+    def of(cls, listings: list[Listing]) -> "ScanBatchContext":
+        """For listings fetched with their images (``workers.scan.listings_for_scan``): 2 queries."""
+        from anticounterfeit.detection.models import AllowRule
+
+        images = {listing.pk: list(listing.images.all()) for listing in listings}
+        shas = {image.sha256 for rows in images.values() for image in rows}
+        rules = AllowRule.objects.filter(Q(seller_id__in={listing.seller_id for listing in listings})
+                                         | Q(image_sha256__in=shas)).values_list("seller_id", "image_sha256")
+        rules = list(rules)
+        return cls(policy=DetectionPolicy.current(), images=images,
+                   sellers_with_rules=frozenset(seller for seller, _ in rules if seller is not None),
+                   images_with_rules=frozenset(sha for _, sha in rules if sha))
+
+    def may_be_allowed(self, listing: Listing, shas: list[str]) -> bool:
+        return listing.seller_id in self.sellers_with_rules or not self.images_with_rules.isdisjoint(shas)
+
+
 @transaction.atomic
 def record_detection(listing_id: int, result, *, bank_version: int, replace: bool = False,
-                     features_version: str | None = None) -> Detection | None:
+                     features_version: str | None = None, context: ScanBatchContext | None = None) -> Detection | None:
     """Store a scan result and move the listing: pending → clear | in_review (opening a case).
 
     Idempotent: a listing already scanned against this bank version is left alone, and an open case is
@@ -89,15 +127,19 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
 
     ``features_version`` is the ml ``Models.version`` that computed the image vectors/PDQ hashes (default: the
     first part of ``result.model_version``); it is stored with them so stale ones get recomputed for the bank.
+    ``context``: what a scan batch read once for all its listings (``ScanBatchContext``).
     """
     from anticounterfeit.catalog.models import Brand
     from anticounterfeit.detection.actions import allow_rule_for
     from anticounterfeit.moderation.actions import open_or_update_case
 
-    listing = Listing.objects.select_for_update().filter(pk=listing_id).first()
+    # The seller comes with the row (trust tier, allow rules, case priority); only the listing row is locked.
+    listing = Listing.objects.select_for_update(of=("self",)).select_related("seller").filter(pk=listing_id).first()
     if listing is None:
         return None
-    existing = listing.detections.filter(bank_version=bank_version).first()
+    # This bank version's result and any still waiting for a follow-up (at most a few rows), in one query.
+    current = list(listing.detections.filter(Q(bank_version=bank_version) | Q(ocr_pending=True)).order_by("pk"))
+    existing = next((d for d in current if d.bank_version == bank_version), None)
     if existing is not None and listing.status != S.PENDING and not replace:
         return existing
     if replace and listing.status not in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
@@ -110,32 +152,45 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
         "image_text": {str(pos): text for pos, text in (result.image_text or {}).items() if text},
         "model_version": result.model_version,
     }
+    # By position (the scan's image order), for the features and the allow rules.
+    images = context.images[listing.pk] if context and listing.pk in context.images else list(listing.images.all())
     if replace and existing is not None:
         detection = _replace_detection(existing, fields)
     else:
         detection = Detection.objects.create(listing=listing, bank_version=bank_version, **fields,
                                              ocr_pending=not replace and bool(getattr(result, "ocr_pending", False)))
-        _store_image_features(listing, result, features_version or models_version_of(result.model_version))
+        _store_image_features(listing, images, result, features_version or models_version_of(result.model_version))
     # The flag is processing state, not evidence (not audited): the complete result clears it, and a newer result
-    # supersedes the flag of older bank versions (the sweeper re-queues only what is still waiting).
-    superseded = listing.detections.filter(ocr_pending=True)
-    (superseded if replace else superseded.exclude(pk=detection.pk)).update(ocr_pending=False)
+    # supersedes the flag of older bank versions (the sweeper re-queues only what is still waiting). The listing
+    # row lock keeps ``current`` exact: every writer of the flag holds it (or only clears the flag).
+    superseded = [d.pk for d in current if d.ocr_pending and (replace or d.pk != detection.pk)]
+    if superseded:
+        Detection.objects.filter(pk__in=superseded).update(ocr_pending=False)
+    changed = []  # listing fields to save, with the status change if there is one (one UPDATE)
     provisional = bool(getattr(result, "ocr_pending", False)) and listing.status != S.PENDING
     if not provisional or listing.score is None or detection.score >= listing.score:
         listing.score, listing.matched_brand = detection.score, brand
-        listing.save(update_fields=["score", "matched_brand", "updated_at"])
+        changed = ["score", "matched_brand"]
 
-    rule = allow_rule_for(listing, detection)
+    new_status, reason = None, ""
+    shas = [image.sha256 for image in images]
+    rule = (allow_rule_for(listing, detection, image_sha256s=shas)
+            if context is None or context.may_be_allowed(listing, shas) else None)
     if rule is not None:  # a moderator already confirmed this seller × reference (or image) is genuine
         if listing.status == S.PENDING:
-            set_status(listing, S.CLEAR, reason=f"allowed by rule #{rule.pk} ({rule})")
-        return detection
-    threshold = review_threshold_for(listing)
-    if detection.score >= threshold and listing.status in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
-        open_or_update_case(listing, detection)
-        set_status(listing, S.IN_REVIEW, reason=f"score {detection.score:.2f} ≥ {threshold:.2f}")
-    elif listing.status == S.PENDING:
-        set_status(listing, S.CLEAR, reason=f"score {detection.score:.2f} < {threshold:.2f}")
+            new_status, reason = S.CLEAR, f"allowed by rule #{rule.pk} ({rule})"
+    else:
+        policy = context.policy if context else DetectionPolicy.current()
+        threshold = review_threshold_for(listing, policy)
+        if detection.score >= threshold and listing.status in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
+            open_or_update_case(listing, detection, policy=policy)
+            new_status, reason = S.IN_REVIEW, f"score {detection.score:.2f} ≥ {threshold:.2f}"
+        elif listing.status == S.PENDING:
+            new_status, reason = S.CLEAR, f"score {detection.score:.2f} < {threshold:.2f}"
+    if new_status is not None:
+        set_status(listing, new_status, reason=reason, also_save=changed)
+    elif changed:
+        listing.save(update_fields=[*changed, "updated_at"])
     return detection
 
 
@@ -168,15 +223,15 @@ def models_version_of(model_version: str) -> str:
     return model_version.split("/", 1)[0]
 
 
-def _store_image_features(listing: Listing, result, features_version: str) -> None:
+def _store_image_features(listing: Listing, images: list[ListingImage], result, features_version: str) -> None:
     """Keep each image's vector and PDQ hash (with the models version that computed them): the
     confirmed-counterfeit bank is built from them on takedown, and recomputed there once the models change.
 
     The result has one row per image that decoded, with its index in the scan's image list in
     ``image_positions`` (images that failed have none). When the rows cannot be paired with the images for
-    sure, nothing is kept: build_bank recomputes from files.
+    sure, nothing is kept: build_bank recomputes from files. ``images``: the listing's, by position (the order
+    of the scan's image_paths).
     """
-    images = list(listing.images.all())  # by position: the order of the scan's image_paths
     vectors = np.asarray(result.image_vectors, dtype=np.float32) if result.image_vectors is not None else None
     hashes = list(result.pdq_hashes or [])
     rows = len(hashes) if vectors is None else len(vectors)
@@ -195,13 +250,13 @@ def _store_image_features(listing: Listing, result, features_version: str) -> No
     ListingImage.objects.bulk_update(images, ["vector", "pdq", "features_version"])
 
 
-def review_threshold_for(listing: Listing) -> float:
+def review_threshold_for(listing: Listing, policy: DetectionPolicy | None = None) -> float:
     """The brand's override or the policy threshold, nudged by the seller's trust tier (never enough to hide a strong match)."""
     from anticounterfeit.detection.actions import brand_review_threshold
 
     threshold = brand_review_threshold(listing.matched_brand)
     if threshold is None:
-        threshold = DetectionPolicy.current().review_threshold
+        threshold = (policy or DetectionPolicy.current()).review_threshold
     adjust = {"restricted": -0.15, "poor": -0.1, "fair": -0.03, "excellent": 0.05}.get(listing.seller.trust_tier, 0.0)
     # The tier may raise the bar up to 0.8 (never hiding a strong match); a threshold set above that stays as set.
     return min(max(threshold + adjust, 0.05), max(threshold, 0.8))

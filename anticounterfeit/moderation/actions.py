@@ -54,12 +54,14 @@ def priority_of(case: Case) -> float:
                          opened_at=case.opened_at)
 
 
-def open_or_update_case(listing: Listing, detection, *, source: str = Case.Source.SCAN) -> Case:
+def open_or_update_case(listing: Listing, detection, *, source: str = Case.Source.SCAN,
+                        policy: DetectionPolicy | None = None) -> Case:
     """Open a case for a flagged listing, or refresh the open one (a rescan, or a brand report on a flagged listing).
 
     A refresh keeps the case's opening time, so a rescan never makes an old case look new; priority only rises.
+    ``policy``: the review policy when the caller has read it already.
     """
-    policy = DetectionPolicy.current()
+    policy = policy or DetectionPolicy.current()
     high = detection is not None and detection.score >= policy.high_priority_threshold
     score = detection.score if detection is not None else 1.0
     case = Case.objects.open().filter(listing=listing).first()

@@ -56,6 +56,19 @@ def test_api_batch_keeps_good_items_and_names_bad_ones(api):
     assert list(Listing.objects.values_list("listing_key", flat=True)) == ["ok-1"]
 
 
+@pytest.mark.parametrize("content", ["\ud800" + b64(b"x" * 30), b64(b"x" * 30) + "é", "%%%%"],
+                         ids=["lone-surrogate", "non-ascii", "outside-alphabet"])
+def test_api_names_the_image_whose_base64_is_not_plain_base64(api, content):
+    """The base64 field skips DRF's per-character surrogate scan (slow on photos): decoding must refuse it."""
+    item = {"listing_id": "b64", "seller_id": "s1", "title": "Mug",
+            "images": [{"filename": "odd.jpg", "content_base64": content}]}
+    # The body as a marketplace would send it (JSON escapes: the test client cannot encode a lone surrogate).
+    response = api.post("/api/v1/listings", json.dumps(item), content_type="application/json")
+    assert response.status_code == 400
+    assert "image 'odd.jpg': not valid base64" in json.dumps(response.json(), ensure_ascii=False)
+    assert not Listing.objects.exists()
+
+
 def test_api_rejects_duplicates_and_other_clients_cannot_read(api, make_user):
     item = {"listing_id": "dup", "seller_id": "s1", "title": "Mug"}
     assert api.post("/api/v1/listings", item, format="json").status_code == 201

@@ -11,6 +11,7 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.actions import do_dismiss, do_take_down
 from anticounterfeit.moderation.models import Case
 from tests.factories import make_brand, make_reference, scanned_listing
+from tests.factories import scanned_listing as scanned
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 S = Listing.Status
@@ -45,9 +46,15 @@ def test_brand_override_replaces_the_global_threshold(acme, staff):
         actions.set_brand_threshold(brand, 1.5, acting_user=staff[1])
 
 
-def test_dismissal_allow_rule_stops_the_same_genuine_listing_being_flagged(acme, staff):
+@pytest.mark.parametrize("batch_context", [False, True], ids=["single", "scan-batch"])
+def test_dismissal_allow_rule_stops_the_same_genuine_listing_being_flagged(acme, staff, batch_context):
+    """Recorded alone or as a scan batch records (which looks up the rules' owners once per batch)."""
     brand, ref = acme
     moderator, _ = staff
+
+    def scanned_listing(*args, **kwargs):
+        return scanned(*args, **kwargs, batch_context=batch_context)
+
     first = scanned_listing("L1", "S-reseller", score=0.9, brand=brand, ref=ref)
     decision = dismiss(first, moderator)
     [rule] = actions.add_allow_rule_from_dismissal(decision.pk, AllowRule.Scope.SELLER_REFERENCE, acting_user=moderator)

@@ -3,6 +3,8 @@ import pytest
 
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.catalog.models import AuthorizedSeller
+from anticounterfeit.core.models import DetectionPolicy
+from anticounterfeit.listings.actions import ScanBatchContext, record_detection
 from anticounterfeit.listings.models import Detection, Listing
 from tests.factories import jpeg_bytes, make_brand
 from workers import runtime
@@ -57,3 +59,21 @@ def test_a_batch_reads_its_listings_sellers_and_authorisations_in_a_fixed_number
     authorized = {item.listing_id: item.seller.authorized_brands for item in inputs}
     assert authorized == {f"flood-{k}": (frozenset({brand.brand_key}) if k % 3 == 0 else frozenset())
                           for k in range(6)}
+
+
+def test_a_batch_records_its_results_in_a_few_queries_per_listing(demo_bundle, django_assert_max_num_queries):
+    """What a batch shares (policy, images, allow-rule owners) is read once; each listing then costs its lock, its
+    earlier results and the writes (detection, image features, listing with status, audit) inside its savepoint."""
+    indexed_catalog(demo_bundle)
+    runtime._state.update(version=None, detector=None)
+    ids = _pending(SCAN_BATCH)
+    detector, bank_version = runtime.get_detector()
+    listings = listings_for_scan(ids)
+    results = detector.scan([listing_input(item) for item in listings], ocr=False)
+    DetectionPolicy.current()  # the policy row exists (its first read creates it)
+    with django_assert_max_num_queries(2 + 8 * SCAN_BATCH):
+        context = ScanBatchContext.of(listings)
+        for listing, result in zip(listings, results, strict=True):
+            record_detection(listing.pk, result, bank_version=bank_version, context=context)
+    assert not Listing.objects.filter(pk__in=ids, status=Listing.Status.PENDING).exists()
+    assert Detection.objects.filter(listing__in=ids).count() == SCAN_BATCH

@@ -85,8 +85,9 @@ def test_fast_path_defers_ocr_and_the_follow_up_restores_the_signal(tmp_path):
     full = det.scan([unnamed], ocr=True)[0]
     assert not full.ocr_pending and full.image_text and "ZORBEX" in full.image_text[0]
     assert full.brand_id == "zorbex" and full.signals["mention_image"] == 1.0 and full.score > fast[0].score
-    # Where OCR cannot matter the fast result is already the final one.
-    assert fast[1].signals == det.scan([named], ocr=True)[0].signals
+    # Where OCR cannot matter the fast result is already the final one (to float rounding: a batch of one pads the
+    # titles differently, which moves text similarities in the 8th digit on some CPUs' kernels).
+    assert fast[1].signals == pytest.approx(det.scan([named], ocr=True)[0].signals, abs=1e-6)
 
 
 def test_nothing_pending_when_ocr_is_off_or_missing(tmp_path, monkeypatch):
