@@ -67,10 +67,11 @@ def accept_listing(*, client, seller: Seller, listing_key: str, title: str, desc
         image.image.save(f"{listing_key}-{position}-{name}"[-90:], ContentFile(data), save=False)
         image.save()
     audit.record("listing.accept", listing, actor=acting_user, after={"images": len(images)})
-    from workers.enqueue import enqueue_on_commit
-    from workers.scan import scan_listing
+    if enqueue:
+        from workers.enqueue import enqueue_on_commit
+        from workers.scan import scan_listing
 
-    enqueue_on_commit(scan_listing, listing.pk)
+        enqueue_on_commit(scan_listing, listing.pk)
     return listing
 
 

@@ -8,6 +8,10 @@ processes (each ``celery worker -c 1``; torch threads split between them)::
         --listings 120 --workers 1 2
 
 Latency is from API accept (``Listing.created_at``) to scan done (``Detection.created_at``).
+
+First, the worker's own cost without the API and broker sharing the cores: the same listings accepted in
+this process and scanned by ``workers.scan.scan_listings`` in batches of ``SCAN_BATCH`` (best of 3 rounds),
+with its queries per listing and the time spent in them.
 """
 import argparse
 import os
@@ -63,29 +67,83 @@ def run_round(args, env, workdir: Path, bundle: Path, token: str, workers: int, 
         stop(web)
 
 
+def worker_round(bundle: Path, n: int, rounds: int = 3) -> dict:
+    """``scan_listings`` in-process over freshly accepted listings, batch by batch, as a worker runs it."""
+    from django.db import connection
+
+    from anticounterfeit.api.intake import accept_validated
+    from anticounterfeit.api.serializers import ListingIntakeSerializer
+    from tests.integration.helpers import api_payload, read_jsonl
+    from workers.scan import SCAN_BATCH, scan_listings
+
+    records = read_jsonl(bundle / "listings.jsonl")
+
+    def accepted(tag: str) -> list[int]:
+        ids = []
+        for k in range(n):
+            data = ListingIntakeSerializer(data=api_payload(bundle, records[k % len(records)],
+                                                            listing_id=f"{tag}-{k}"))
+            data.is_valid(raise_exception=True)
+            ids.append(accept_validated(data.validated_data, enqueue=False).pk)
+        return ids
+
+    scan_listings(accepted("warm")[:SCAN_BATCH])  # models and bank loaded before the clock starts
+    best = {"seconds": float("inf")}
+    for r in range(rounds):
+        ids, clock = accepted(f"in-process-{r}"), QueryClock()
+        started = time.perf_counter()
+        with connection.execute_wrapper(clock):
+            for k in range(0, n, SCAN_BATCH):
+                scan_listings(ids[k:k + SCAN_BATCH])
+        elapsed = time.perf_counter() - started
+        if elapsed < best["seconds"]:
+            best = {"seconds": elapsed, "queries": clock.queries, "in_queries": clock.seconds}
+    return {"listings_per_s": n / best["seconds"], "ms_per_listing": 1000 * best["seconds"] / n,
+            "queries_per_listing": best["queries"] / n, "db_ms_per_listing": 1000 * best["in_queries"] / n}
+
+
+class QueryClock:
+    """Counts a connection's queries and the time spent in them (a ``connection.execute_wrapper``)."""
+
+    def __init__(self) -> None:
+        self.queries, self.seconds = 0, 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.queries += 1
+            self.seconds += time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--listings", type=int, default=120)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=4, help="concurrent API callers")
     args = parser.parse_args()
-    with scratch_project("ac-bench-") as workdir:
+    from tests.integration.procs import private_redis
+
+    with private_redis() as broker, scratch_project("ac-bench-", broker_url=broker.url) as workdir:
         from ml.synth import generate_bundle
-        from tests.integration.procs import api_token, indexed_catalog, private_redis, service_env
+        from tests.integration.procs import api_token, indexed_catalog, service_env
 
         bundle = workdir / "bundle"
         generate_bundle(str(bundle), seed=5, n_brands=4, n_listings=60)
         indexed_catalog(bundle)
         token = api_token("bench")
-        results = []
-        with private_redis() as broker:
-            env = service_env(broker.url, workdir)
-            for workers in args.workers:
-                results.append(run_round(args, env, workdir, bundle, token, workers, f"w{workers}"))
-                r = results[-1]
-                print(f"workers={r['workers']} listings={r['listings']} api_errors={r['errors']} "
-                      f"accept_per_s={r['accept_per_s']:.1f} listings_per_s={r['listings_per_s']:.2f} "
-                      f"p50_latency_s={r['p50_s']:.2f} p95_latency_s={r['p95_s']:.2f}", flush=True)
+        w = worker_round(bundle, min(args.listings, 64))
+        print(f"in-process worker (no API server, no other process on the cores): "
+              f"listings_per_s={w['listings_per_s']:.1f} ms_per_listing={w['ms_per_listing']:.1f} "
+              f"queries_per_listing={w['queries_per_listing']:.1f} "
+              f"in_queries_ms_per_listing={w['db_ms_per_listing']:.1f}", flush=True)
+        env = service_env(broker.url, workdir)
+        for workers in args.workers:
+            r = run_round(args, env, workdir, bundle, token, workers, f"w{workers}")
+            print(f"workers={r['workers']} listings={r['listings']} api_errors={r['errors']} "
+                  f"accept_per_s={r['accept_per_s']:.1f} listings_per_s={r['listings_per_s']:.2f} "
+                  f"p50_latency_s={r['p50_s']:.2f} p95_latency_s={r['p95_s']:.2f}", flush=True)
         print(f"machine: {os.cpu_count()} cores; 1 image + title per listing; logs in {workdir}")
 
 

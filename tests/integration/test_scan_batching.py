@@ -77,3 +77,14 @@ def test_a_batch_records_its_results_in_a_few_queries_per_listing(demo_bundle, d
             record_detection(listing.pk, result, bank_version=bank_version, context=context)
     assert not Listing.objects.filter(pk__in=ids, status=Listing.Status.PENDING).exists()
     assert Detection.objects.filter(listing__in=ids).count() == SCAN_BATCH
+
+
+def test_bulk_intake_leaves_the_queueing_to_its_caller(django_capture_on_commit_callbacks):
+    """``ingest_listings`` accepts with ``enqueue=False`` and queues ``scan_batch`` itself: no task per listing too."""
+    item = {"listing_id": "bulk-1", "seller_id": "s1", "title": "Canvas tote"}
+    with django_capture_on_commit_callbacks() as queued:
+        accept_validated(item, enqueue=False)
+    assert queued == []
+    with django_capture_on_commit_callbacks() as queued:
+        accept_validated({**item, "listing_id": "api-1"})
+    assert len(queued) == 1  # the API's scan_listing, sent once the listing is committed
