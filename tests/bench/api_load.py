@@ -169,13 +169,28 @@ def check_throttle(port: int, token: str, image_b64: str, *, requests: int, tag:
             "detail": detail, "rows": Listing.objects.filter(listing_key__startswith=f"{tag}-").count()}
 
 
-def sample_images(bundle: Path, count: int = 8) -> list[str]:
+def sample_images(bundle: Path, count: int = 8, photo_side: int = 0) -> list[str]:
+    """Base64 JPEGs from the bundle; with ``photo_side``, enlarged to that long side (JPEG quality 85), the
+    size of a marketplace photo rather than the generated bundle's 10-20 KB ones."""
     import base64
+    import io
+
+    from PIL import Image
 
     from tests.integration.helpers import read_jsonl
 
     paths = [p for rec in read_jsonl(bundle / "listings.jsonl") for p in rec["images"]][:count]
-    return [base64.b64encode((bundle / p).read_bytes()).decode() for p in paths]
+    out = []
+    for p in paths:
+        data = (bundle / p).read_bytes()
+        if photo_side:
+            im = Image.open(io.BytesIO(data)).convert("RGB")
+            scale = photo_side / max(im.size)
+            buf = io.BytesIO()
+            im.resize((round(im.width * scale), round(im.height * scale)), Image.BICUBIC).save(buf, "JPEG", quality=85)
+            data = buf.getvalue()
+        out.append(base64.b64encode(data).decode())
+    return out
 
 
 def format_summary(s: dict, clients: int, server: str) -> str:
@@ -194,6 +209,8 @@ def main() -> None:
     parser.add_argument("--get-share", type=float, default=0.5, help="share of requests that GET a status")
     parser.add_argument("--server-workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--throttle-rate", type=int, default=20, help="per-minute rate for the 429 check")
+    parser.add_argument("--photo-side", type=int, default=0,
+                        help="enlarge the sample JPEGs to this long side in px (e.g. 1200: ~100-300 KB each)")
     parser.add_argument("--conn-max-age", type=int, default=0,
                         help="server keeps PostgreSQL connections this many seconds (DATABASE_URL ?conn_max_age=)")
     args = parser.parse_args()
@@ -204,9 +221,10 @@ def main() -> None:
 
         bundle = workdir / "bundle"
         generate_bundle(str(bundle), seed=5, n_brands=2, n_listings=12)
-        images = sample_images(bundle)
+        images = sample_images(bundle, photo_side=args.photo_side)
         token = api_token("load")
-        server = f"gunicorn {args.server_workers} sync workers, DEBUG=false, conn_max_age={args.conn_max_age}"
+        server = (f"gunicorn {args.server_workers} sync workers, DEBUG=false, conn_max_age={args.conn_max_age}, "
+                  f"JPEGs of {min(map(len, images)) * 3 // 4096}-{max(map(len, images)) * 3 // 4096} KB")
         with private_redis() as broker:
             cache = broker.url.rsplit("/", 1)[0] + "/2"
             env = service_env(broker.url, workdir, CACHE_URL=cache.replace("redis://", "rediscache://"),
