@@ -95,9 +95,8 @@ class ScanBatchContext:
 
         images = {listing.pk: list(listing.images.all()) for listing in listings}
         shas = {image.sha256 for rows in images.values() for image in rows}
-        rules = AllowRule.objects.filter(Q(seller_id__in={listing.seller_id for listing in listings})
-                                         | Q(image_sha256__in=shas)).values_list("seller_id", "image_sha256")
-        rules = list(rules)
+        rules = list(AllowRule.objects.filter(Q(seller_id__in={listing.seller_id for listing in listings})
+                                              | Q(image_sha256__in=shas)).values_list("seller_id", "image_sha256"))
         return cls(policy=DetectionPolicy.current(), images=images,
                    sellers_with_rules=frozenset(seller for seller, _ in rules if seller is not None),
                    images_with_rules=frozenset(sha for _, sha in rules if sha))

@@ -1,4 +1,6 @@
 """Per-brand review thresholds, the allow bank fed by dismissals, and the noisy-reference report."""
+import functools
+
 import pytest
 
 from anticounterfeit.accounts.models import Role
@@ -11,7 +13,6 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.actions import do_dismiss, do_take_down
 from anticounterfeit.moderation.models import Case
 from tests.factories import make_brand, make_reference, scanned_listing
-from tests.factories import scanned_listing as scanned
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 S = Listing.Status
@@ -51,24 +52,22 @@ def test_dismissal_allow_rule_stops_the_same_genuine_listing_being_flagged(acme,
     """Recorded alone or as a scan batch records (which looks up the rules' owners once per batch)."""
     brand, ref = acme
     moderator, _ = staff
+    scan = functools.partial(scanned_listing, batch_context=batch_context)
 
-    def scanned_listing(*args, **kwargs):
-        return scanned(*args, **kwargs, batch_context=batch_context)
-
-    first = scanned_listing("L1", "S-reseller", score=0.9, brand=brand, ref=ref)
+    first = scan("L1", "S-reseller", score=0.9, brand=brand, ref=ref)
     decision = dismiss(first, moderator)
     [rule] = actions.add_allow_rule_from_dismissal(decision.pk, AllowRule.Scope.SELLER_REFERENCE, acting_user=moderator)
     assert (rule.seller.seller_key, rule.reference, rule.decision) == ("S-reseller", ref, decision)
-    again = scanned_listing("L2", "S-reseller", score=0.9, brand=brand, ref=ref, image_color=(1, 2, 3))
+    again = scan("L2", "S-reseller", score=0.9, brand=brand, ref=ref, image_color=(1, 2, 3))
     assert again.status == S.CLEAR and not Case.objects.filter(listing=again).exists()
     # Another seller matching the same reference is still flagged.
-    other = scanned_listing("L3", "S-other", score=0.9, brand=brand, ref=ref, image_color=(9, 9, 9))
+    other = scan("L3", "S-other", score=0.9, brand=brand, ref=ref, image_color=(9, 9, 9))
     assert other.status == S.IN_REVIEW
     # Image scope: that exact photo is allowed for anyone; a different photo is not.
     d3 = dismiss(other, moderator)
     actions.add_allow_rule_from_dismissal(d3.pk, AllowRule.Scope.IMAGE, acting_user=moderator)
-    assert scanned_listing("L4", "S-new", score=0.9, brand=brand, ref=ref, image_color=(9, 9, 9)).status == S.CLEAR
-    assert scanned_listing("L5", "S-new2", score=0.9, brand=brand, ref=ref, image_color=(50, 9, 9)).status == S.IN_REVIEW
+    assert scan("L4", "S-new", score=0.9, brand=brand, ref=ref, image_color=(9, 9, 9)).status == S.CLEAR
+    assert scan("L5", "S-new2", score=0.9, brand=brand, ref=ref, image_color=(50, 9, 9)).status == S.IN_REVIEW
     assert AuditEvent.objects.filter(action="detection.allow_rule_added").count() == 2
     takedown = do_take_down(Case.objects.get(listing__listing_key="L5").pk, acting_user=moderator)
     with pytest.raises(ValueError, match="only from dismissals"):
