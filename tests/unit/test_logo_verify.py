@@ -142,3 +142,30 @@ def test_follow_up_pending_without_ocr_only_when_the_logo_stage_can_run(logo_ind
     assert Detector(models, index).scan([lst], ocr=False)[0].ocr_pending
     off = dataclasses.replace(DetectorConfig(), logo=dataclasses.replace(CFG, enabled=False))
     assert not Detector(models, index, config=off).scan([lst], ocr=False)[0].ocr_pending
+
+
+def test_verifier_matches_candidates_side_by_side_with_the_results_of_one_by_one(logo_index):
+    """``verify`` matches all (image, template) pairs on a thread pool: the same hits, boxes and order as
+    matching each image's candidates in turn (every candidate kept: no score floor), scores to float rounding
+    (OpenCV sums a correlation in another order when it runs on a pool thread)."""
+    models, index, _ = logo_index
+    v = LogoVerifier(models, index, dataclasses.replace(CFG, min_ncc=-1.0))
+    photos = [_jpeg(_paste(_background("busy", 20 + n), _cutout(kind, 110, 2.0), (0.3 * n, 0.5))[0])
+              for n, kind in enumerate(["cross", "star", "cross"])] + [_jpeg(_background("smooth", 9))]
+    expected = []
+    for im, refs in zip(photos, v.candidates(photos), strict=True):
+        lab, hits = work_image(im, v.config), []
+        for ref_id in refs:
+            scored = [(match_template(lab, v.template(ref_id, i), v.config), i)
+                      for i in range(min(len(index.references[ref_id].image_paths), v.config.max_ref_images))
+                      if v.template(ref_id, i) is not None]
+            if scored:
+                (ncc, box), i = max(scored, key=lambda s: s[0][0])
+                hits.append((ref_id, i, ncc, box))
+        expected.append(sorted(hits, key=lambda h: -h[2]))
+    got = [[(h.ref_id, h.image, h.ncc, h.box) for h in hits] for hits in v.verify(photos)]
+    assert [[(r, i, b) for r, i, _, b in hits] for hits in got] == [[(r, i, b) for r, i, _, b in hits]
+                                                                    for hits in expected]
+    assert [[n for _, _, n, _ in hits] for hits in got] == [[pytest.approx(n, abs=1e-6) for _, _, n, _ in hits]
+                                                            for hits in expected]
+    assert sum(map(len, got)) >= len(photos)
