@@ -159,7 +159,7 @@ class VectorBank:
         Top-k search per window (FAISS) kept 8 per window, so a reference beaten by eight others in every window
         was missed; this scores them all, from the cells (``RegionVectors.best_scores``: half the products of
         scoring the windows), in bf16 on bf16 hardware (AMX: ~7x fp32; a score is off by ~1e-3, so callers
-        re-score the pairs they keep with ``exact_scores``). Flat banks only: an approximate bank's rows are too
+        re-score the pairs they keep with ``RegionVectors.scores``). Flat banks only: an approximate bank's rows are too
         many to score all (use ``search``).
         """
         import torch
@@ -174,10 +174,6 @@ class VectorBank:
         if cached is None or cached[0] is not self.vectors or cached[1].dtype != dtype:
             cached = self._matrix = (self.vectors, torch.from_numpy(self.vectors).to(dtype).t().contiguous())
         return regions.best_scores(cached[1])
-
-    def exact_scores(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """fp32 inner product of each query with its bank row: (K, D), (K,) -> (K,)."""
-        return np.einsum("kd,kd->k", np.asarray(queries, np.float32).reshape(-1, self.dim), self.vectors[rows])
 
     def _index_path(self, directory: str, name: str, kind: str) -> str:
         return os.path.join(directory, f"{name}.{kind}.faiss")

@@ -48,15 +48,42 @@ def _best(fn: Callable[[], object], rounds: int) -> float:
 
 
 # ---- scan pipeline -----------------------------------------------------------------------------
-def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int) -> dict[str, float]:
+def lane_threads(lanes: int) -> int:
+    """Torch threads per lane: the cores shared out (``workers.runtime.split_cores`` does the same for a pool)."""
+    return max(1, (os.cpu_count() or 1) // max(1, lanes))
+
+
+def in_lanes(lanes: int, jobs: list[Callable[[], object]]) -> Callable[[], None]:
+    """Run ``jobs`` (one per batch) on ``lanes`` threads, each taking the next batch when it is done, with
+    ``lane_threads(lanes)`` torch threads each: what ``lanes`` worker processes sharing the cores do with a
+    queue of scan tasks (threads here, so the models load once; they also share the GIL, which processes do not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    threads = lane_threads(lanes)
+    pool = ThreadPoolExecutor(lanes, thread_name_prefix="bench-lane")
+
+    def one(job: Callable[[], object]) -> None:
+        torch.set_num_threads(threads)
+        job()
+
+    def run() -> None:
+        list(pool.map(one, jobs))
+
+    return run
+
+
+def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes: int = 1) -> dict[str, float]:
     from ml.bundle import read_bundle
+    from ml.config import ModelsConfig
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.models import load_models
     from ml.ocr import ocr_status
 
     t0 = time.perf_counter()
-    models = load_models()
+    models = load_models(ModelsConfig(torch_threads=lane_threads(lanes)))
     print(f"engine={models.engine} models loaded in {time.perf_counter() - t0:.1f}s ({load_average()})")
     b = read_bundle(bundle_dir)
     cache = os.path.join(os.environ.get("AC_ENGINE_CACHE") or "/tmp", "ac-bench-embed-cache")
@@ -88,31 +115,32 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int) -> dic
                  for bt in batches]
     n_follow = sum(map(len, followups))
 
-    def pipeline() -> None:
-        for bt in batches:
-            det.scan(bt, ocr=False)
+    # The pipeline and the engine's raw passes run as the workers do: ``lanes`` scan processes sharing the
+    # cores (``workers.runtime.split_cores``), each taking whole batches. The baseline is the model as the
+    # packages ship it: unfused EfficientNet-Lite0 and the transformers MiniLM, plain fp32 under
+    # torch.inference_mode (BatchNorm folding is already an optimisation), one stream on every core.
+    import torch
 
-    def ocr_followups() -> None:
-        for bt in followups:
-            if bt:
-                det.scan(bt, ocr=True)
-
-    def raw(image_fwd, text_fwd) -> Callable[[], None]:
-        def run() -> None:
-            for x, enc in zip(img_x, txt_x, strict=True):
-                image_fwd(x)
-                text_fwd(enc)
-        return run
-
-    # The baseline is the model as the packages ship it: unfused EfficientNet-Lite0 and the transformers
-    # MiniLM, plain fp32 under torch.inference_mode (BatchNorm folding is already an optimisation).
     from ml.effnet import build_effnet
     from ml.engine import eager_image
 
     plain_image = eager_image(build_effnet(models.config.effnet_weights))
-    engine_raw = raw(models.image.forward, models.text.forward)
-    eager_raw = raw(plain_image, models.text.eager_forward)
-    det.scan(batches[0], ocr=False)  # warm-up (first-call allocations, lazy init)
+
+    def raw(image_fwd, text_fwd) -> list[Callable[[], None]]:
+        return [lambda x=x, enc=enc: (image_fwd(x), text_fwd(enc)) for x, enc in zip(img_x, txt_x, strict=True)]
+
+    pipeline = in_lanes(lanes, [lambda bt=bt: det.scan(bt, ocr=False) for bt in batches])
+    ocr_followups = in_lanes(lanes, [lambda bt=bt: det.scan(bt, ocr=True) for bt in followups if bt])
+    engine_raw = in_lanes(lanes, raw(models.image.forward, models.text.forward))
+    eager_jobs = raw(plain_image, models.text.eager_forward)
+
+    def eager_raw() -> None:
+        torch.set_num_threads(os.cpu_count() or 1)
+        for job in eager_jobs:
+            job()
+
+    pipeline()  # warm-up (first-call allocations, lazy init, each lane's thread)
+    engine_raw()
     eager_raw()
     t = {"pipeline": float("inf"), "raw": float("inf"), "eager": float("inf")}
     for _ in range(rounds):  # interleaved, so a burst of load hits every mode alike
@@ -120,6 +148,8 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int) -> dic
         t["raw"] = min(t["raw"], _best(engine_raw, 1))
         t["eager"] = min(t["eager"], _best(eager_raw, 1))
     t_follow = _best(ocr_followups, 1)
+    # The same plain eager passes in the pipeline's lanes, for context: what lanes alone buy the baseline.
+    t_eager_lanes = _best(in_lanes(lanes, eager_jobs), 1) if lanes > 1 else t["eager"]
     n = len(listings)
     rate = {k: n / v for k, v in t.items()}
 
@@ -135,11 +165,14 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int) -> dic
     ci, ct = _cos(ge, gr), np.sum(te * tr, axis=1)
     cos_img, cos_txt = float(np.min(ci)), float(np.min(ct))
     print(f"{n} listings in batches of {batch}, best of {rounds} rounds ({load_average()})")
+    print(f"  pipeline and raw: {lanes} lane(s) of {lane_threads(lanes)} thread(s), as {lanes} worker "
+          f"process(es) run them; plain eager: one stream on {os.cpu_count()} threads")
     print(f"  pipeline (decode+embed+search+score): {rate['pipeline']:8.1f} listings/s (OCR deferred)")
     print(f"  + OCR follow-ups ({n_follow} of {n} listings, text names no brand, OCR "
           f"{ocr_status()}): {n / (t['pipeline'] + t_follow):8.1f} listings/s all told")
     print(f"  raw {models.engine:7s} forward (image+text): {rate['raw']:8.1f} listings/s")
-    print(f"  plain eager fp32 forward (image+text):{rate['eager']:8.1f} listings/s")
+    print(f"  plain eager fp32 forward (image+text):{rate['eager']:8.1f} listings/s"
+          + (f" ({n / t_eager_lanes:.1f} in the same {lanes} lanes)" if lanes > 1 else ""))
     print(f"  raw {models.engine} is {rate['raw'] / rate['eager']:.2f}x plain eager: the most the pipeline's "
           f"speedup_vs_eager can reach on this CPU ({cpu_summary()})")
     print(f"  cosine vs plain fp32: image min {cos_img:.5f} mean {np.mean(ci):.5f}  "
@@ -158,17 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--listings", type=int, default=48)
     p.add_argument("--batch", type=int, default=8, help="listings per scan task (workers/scan.py SCAN_BATCH)")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--lanes", type=int, default=os.cpu_count() or 1,
+                   help="scan lanes (worker processes sharing the cores, one thread each by default); 1 = one "
+                        "stream on every core")
     p.add_argument("--banks", action="store_true", help="run the FAISS bank scaling benchmark instead")
     p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1,000,000 x 1280-d needs ~6 GB)")
     a = p.parse_args(argv)
     from ml import runtime
 
-    runtime.configure()
+    runtime.configure(lane_threads(a.lanes))
     if a.banks:
         from ml.bench_banks import main as bench_banks_main
 
         return bench_banks_main(["--sizes", a.sizes])
-    r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds)
+    r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds, a.lanes)
     print(f"pipeline_vs_raw={r['pipeline_vs_raw']:.2f} speedup_vs_eager={r['speedup_vs_eager']:.2f} "
           f"listings_per_s={r['listings_per_s']:.1f}")
     return 0

@@ -270,17 +270,20 @@ class Detector:
         winners = winners[np.argsort(first_seen, kind="stable")]
         if idx.ref_image.window_scores_rounded:  # bf16 products (bf16 hardware): re-score the winners exactly
             region = winners[box[winners] >= 0]
-            score[region] = idx.ref_image.exact_scores(regs.vectors(row[region], box[region]), ids[region])
-        whole = (0.0, 0.0, 1.0, 1.0)
-        for w in winners:
-            j, n, t = int(ids[w]), int(n_of[w]), int(target[w])
-            head = (float(score[w]), arr.ref_ids[j], int(own[row[w], 1]), int(arr.image[j]))
-            b = arr.brand_ids[arr.brand[j]]
+            score[region] = regs.scores(row[region], box[region], idx.ref_image.vectors[ids[region]])
+        # ~60 winners per listing: read them as Python values in bulk, not element by element
+        j_of = ids[winners]
+        box_of = [(0.0, 0.0, 1.0, 1.0), *map(tuple, boxes.tolist())]  # box -1 (the whole image) first
+        for j, n, t, sc, li, ri, br, bx in zip(
+                j_of.tolist(), n_of[winners].tolist(), target[winners].tolist(), score[winners].tolist(),
+                own[row[winners], 1].tolist(), arr.image[j_of].tolist(), arr.brand[j_of].tolist(),
+                (box[winners] + 1).tolist(), strict=True):
+            head = (sc, arr.ref_ids[j], li, ri)
+            b = arr.brand_ids[br]
             if t == 0:
                 ev[n].img[b] = head
             else:
-                bx = whole if box[w] < 0 else tuple(map(float, boxes[box[w]]))
-                (ev[n].logo if t == 1 else ev[n].region)[b] = head + (bx,)
+                (ev[n].logo if t == 1 else ev[n].region)[b] = head + (box_of[bx],)
         d, ids = idx.ref_pdq.search(hexes, 4)
         for row, (n, li) in enumerate(owners):
             for dist, j in zip(d[row], ids[row], strict=True):

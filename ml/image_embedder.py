@@ -10,6 +10,7 @@ from PIL import Image
 from ml.config import EmbedderConfig
 from ml.engine import ImageForward, eager_image
 from ml.images import image_map, square_pixels
+from ml.runtime import one_blas_thread
 from ml.vectors import l2_normalize
 
 
@@ -66,6 +67,25 @@ class RegionVectors:
                 at = np.flatnonzero(images == g)
                 out[at] = torch.matmul(self.pool[torch.from_numpy(windows[at])], self.cells[int(g)]).numpy()
         return l2_normalize(out)
+
+    def scores(self, images: np.ndarray, windows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """fp32 score of window ``windows[k]`` of image ``images[k]`` against unit vector ``columns[k]``: (K,).
+
+        Scored from the cells like ``best_scores`` (the window's average of the column's cell scores over its
+        norm), one (K, D) x (D, n) product per image, with no window vector materialised: ~3x faster than
+        ``vectors`` then a dot. numpy on one thread: torch's pool wakes its threads for each of these small products.
+        """
+        images, windows = np.asarray(images, np.int64), np.asarray(windows, np.int64)
+        columns = np.asarray(columns, np.float32)
+        cells, pool, norms = self.cells.numpy(), self.pool.numpy(), self.norms.numpy()
+        out = np.empty(len(images), np.float32)
+        with one_blas_thread():
+            for g in np.unique(images):
+                at = np.flatnonzero(images == g)
+                per_cell = cells[g] @ columns[at].T  # (cells, n)
+                w = windows[at]
+                out[at] = np.einsum("nk,kn->n", pool[w], per_cell) / np.maximum(norms[g, w], 1e-12)
+        return out
 
     def best_scores(self, columns: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Each image's best window against each column of ``columns`` (D, N): (G, N) scores and window indices.

@@ -12,8 +12,9 @@ from PIL import Image, ImageOps
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
-# Image decode and resize release the GIL, so a scan batch's images use every core (~1.7x on 2 cores).
-IMAGE_THREADS = max(1, min(4, int(os.environ.get("AC_IMAGE_THREADS", os.cpu_count() or 1))))
+# Image decode and resize release the GIL, so a scan batch's images use every core (~1.7x on 2 cores):
+# ``AC_IMAGE_THREADS``, else the process's thread budget (``ml.runtime.thread_budget``), at most 4.
+IMAGE_THREADS = int(os.environ.get("AC_IMAGE_THREADS") or 0)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -23,12 +24,13 @@ def image_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
     """``[fn(x) for x in items]`` across a small per-process thread pool (``ml.runtime.thread_pool``), results
     in input order. Exceptions propagate from the first failing item, as in the loop.
     """
-    from ml.runtime import thread_pool
+    from ml.runtime import thread_budget, thread_pool
 
     items = list(items)
-    if IMAGE_THREADS <= 1 or len(items) <= 1:
+    threads = IMAGE_THREADS or min(4, thread_budget())
+    if threads <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
-    return list(thread_pool("image", IMAGE_THREADS).map(fn, items))
+    return list(thread_pool("image", threads).map(fn, items))
 
 
 class ImageError(ValueError):

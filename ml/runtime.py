@@ -1,6 +1,7 @@
 """Process-wide runtime knobs (threads, FAISS/OpenMP behaviour), applied once before heavy imports."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 _DONE = False
+_THREADS = 0  # this process's thread budget (``configure``); 0 = not configured: every core
 _pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}  # name -> (pid that made it, pool)
 _pools_lock = threading.Lock()
 
@@ -21,9 +23,10 @@ def configure(threads: int = 2) -> None:
     the CPU has AVX-512: forcing those kernels on an AVX2-only CPU (e.g. AMD EPYC Rome) kills the
     process with SIGILL.
     """
-    global _DONE
+    global _DONE, _THREADS
     if _DONE:
         return
+    _THREADS = max(1, threads)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     coretype = openblas_coretype(cpu_flags())
     if coretype:
@@ -85,9 +88,42 @@ def thread_pool(name: str, workers: int) -> ThreadPoolExecutor:
         return made[1]
 
 
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """numpy's BLAS on the calling thread only, for a run of small products (~60 us to enter).
+
+    OpenBLAS threads spin after each call; between torch's and FAISS's OpenMP pools on a small box they
+    steal the core the next step needs (a PDQ search after a few 64x1280 products ran 8x slower).
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+def thread_budget() -> int:
+    """The threads this process may keep busy: ``configure``'s count (``TORCH_THREADS``), else every core.
+
+    A one-thread process (one of several worker processes sharing the cores) runs its helper work inline
+    (``aside``, ``ml.images.image_map``) instead of adding threads the other processes' cores then pay for.
+    """
+    return _THREADS or os.cpu_count() or 1
+
+
 def aside(fn: Callable[..., object], *args: object) -> Future:
-    """Run ``fn(*args)`` on this process's one background thread, e.g. the text encoder while images decode.
+    """Run ``fn(*args)`` on this process's one background thread, e.g. the text encoder while images decode;
+    inline (a finished future, exceptions included) when the process has one thread (``thread_budget``).
 
     Torch and PIL release the GIL in their kernels, so the two overlap on separate cores.
     """
-    return thread_pool("aside", 1).submit(fn, *args)
+    if thread_budget() > 1:
+        return thread_pool("aside", 1).submit(fn, *args)
+    done: Future = Future()
+    try:
+        done.set_result(fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - delivered by .result(), as from the pool
+        done.set_exception(exc)
+    return done

@@ -112,11 +112,12 @@ def _log(workdir: Path, name: str):
     return open(workdir / f"{name}.log", "ab")
 
 
-def start_worker(env: dict, workdir: Path, name: str, *, beat: bool = False, concurrency: int = 1) -> subprocess.Popen:
+def start_worker(env: dict, workdir: Path, name: str, *, beat: bool = False, concurrency: int = 1,
+                 loglevel: str = "WARNING") -> subprocess.Popen:
     """``celery worker`` (prefork pool) consuming the scan/index/notify queues, optionally with embedded beat."""
     cmd = [CELERY, "-A", "anticounterfeit", "worker", "-Q", "scan,index,notify", "-P", "prefork",
            "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-           "-l", "WARNING"]
+           "-l", loglevel]
     if beat:
         cmd += ["-B", "-s", str(workdir / f"{name}-beat-schedule")]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=_log(workdir, name), stderr=subprocess.STDOUT,

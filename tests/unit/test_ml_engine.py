@@ -115,3 +115,30 @@ def _tiny_models():
     from ml.effnet import build_effnet
 
     return build_effnet(), load_models(ModelsConfig(engine="eager")).text.model
+
+
+def test_packed_text_batches_give_the_padded_runs_hidden_states(monkeypatch):
+    """The bf16 text engine runs a batch packed (no padding tokens, a block-diagonal attention mask, positions
+    restarting per row): the real tokens' hidden states are those of the padded run, padding comes back zero."""
+    from ml import engine
+
+    text = load_models(ModelsConfig(engine="eager")).text
+    enc = text.tokenize(["Acme RoadRunner trap, genuine", "red running shoes for men size 44, barely worn, box "
+                         "included, ships today", "-", "Nike"])
+    mask = enc["attention_mask"].bool()
+    assert not mask.all()  # uneven lengths: the batch has padding to skip
+
+    def net(feed):
+        return text.model(**feed).last_hidden_state
+
+    with torch.inference_mode():
+        padded = text.model(**enc).last_hidden_state
+        packs = engine.pack_tokens(enc)
+        assert len(packs) == 1 and packs[0][1]["input_ids"].shape == (1, int(mask.sum()))
+        packed = engine.run_packed(net, enc)
+        assert torch.allclose(packed[mask], padded[mask], atol=1e-4)
+        assert (packed[~mask] == 0).all()
+        monkeypatch.setattr(engine, "PACK_TOKENS", 12)  # several packs; the long row (> 12 tokens) is one alone
+        packs = engine.pack_tokens(enc)
+        assert [(rows.start, rows.stop) for rows, _ in packs] == [(0, 1), (1, 2), (2, 4)]
+        assert torch.allclose(engine.run_packed(net, enc)[mask], padded[mask], atol=1e-4)

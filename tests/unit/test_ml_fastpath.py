@@ -51,7 +51,7 @@ def _factored(cells: np.ndarray, grid: int = 3):
     return RegionVectors(cells_t, pool, norms)
 
 
-def test_best_of_windows_finds_each_rows_best_window_and_exact_scores_repair_bf16(monkeypatch):
+def test_best_of_windows_finds_each_rows_best_window_and_scores_repair_bf16(monkeypatch):
     """The flat-bank region search scores cells and averages per window: every row's best window per image,
     as brute force over the materialised windows finds it."""
     from ml.banks import VectorBank
@@ -78,8 +78,9 @@ def test_best_of_windows_finds_each_rows_best_window_and_exact_scores_repair_bf1
     chunked, chunked_window = bank.best_of_windows(regs)
     np.testing.assert_allclose(chunked, best, atol=1e-6)
     assert (chunked_window == window).all()
-    exact = bank.exact_scores(regs.vectors(np.array([1, 2]), np.array([0, 4])), np.array([17, 3]))
-    np.testing.assert_allclose(exact, [1.0, float(dense[2, 4] @ refs[3])], rtol=1e-5)
+    # the pairs a search keeps are re-scored exactly in fp32, from the cells, in any order of images
+    exact = regs.scores(np.array([1, 2, 1]), np.array([0, 4, 3]), refs[[17, 3, 5]])
+    np.testing.assert_allclose(exact, [1.0, float(dense[2, 4] @ refs[3]), float(dense[1, 3] @ refs[5])], rtol=1e-5)
 
 
 def test_region_vectors_are_avg_pooled_windows_in_box_order():

@@ -85,9 +85,10 @@ def test_fast_path_defers_ocr_and_the_follow_up_restores_the_signal(tmp_path):
     full = det.scan([unnamed], ocr=True)[0]
     assert not full.ocr_pending and full.image_text and "ZORBEX" in full.image_text[0]
     assert full.brand_id == "zorbex" and full.signals["mention_image"] == 1.0 and full.score > fast[0].score
-    # Where OCR cannot matter the fast result is already the final one (to float rounding: a batch of one pads the
-    # titles differently, which moves text similarities in the 8th digit on some CPUs' kernels).
-    assert fast[1].signals == pytest.approx(det.scan([named], ocr=True)[0].signals, abs=1e-6)
+    # Where OCR cannot matter the fast result is already the final one, to rounding: a batch of one pads (fp32
+    # engines) or packs (bf16 text) the titles differently, which moves text similarities in the 8th digit on
+    # some CPUs' fp32 kernels and in the 5th with bf16 matmuls.
+    assert fast[1].signals == pytest.approx(det.scan([named], ocr=True)[0].signals, abs=2e-4)
 
 
 def test_nothing_pending_when_ocr_is_off_or_missing(tmp_path, monkeypatch):

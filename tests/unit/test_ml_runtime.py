@@ -28,3 +28,40 @@ def test_configured_process_runs_blas_faiss_and_torch_on_this_cpu():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == (openblas_coretype(cpu_flags()) or "")
+
+
+def test_one_thread_process_runs_its_helper_work_inline(monkeypatch):
+    """A worker process given one thread (one of several sharing the cores) must not add threads of its own:
+    the text encoder's ``aside`` and the image pool run on the calling thread, errors included."""
+    import threading
+
+    import pytest
+
+    from ml import images, runtime
+
+    me = threading.get_ident()
+    monkeypatch.setattr(images, "IMAGE_THREADS", 0)  # no AC_IMAGE_THREADS override: follow the budget
+    monkeypatch.setattr(runtime, "_THREADS", 1)
+    assert runtime.thread_budget() == 1
+    assert runtime.aside(threading.get_ident).result() == me
+    with pytest.raises(ZeroDivisionError):
+        runtime.aside(lambda: 1 / 0).result()
+    assert images.image_map(lambda _: threading.get_ident(), range(6)) == [me] * 6
+    monkeypatch.setattr(runtime, "_THREADS", 2)
+    assert runtime.aside(threading.get_ident).result() != me
+    assert me not in images.image_map(lambda _: threading.get_ident(), range(6))
+    assert images.image_map(lambda v: v * v, range(6)) == [v * v for v in range(6)]
+
+
+def test_one_blas_thread_limits_numpy_blas_and_restores_it():
+    from threadpoolctl import threadpool_info
+
+    from ml.runtime import one_blas_thread
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = blas_threads()
+    with one_blas_thread():
+        assert blas_threads() == {1}
+    assert blas_threads() == before
