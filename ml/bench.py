@@ -48,20 +48,17 @@ def _best(fn: Callable[[], object], rounds: int) -> float:
 
 
 # ---- scan pipeline -----------------------------------------------------------------------------
-def lane_threads(lanes: int) -> int:
-    """Torch threads per lane: the cores shared out (``workers.runtime.split_cores`` does the same for a pool)."""
-    return max(1, (os.cpu_count() or 1) // max(1, lanes))
-
-
 def in_lanes(lanes: int, jobs: list[Callable[[], object]]) -> Callable[[], None]:
     """Run ``jobs`` (one per batch) on ``lanes`` threads, each taking the next batch when it is done, with
-    ``lane_threads(lanes)`` torch threads each: what ``lanes`` worker processes sharing the cores do with a
+    ``split_cores(lanes)`` torch threads each: what ``lanes`` worker processes sharing the cores do with a
     queue of scan tasks (threads here, so the models load once; they also share the GIL, which processes do not)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import torch
 
-    threads = lane_threads(lanes)
+    from ml.runtime import split_cores
+
+    threads = split_cores(lanes)
     pool = ThreadPoolExecutor(lanes, thread_name_prefix="bench-lane")
 
     def one(job: Callable[[], object]) -> None:
@@ -81,9 +78,10 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     from ml.index import ReferenceIndex
     from ml.models import load_models
     from ml.ocr import ocr_status
+    from ml.runtime import split_cores
 
     t0 = time.perf_counter()
-    models = load_models(ModelsConfig(torch_threads=lane_threads(lanes)))
+    models = load_models(ModelsConfig(torch_threads=split_cores(lanes)))
     print(f"engine={models.engine} models loaded in {time.perf_counter() - t0:.1f}s ({load_average()})")
     b = read_bundle(bundle_dir)
     cache = os.path.join(os.environ.get("AC_ENGINE_CACHE") or "/tmp", "ac-bench-embed-cache")
@@ -116,7 +114,7 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     n_follow = sum(map(len, followups))
 
     # The pipeline and the engine's raw passes run as the workers do: ``lanes`` scan processes sharing the
-    # cores (``workers.runtime.split_cores``), each taking whole batches. The baseline is the model as the
+    # cores (``ml.runtime.split_cores``, as a worker's pool does), each taking whole batches. The baseline is the model as the
     # packages ship it: unfused EfficientNet-Lite0 and the transformers MiniLM, plain fp32 under
     # torch.inference_mode (BatchNorm folding is already an optimisation), one stream on every core.
     import torch
@@ -165,7 +163,7 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     ci, ct = _cos(ge, gr), np.sum(te * tr, axis=1)
     cos_img, cos_txt = float(np.min(ci)), float(np.min(ct))
     print(f"{n} listings in batches of {batch}, best of {rounds} rounds ({load_average()})")
-    print(f"  pipeline and raw: {lanes} lane(s) of {lane_threads(lanes)} thread(s), as {lanes} worker "
+    print(f"  pipeline and raw: {lanes} lane(s) of {split_cores(lanes)} thread(s), as {lanes} worker "
           f"process(es) run them; plain eager: one stream on {os.cpu_count()} threads")
     print(f"  pipeline (decode+embed+search+score): {rate['pipeline']:8.1f} listings/s (OCR deferred)")
     print(f"  + OCR follow-ups ({n_follow} of {n} listings, text names no brand, OCR "
@@ -199,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     from ml import runtime
 
-    runtime.configure(lane_threads(a.lanes))
+    runtime.configure(runtime.split_cores(a.lanes))
     if a.banks:
         from ml.bench_banks import main as bench_banks_main
 

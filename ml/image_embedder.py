@@ -45,7 +45,7 @@ class RegionVectors:
 
     Scoring a bank against the 64 feature cells and then averaging the scores per window is the same
     arithmetic as scoring all 126 materialised windows, for half the products (``VectorBank.best_of_windows``);
-    only the windows a search keeps are materialised (``vectors``).
+    the pairs a search keeps are re-scored the same way in fp32 (``scores``).
     """
 
     COLUMN_CHUNK = 8192  # bank rows scored at a time by ``best_scores``
@@ -58,22 +58,13 @@ class RegionVectors:
     def shape(self) -> tuple[int, int, int]:
         return self.cells.shape[0], self.pool.shape[0], self.cells.shape[2]
 
-    def vectors(self, images: np.ndarray, windows: np.ndarray) -> np.ndarray:
-        """(K, D) unit vectors of window ``windows[k]`` of image ``images[k]``."""
-        images, windows = np.asarray(images, np.int64), np.asarray(windows, np.int64)
-        out = np.empty((len(images), self.shape[2]), np.float32)
-        with torch.inference_mode():
-            for g in np.unique(images):  # per image: gathering a (64, D) cell block per window costs more
-                at = np.flatnonzero(images == g)
-                out[at] = torch.matmul(self.pool[torch.from_numpy(windows[at])], self.cells[int(g)]).numpy()
-        return l2_normalize(out)
-
     def scores(self, images: np.ndarray, windows: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """fp32 score of window ``windows[k]`` of image ``images[k]`` against unit vector ``columns[k]``: (K,).
 
         Scored from the cells like ``best_scores`` (the window's average of the column's cell scores over its
-        norm), one (K, D) x (D, n) product per image, with no window vector materialised: ~3x faster than
-        ``vectors`` then a dot. numpy on one thread: torch's pool wakes its threads for each of these small products.
+        norm), one (K, D) x (D, n) product per image, with no window vector materialised (~3x faster than
+        materialising them, then a dot). numpy on one thread: torch's pool wakes its threads for each of these
+        small products.
         """
         images, windows = np.asarray(images, np.int64), np.asarray(windows, np.int64)
         columns = np.asarray(columns, np.float32)

@@ -104,6 +104,11 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
+def split_cores(processes: int, cores: int | None = None) -> int:
+    """Threads for each of ``processes`` processes (or bench lanes) sharing the cores: at least 1."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, processes))
+
+
 def thread_budget() -> int:
     """The threads this process may keep busy: ``configure``'s count (``TORCH_THREADS``), else every core.
 

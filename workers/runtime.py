@@ -13,11 +13,6 @@ _lock = threading.Lock()
 _state: dict = {"version": None, "detector": None, "stale": None, "rebuild_requested": None}
 
 
-def split_cores(concurrency: int, cores: int | None = None) -> int:
-    """Threads per pool process when a worker runs ``concurrency`` of them: the cores shared out, at least 1."""
-    return max(1, (cores or os.cpu_count() or 1) // max(1, concurrency))
-
-
 def share_cores_among_pool(concurrency: int) -> None:
     """Give each of a worker's ``concurrency`` pool processes its share of the cores, unless ``TORCH_THREADS``
     says otherwise. Called in the worker's main process before it forks the pool (``worker_init``).
@@ -28,6 +23,8 @@ def share_cores_among_pool(concurrency: int) -> None:
     """
     if concurrency <= 1 or os.environ.get("TORCH_THREADS") or settings.DETECTION["TORCH_THREADS"]:
         return
+    from ml.runtime import split_cores
+
     threads = split_cores(concurrency)
     os.environ["TORCH_THREADS"] = str(threads)  # ml.config.ModelsConfig reads it in the forked children
     settings.DETECTION["TORCH_THREADS"] = threads

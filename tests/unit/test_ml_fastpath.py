@@ -100,10 +100,12 @@ def test_region_vectors_are_avg_pooled_windows_in_box_order():
     x0, y0, x1, y1 = (emb.boxes[7] * emb.grid).round().astype(int)
     np.testing.assert_allclose(regs[:, 7], torch.nn.functional.normalize(
         fmap[:, :, y0:y1, x0:x1].mean(dim=(2, 3)), dim=-1).numpy(), atol=1e-5)
-    # factored: the norms are the pooled windows' lengths, and single windows materialise the same vectors
+    # factored: the norms are the pooled windows' lengths, and single windows score as the same vectors do
     _, fac = emb.embed_factored(squares)
     np.testing.assert_allclose(fac.norms.numpy(), torch.linalg.vector_norm(pooled, dim=-1).numpy(), rtol=1e-4)
-    np.testing.assert_allclose(fac.vectors(np.array([2, 0]), np.array([7, 100])), want[[2, 0], [7, 100]], atol=1e-5)
+    column = np.abs(np.random.default_rng(1).standard_normal((2, 16))).astype(np.float32)
+    np.testing.assert_allclose(fac.scores(np.array([2, 0]), np.array([7, 100]), column),
+                               np.einsum("kd,kd->k", want[[2, 0], [7, 100]], column), rtol=1e-4)
 
 
 def test_image_map_keeps_order_and_raises_like_a_loop():
