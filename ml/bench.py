@@ -51,7 +51,8 @@ def _best(fn: Callable[[], object], rounds: int) -> float:
 def in_lanes(lanes: int, jobs: list[Callable[[], object]]) -> Callable[[], None]:
     """Run ``jobs`` (one per batch) on ``lanes`` threads, each taking the next batch when it is done, with
     ``split_cores(lanes)`` torch threads each: what ``lanes`` worker processes sharing the cores do with a
-    queue of scan tasks (threads here, so the models load once; they also share the GIL, which processes do not)."""
+    queue of scan tasks (threads here, so the models load once; they also share the GIL, which processes
+    do not)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import torch
@@ -114,9 +115,9 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     n_follow = sum(map(len, followups))
 
     # The pipeline and the engine's raw passes run as the workers do: ``lanes`` scan processes sharing the
-    # cores (``ml.runtime.split_cores``, as a worker's pool does), each taking whole batches. The baseline is the model as the
-    # packages ship it: unfused EfficientNet-Lite0 and the transformers MiniLM, plain fp32 under
-    # torch.inference_mode (BatchNorm folding is already an optimisation), one stream on every core.
+    # cores (``ml.runtime.split_cores``, as a worker's pool does), each taking whole batches. The baseline
+    # is the model as the packages ship it: unfused EfficientNet-Lite0 and the transformers MiniLM, plain
+    # fp32 under torch.inference_mode (BatchNorm folding is already an optimisation), one stream on every core.
     import torch
 
     from ml.effnet import build_effnet
