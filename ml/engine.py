@@ -6,20 +6,22 @@ code path (preprocess, pooling, normalisation) and the engine only replaces the 
 * image: ``(B, 3, S, S) float32 tensor -> (B, C, H, W) float32 feature map``
 * text:  ``tokenizer output dict -> (B, T, H) float32 last hidden state``
 
-``mixed`` (the default on bf16 hardware) runs each part of each model where it is fast and still exact
-enough: EfficientNet's stem and first block in fp32 on ONNX Runtime, the rest in bf16 under torch.compile,
-MiniLM in bf16 (see Precision); ``onnx`` exports each model once to an on-disk cache keyed by a hash of its
-weights (a few seconds, then every process just loads the file); ``compile`` pays its compile time at load,
-never per task; ``eager`` is the plain PyTorch fallback that needs nothing beyond torch. An engine that
-cannot start (no C++ compiler for torch.compile, an export error) degrades to the next one.
+``mixed`` (the default where bf16 is fast: ``bf16_hardware``) runs each part of each model where it is fast
+and still exact enough: EfficientNet's stem and first block in fp32 on ONNX Runtime, the rest in bf16 under
+torch.compile, MiniLM in bf16 (see Precision). ``onnx`` (the default elsewhere) runs EfficientNet in fp32 on
+ONNX Runtime, exported once to an on-disk cache keyed by a hash of its weights (a few seconds, then every
+process just loads the file), and MiniLM in fp32 packed under torch.compile (``packed_text``), or padded on ONNX Runtime where
+torch.compile cannot run. ``compile`` pays its compile time at load, never per task; ``eager`` is
+the plain PyTorch fallback that needs nothing beyond torch. An engine that cannot start (no C++ compiler for
+torch.compile, an export error) degrades to the next one.
 
 Precision (``AC_BF16``): every engine must keep embeddings within cosine 0.995 of fp32 (the banks are
-checked against that). MiniLM in bf16 stays at cosine >= 0.9999 of fp32 on fakebench titles and runs ~2x
-faster than fp32 ONNX on bf16 hardware (AMX / AVX512-BF16 / CUDA), so ``auto`` (the default) runs the text
+checked against that). MiniLM in bf16 stays at cosine >= 0.9999 of fp32 on fakebench titles and runs ~1.6x
+faster than fp32 where bf16 is fast (AMX, AMD's AVX512-BF16, CUDA), so ``auto`` (the default) runs the text
 encoder in bf16 there. EfficientNet-Lite0 wholly in bf16 drifts to cosine 0.993; nearly all of that comes from
 its first block (128x128, 32 channels): with the stem and that block in fp32 the rest in bf16 stays at
->= 0.999 (min over fakebench photos), which is what ``mixed`` runs. ``AC_BF16=1`` asks for bf16 everywhere
-(the ``compile`` engine's autocast, 0.993); ``0`` is fp32 throughout.
+>= 0.999 (min over fakebench photos), which is what ``mixed`` runs. ``AC_BF16=1`` asks for bf16 everywhere it
+runs natively, fast or not (the ``compile`` engine's autocast, 0.993); ``0`` is fp32 throughout.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from collections.abc import Callable
 
 import torch
 
-from ml.runtime import cpu_flags
+from ml.runtime import cpu_flags, cpu_vendor, fast_bf16
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def resolve_engine(name: str | None = None) -> str:
     if name == "auto":
         if not importlib.util.find_spec("onnxruntime"):
             return "eager"
-        return "mixed" if bf16_policy() != "0" and _cpu_bf16() and not torch.cuda.is_available() else "onnx"
+        return "mixed" if _bf16_ok("text") and not torch.cuda.is_available() else "onnx"
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)} or auto")
     return name
@@ -107,20 +109,20 @@ def _compiled(fn: Callable[..., object], *, dynamic: bool) -> Callable[..., obje
     return torch.compile(fn, dynamic=dynamic)
 
 
-def bf16_text(model: torch.nn.Module) -> TextForward:
-    """MiniLM with bf16 weights (a copy; the fp32 model stays the reference), hidden states back in fp32.
+def packed_text(model: torch.nn.Module, dtype: torch.dtype) -> TextForward:
+    """MiniLM in ``dtype`` (a copy; the fp32 model stays the reference), batches run packed, hidden states back
+    in fp32.
 
-    oneDNN runs the bf16 matmuls on AMX / AVX512-BF16 units at cosine >= 0.9999 of fp32. A batch runs packed
-    (``pack_tokens``: no padding tokens, ~25% less work on titles) under torch.compile with freezing and
-    dynamic shapes: one graph for every pack length, compiled here, ~1.4x eager bf16; without a working
-    compiler it runs eager. One intra-op thread: a title is ~100 small ops, and with two OpenMP threads every
-    op waits on a barrier, which on a busy box (another worker on the other core) made a batch of 8 titles
-    ~60x slower (800 ms vs 12 ms); one thread is ~1.6x faster than fp32 ONNX Runtime on two.
+    A batch runs packed (``pack_tokens``: no padding tokens, ~25% less work on titles) under torch.compile with
+    freezing and dynamic shapes: one graph for every pack length, compiled here (~13 s). In fp32 that is ~1.25x
+    fp32 ONNX Runtime on the padded batch; in bf16 on fast bf16 units (``bf16_hardware``) ~1.6x. One intra-op
+    thread: a title is ~100 small ops, and with two OpenMP threads every op waits on a barrier, which on a
+    busy box (another worker on the other core) made a batch of 8 titles ~60x slower (800 ms vs 12 ms).
+    Raises where torch.compile cannot run (e.g. no C++ compiler): the caller picks another engine.
     """
     import copy
 
-    half = copy.deepcopy(model).to(torch.bfloat16).eval()
-    net: Callable[..., object] = half
+    net = copy.deepcopy(model).to(dtype).eval()
 
     def forward(enc: dict[str, torch.Tensor]) -> torch.Tensor:
         threads = torch.get_num_threads()
@@ -134,13 +136,9 @@ def bf16_text(model: torch.nn.Module) -> TextForward:
     sample = {"input_ids": torch.tensor([[101, 2023, 102], [101, 102, 0]]),
               "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]])}
     t0 = time.perf_counter()
-    try:
-        net = _compiled(half, dynamic=True)
-        forward(sample)
-        log.info("bf16 text engine compiled in %.1fs", time.perf_counter() - t0)
-    except Exception:  # noqa: BLE001 - e.g. no C++ compiler: the same packed bf16 model, eager
-        log.warning("torch.compile unavailable for the bf16 text encoder, running it eager", exc_info=True)
-        net = half
+    net = _compiled(net, dynamic=True)
+    forward(sample)
+    log.info("packed %s text engine compiled in %.1fs", str(dtype).removeprefix("torch."), time.perf_counter() - t0)
     return forward
 
 
@@ -283,24 +281,29 @@ def bf16_policy() -> str:
 
 
 def bf16_hardware() -> bool:
-    """bf16 only pays where the hardware has bf16 units; elsewhere torch emulates it, slower than fp32."""
-    return torch.cuda.is_available() or _cpu_bf16()
+    """Whether bf16 pays here: CUDA, or CPU bf16 units faster than fp32 (``ml.runtime.fast_bf16``). Where
+    there are none torch emulates bf16, and where they are slow (Intel AVX512-BF16 without AMX) it runs,
+    slower than fp32."""
+    return torch.cuda.is_available() or (_onednn() and fast_bf16(cpu_flags(), cpu_vendor()))
 
 
-def _cpu_bf16() -> bool:
-    return torch.backends.mkldnn.is_available() and _cpu_has_bf16()
+def bf16_units() -> bool:
+    """Whether bf16 runs natively here at all, fast or not (what ``AC_BF16=1`` asks for)."""
+    return torch.cuda.is_available() or (_onednn() and not cpu_flags().isdisjoint({"avx512_bf16", "amx_bf16"}))
+
+
+def _onednn() -> bool:
+    return torch.backends.mkldnn.is_available()
 
 
 def _bf16_ok(model: str) -> bool:
     """Whether ``model`` ("text" or "image") runs in bf16 under the current policy and hardware."""
     policy = bf16_policy()
-    if policy == "0" or not bf16_hardware():
+    if policy == "0":
         return False
-    return policy == "1" or model == "text"
-
-
-def _cpu_has_bf16() -> bool:
-    return not cpu_flags().isdisjoint({"avx512_bf16", "amx_bf16"})
+    if policy == "1":
+        return bf16_units()
+    return model == "text" and bf16_hardware()
 
 
 def compile_image(model: torch.nn.Module, input_size: int, batch: int) -> ImageForward:
@@ -401,16 +404,21 @@ def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.
     if engine == "mixed":
         try:
             if not _bf16_ok("text"):
-                raise RuntimeError("needs bf16 hardware and AC_BF16 other than 0")
-            return engine, mixed_image(image_model, input_size, threads), bf16_text(text_model)
+                raise RuntimeError("needs fast bf16 units (or AC_BF16=1 on slow ones) and AC_BF16 other than 0")
+            return engine, mixed_image(image_model, input_size, threads), packed_text(text_model, torch.bfloat16)
         except Exception:  # noqa: BLE001 - e.g. no C++ compiler for torch.compile
             log.warning("engine mixed unavailable, falling back to onnx", exc_info=True)
             engine = "onnx"
     try:
         if engine == "onnx":
-            if _bf16_ok("text"):
-                return engine + "+bf16-text", onnx_image(image_model, input_size, threads), bf16_text(text_model)
-            return engine, onnx_image(image_model, input_size, threads), onnx_text(text_model, threads)
+            image = onnx_image(image_model, input_size, threads)
+            bf16 = _bf16_ok("text")
+            try:
+                text = packed_text(text_model, torch.bfloat16 if bf16 else torch.float32)
+            except Exception:  # noqa: BLE001 - no working torch.compile: the padded batch on ONNX Runtime
+                log.warning("packed text engine unavailable, running MiniLM on ONNX Runtime", exc_info=True)
+                return engine, image, onnx_text(text_model, threads)
+            return engine + ("+bf16-text" if bf16 else ""), image, text
         if engine == "compile":
             return engine, compile_image(image_model, input_size, batch), compile_text(text_model)
     except Exception:  # noqa: BLE001 - any engine failure falls back to the reference path

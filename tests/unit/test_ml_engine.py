@@ -6,10 +6,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from ml.config import ModelsConfig
-from ml.engine import bf16_hardware, build_forwards, resolve_engine
+from ml.engine import bf16_hardware, bf16_units, build_forwards, resolve_engine
 from ml.models import load_models
+from ml.runtime import fast_bf16
 
-needs_bf16 = pytest.mark.skipif(not bf16_hardware(), reason="no bf16 units (AMX / AVX512-BF16 / CUDA) here")
+needs_bf16 = pytest.mark.skipif(not bf16_units(), reason="no bf16 units (AMX / AVX512-BF16 / CUDA) here")
+# Where bf16 runs but slowly (Intel AVX512-BF16 without AMX) the bf16 engines are only built on request.
+BF16_HERE = "auto" if bf16_hardware() else "1"
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +41,8 @@ def test_resolve_engine_reads_env_and_refuses_unknown(monkeypatch):
     monkeypatch.setenv("AC_ENGINE", "auto")
     cpu_bf16 = bf16_hardware() and not torch.cuda.is_available()
     assert resolve_engine() == ("mixed" if cpu_bf16 else "onnx")  # onnxruntime is a pinned dependency
+    monkeypatch.setenv("AC_BF16", "1")  # bf16 wherever it runs natively, fast or not
+    assert resolve_engine() == ("mixed" if bf16_units() and not torch.cuda.is_available() else "onnx")
     monkeypatch.setenv("AC_BF16", "0")
     assert resolve_engine() == "onnx"
     monkeypatch.setenv("AC_BF16", "maybe")
@@ -46,6 +51,14 @@ def test_resolve_engine_reads_env_and_refuses_unknown(monkeypatch):
     assert resolve_engine("COMPILE") == "compile"
     with pytest.raises(ValueError, match="unknown engine 'tensorrt'"):
         resolve_engine("tensorrt")
+
+
+def test_bf16_counts_as_fast_on_amx_and_on_amd_avx512_bf16_only():
+    avx512 = frozenset({"avx2", "avx512f", "avx512_vnni"})
+    assert fast_bf16(avx512 | {"avx512_bf16", "amx_tile", "amx_bf16"}, "GenuineIntel")  # Sapphire Rapids+
+    assert fast_bf16(avx512 | {"avx512_bf16"}, "AuthenticAMD")  # Zen 4+
+    assert not fast_bf16(avx512 | {"avx512_bf16"}, "GenuineIntel")  # Cooper Lake, or AMX hidden by a VM
+    assert not fast_bf16(avx512, "AuthenticAMD") and not fast_bf16(frozenset({"avx2"}), "GenuineIntel")
 
 
 def test_onnx_embeddings_match_eager_fp32(both):
@@ -88,7 +101,7 @@ def _close(a: np.ndarray, b: np.ndarray) -> float:
 @needs_bf16
 def test_mixed_engine_stays_within_the_bar_and_runs_every_batch_size(both, monkeypatch):
     """fp32 stem on ONNX Runtime + bf16 body (torch.compile) + bf16 MiniLM: cosine >= 0.995 of plain fp32."""
-    monkeypatch.setenv("AC_BF16", "auto")
+    monkeypatch.setenv("AC_BF16", BF16_HERE)
     mixed = load_models(ModelsConfig(engine="mixed"))
     _fast, ref = both
     assert mixed.engine == "mixed" and mixed.version == ref.version
@@ -109,6 +122,28 @@ def test_bf16_policy_zero_keeps_onnx_fp32(both, monkeypatch):
     monkeypatch.setenv("AC_BF16", "auto")
     fast, _ref = both
     assert fast.engine == "onnx"  # built under AC_BF16=0: no bf16 text either
+
+
+def test_onnx_engine_packs_text_under_torch_compile_or_pads_it_on_onnx_runtime(both, monkeypatch, caplog):
+    fast, ref = both
+    assert fast.text.forward.__qualname__.startswith("packed_text")  # a compiler is here: packed fp32 MiniLM
+    texts = ["Acme RoadRunner trap, genuine", "red running shoes for men size 44, barely worn", "-"]
+    enc = ref.text.tokenize(texts)
+
+    def no_compiler(fn, *, dynamic):
+        raise RuntimeError("no C++ compiler")
+
+    from ml import engine
+
+    monkeypatch.setattr(engine, "_compiled", no_compiler)
+    monkeypatch.setenv("AC_BF16", "0")
+    used, _img, txt = build_forwards("onnx", *_tiny_models(), input_size=32, batch=1, threads=1)
+    assert used == "onnx" and "running MiniLM on ONNX Runtime" in caplog.text
+    mask = enc["attention_mask"].bool()
+    with torch.inference_mode():
+        want = ref.text.eager_forward(enc)
+        assert torch.allclose(txt(enc)[mask], want[mask], atol=1e-4)
+        assert torch.allclose(fast.text.forward(enc)[mask], want[mask], atol=1e-4)
 
 
 def _tiny_models():
