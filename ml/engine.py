@@ -244,10 +244,14 @@ def _session(path: str, threads: int):
     return ort.InferenceSession(path, so, providers=providers)
 
 
+IMAGE_AXES = {"x": {0: "b", 2: "h", 3: "w"}, "out": {0: "b"}}  # any batch, any input size: one file serves both
+# the scan's squares and the small-logo stage's whole-photo pass (as fast at the input size as a fixed-size export)
+
+
 def onnx_image(model: torch.nn.Module, input_size: int, threads: int) -> ImageForward:
-    path = os.path.join(cache_dir(), f"effnet-{weights_key(model, input_size)}.onnx")
+    path = os.path.join(cache_dir(), f"effnet-hw-{weights_key(model, input_size)}.onnx")
     x = torch.zeros(2, 3, input_size, input_size)
-    _export_once(path, _Features(model), (x,), ["x"], {"x": {0: "b"}, "out": {0: "b"}})
+    _export_once(path, _Features(model), (x,), ["x"], IMAGE_AXES)
     sess = _session(path, threads)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
@@ -306,8 +310,9 @@ def _bf16_ok(model: str) -> bool:
     return model == "text" and bf16_hardware()
 
 
-def compile_image(model: torch.nn.Module, input_size: int, batch: int) -> ImageForward:
-    """Inductor with weight freezing (+ bf16 autocast with ``AC_BF16=1``); compiled and warmed up here."""
+def compile_image(model: torch.nn.Module, sizes: tuple[int, ...], batch: int) -> ImageForward:
+    """Inductor with weight freezing (+ bf16 autocast with ``AC_BF16=1``); compiled and warmed up here for each
+    input size in ``sizes``."""
     fn = _compiled(model.forward_features, dynamic=False)
     bf16 = _bf16_ok("image")
 
@@ -316,7 +321,8 @@ def compile_image(model: torch.nn.Module, input_size: int, batch: int) -> ImageF
             return fn(x).float()
 
     t0 = time.perf_counter()
-    forward(torch.zeros(batch, 3, input_size, input_size))
+    for size in sizes:
+        forward(torch.zeros(batch, 3, size, size))
     log.info("compiled image model in %.1fs (bf16=%s)", time.perf_counter() - t0, bf16)
     return forward
 
@@ -361,18 +367,19 @@ class _Body(torch.nn.Module):
         return self.net.bn2(self.net.conv_head(x))
 
 
-def mixed_image(model: torch.nn.Module, input_size: int, threads: int) -> ImageForward:
+def mixed_image(model: torch.nn.Module, sizes: tuple[int, ...], threads: int) -> ImageForward:
     """Stem + first block in fp32 (ONNX Runtime), the rest in bf16 channels-last under torch.compile.
 
     ~1.5x the throughput of fp32 ONNX Runtime on AMX at cosine >= 0.999. The batch dimension is compiled
-    dynamic (one graph for every batch size > 1, plus batch 1), both warmed up here: no task compiles.
+    dynamic (one graph for every batch size > 1, plus batch 1), for each input size in ``sizes``, all warmed
+    up here: no task compiles.
     """
     import copy
 
-    key = weights_key(model, input_size, FP32_BLOCKS, "nhwc")
-    path = os.path.join(cache_dir(), f"effnet-stem{FP32_BLOCKS}-nhwc-{key}.onnx")
-    x = torch.zeros(2, 3, input_size, input_size)
-    _export_once(path, _Stem(model, FP32_BLOCKS), (x,), ["x"], {"x": {0: "b"}, "out": {0: "b"}})
+    key = weights_key(model, sizes[0], FP32_BLOCKS, "nhwc")
+    path = os.path.join(cache_dir(), f"effnet-stem{FP32_BLOCKS}-nhwc-hw-{key}.onnx")
+    x = torch.zeros(2, 3, sizes[0], sizes[0])
+    _export_once(path, _Stem(model, FP32_BLOCKS), (x,), ["x"], IMAGE_AXES)
     stem = _session(path, threads)
     body = _Body(copy.deepcopy(model), FP32_BLOCKS).to(torch.bfloat16).to(memory_format=torch.channels_last).eval()
     fn = _compiled(body, dynamic=False)
@@ -386,26 +393,29 @@ def mixed_image(model: torch.nn.Module, input_size: int, threads: int) -> ImageF
             return fn(h).float()
 
     t0 = time.perf_counter()
-    for n in (2, 1):
-        forward(torch.zeros(n, 3, input_size, input_size))
+    for size in sizes:
+        for n in (2, 1):
+            forward(torch.zeros(n, 3, size, size))
     log.info("mixed image engine compiled in %.1fs", time.perf_counter() - t0)
     return forward
 
 
 # ---- factory -----------------------------------------------------------------------------------
 def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.nn.Module, *, input_size: int,
-                   batch: int, threads: int) -> tuple[str, ImageForward, TextForward]:
+                   batch: int, threads: int, extra_sizes: tuple[int, ...] = ()) -> tuple[str, ImageForward, TextForward]:
     """Return ``(engine actually used, image forward, text forward)``; ``onnx+bf16-text`` when the text
-    encoder runs in bf16 (see ``bf16_policy``).
+    encoder runs in bf16 (see ``bf16_policy``). The image forward serves ``input_size`` and ``extra_sizes``
+    (compiled engines compile each at load).
 
     A failing accelerated engine (missing compiler, export error) degrades to eager with a warning,
     so a worker on a bare machine still starts.
     """
+    sizes = (input_size, *[s for s in extra_sizes if s != input_size])
     if engine == "mixed":
         try:
             if not _bf16_ok("text"):
                 raise RuntimeError("needs fast bf16 units (or AC_BF16=1 on slow ones) and AC_BF16 other than 0")
-            return engine, mixed_image(image_model, input_size, threads), packed_text(text_model, torch.bfloat16)
+            return engine, mixed_image(image_model, sizes, threads), packed_text(text_model, torch.bfloat16)
         except Exception:  # noqa: BLE001 - e.g. no C++ compiler for torch.compile
             log.warning("engine mixed unavailable, falling back to onnx", exc_info=True)
             engine = "onnx"
@@ -420,7 +430,7 @@ def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.
                 return engine, image, onnx_text(text_model, threads)
             return engine + ("+bf16-text" if bf16 else ""), image, text
         if engine == "compile":
-            return engine, compile_image(image_model, input_size, batch), compile_text(text_model)
+            return engine, compile_image(image_model, sizes, batch), compile_text(text_model)
     except Exception:  # noqa: BLE001 - any engine failure falls back to the reference path
         log.warning("engine %s unavailable, falling back to eager", engine, exc_info=True)
     return "eager", eager_image(image_model), eager_text(text_model)

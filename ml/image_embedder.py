@@ -124,9 +124,10 @@ class ImageEmbedder:
     def dim(self) -> int:
         return self.config.dim
 
-    def squares(self, images: list[Image.Image]) -> np.ndarray:
-        """(N, S, S, 3) uint8 squash-resized copies (``square_pixels``; threads: the resize releases the GIL)."""
-        s = self.config.input_size
+    def squares(self, images: list[Image.Image], side: int | None = None) -> np.ndarray:
+        """(N, S, S, 3) uint8 squash-resized copies (``square_pixels``; threads: the resize releases the GIL), S
+        the input size unless ``side`` is given."""
+        s = side or self.config.input_size
         out = np.empty((len(images), s, s, 3), np.uint8)
 
         def one(n: int) -> None:
@@ -141,7 +142,7 @@ class ImageEmbedder:
         One strided copy into channel-first floats, then three in-place passes on torch's threads: the same
         float32 ops as the textbook formula (bit-identical), ~2x faster than a per-channel lookup table.
         """
-        b, s = squares.shape[0], self.config.input_size
+        b, s = squares.shape[0], squares.shape[1]
         x = torch.empty((b, 3, s, s), dtype=torch.float32)
         with torch.inference_mode():
             x.copy_(torch.from_numpy(np.asarray(squares, np.uint8)).permute(0, 3, 1, 2))
@@ -167,20 +168,43 @@ class ImageEmbedder:
                        regions: bool = True) -> tuple[np.ndarray, RegionVectors | None]:
         """``embed_squares`` with the region vectors left factored (``RegionVectors``): the scan's region search
         scores cells, not windows, and materialises only the windows it keeps."""
-        glob, cells = [], []
         bs = self.config.batch_size
-        for start in range(0, len(squares), bs):
-            fmap = self._features(self.normalise(squares[start:start + bs]))
-            b, c, h, w = fmap.shape
-            glob.append(fmap.mean(dim=(2, 3)).numpy())
-            if regions:
-                cells.append(fmap.reshape(b, c, h * w).transpose(1, 2))
-        g = l2_normalize(np.concatenate(glob).astype(np.float32)) if glob else np.zeros((0, self.dim), np.float32)
+        fmaps = [self._features(self.normalise(squares[start:start + bs])) for start in range(0, len(squares), bs)]
+        return self._factor(fmaps, self.grid, regions=regions)
+
+    def embed_tiles(self, images: list[Image.Image], grid: int, side: int) -> tuple[np.ndarray, RegionVectors]:
+        """Vectors of ``grid`` x ``grid`` overlapping tiles of each image, each tile half its width and height:
+        (N * grid * grid, D) global vectors and their region vectors, tiles row by row.
+
+        One pass over the whole image squashed to ``side`` (a multiple of 64); a tile is the half-size block
+        of the feature map's cells, seen in context rather than cut out and padded. Against embedding 9 crops
+        at the input size, a 640 px pass took half the time and, with fakebench logos pasted at 5-8% of a
+        photo, put the right reference among the small-logo stage's 3 candidates in 67% of photos instead of
+        54% (ml/logo_verify.py).
+        """
+        if side % 64:
+            raise ValueError(f"tile pass side {side} is not a multiple of 64 (two tiles of whole feature cells)")
+        bs, cells = self.config.batch_size, side // 32
+        half = cells // 2
+        at = [round(k * (cells - half) / max(grid - 1, 1)) for k in range(grid)]
+        fmaps = []
+        for start in range(0, len(images), bs):
+            fmap = self._features(self.normalise(self.squares(images[start:start + bs], side)))
+            tiles = [fmap[:, :, y:y + half, x:x + half] for y in at for x in at]
+            fmaps.append(torch.stack(tiles, dim=1).flatten(0, 1))
+        return self._factor(fmaps, half, regions=True)
+
+    def _factor(self, fmaps: list[torch.Tensor], grid: int, *,
+                regions: bool) -> tuple[np.ndarray, RegionVectors | None]:
+        """Global vectors and factored region vectors of feature maps (B, D, grid, grid)."""
+        g = (l2_normalize(np.concatenate([f.mean(dim=(2, 3)).numpy() for f in fmaps]).astype(np.float32))
+             if fmaps else np.zeros((0, self.dim), np.float32))
         if not regions:
             return g, None
-        cell = torch.cat(cells).contiguous() if cells else torch.zeros(0, self.grid * self.grid, self.dim)
-        pool = self._pool if self._pool.shape[1] == cell.shape[1] else torch.from_numpy(
-            _pool_matrix(int(round(cell.shape[1] ** 0.5)), self.config.region_windows, self.config.region_stride))
+        cell = (torch.cat([f.flatten(2).transpose(1, 2) for f in fmaps]).contiguous() if fmaps
+                else torch.zeros(0, grid * grid, self.dim))
+        pool = self._pool if grid == self.grid else torch.from_numpy(
+            _pool_matrix(grid, self.config.region_windows, self.config.region_stride))
         with torch.inference_mode():
             # |pool[r] @ cells|^2 = pool[r] @ (cells @ cells^T) @ pool[r]: a 64x64 Gram matrix per image instead
             # of materialising 126 windows of 1280 dims just to measure them.

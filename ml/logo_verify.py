@@ -1,7 +1,8 @@
 """Small logos (issue #3) on the follow-up scan: tile-embedding candidates, then a colour-shape template match
 
 A 5-8% logo is too small for the pooled region vectors of the 256 px pass to beat a busy background at one
-threshold, but when the image is cut into overlapping tiles the right logo reference ranks near the top.
+threshold, but in the vectors of overlapping half-size tiles (one 640 px pass over the photo,
+``ImageEmbedder.embed_tiles``) the right logo reference ranks near the top.
 Those few candidates are then verified by template matching: the reference is reduced to its logo shape
 (pixels that differ from the reference's own border colour) and its palette, the listing image to a map of
 "how logo-coloured is each pixel", and the two are compared by normalised cross-correlation over the shape
@@ -291,33 +292,18 @@ class LogoVerifier:
             self._templates[key] = t
         return self._templates[key]
 
-    def _tiles(self, im: Image.Image) -> list[Image.Image]:
-        """``tile_grid`` x ``tile_grid`` crops of half the width and height: a logo up to a quarter of the
-        image lies wholly inside one, where it fills enough feature cells to be seen."""
-        g = self.config.tile_grid
-        if g <= 1:
-            return [im]
-        w, h = im.size
-        tw, th = w / 2, h / 2
-        return [im.crop((round(i * (w - tw) / (g - 1)), round(j * (h - th) / (g - 1)),
-                         round(i * (w - tw) / (g - 1) + tw), round(j * (h - th) / (g - 1) + th)))
-                for j in range(g) for i in range(g)]
-
     def candidates(self, images: list[Image.Image]) -> list[list[str]]:
         """Stage 1: per image, the ``candidates`` logo references its tiles (and their regions) resemble most."""
         vecs, ref_ids = self._logo_rows()
         if not images or not ref_ids:
             return [[] for _ in images]
-        tiles = [self._tiles(im) for im in images]
-        embedder = self.models.image
-        glob, regs = embedder.embed_factored(embedder.squares([t for ts in tiles for t in ts]))
+        tiles = self.config.tile_grid ** 2
+        glob, regs = self.models.image.embed_tiles(images, self.config.tile_grid, self.models.config.tile_pass_size)
         # per tile and logo row: the best of the whole tile and all its windows
         scores = np.maximum(glob @ vecs.T, regs.best_scores(torch.from_numpy(np.ascontiguousarray(vecs.T)))[0])
-        out, start = [], 0
-        for ts in tiles:
-            end = start + len(ts)
-            tile_best = scores[start:end].max(axis=0)
-            start = end
+        out = []
+        for k in range(len(images)):
+            tile_best = scores[k * tiles:(k + 1) * tiles].max(axis=0)
             best: dict[str, float] = {}
             for ref, s in zip(ref_ids, tile_best, strict=True):
                 best[ref] = max(best.get(ref, -1.0), float(s))

@@ -47,5 +47,5 @@ def load_models(config: ModelsConfig | None = None) -> Models:
     text = TextEmbedder(config.text_model_dir or minilm_dir(), config.text)
     engine, image.forward, text.forward = build_forwards(
         resolve_engine(config.engine), image.model, text.model, input_size=config.image.input_size,
-        batch=config.image.batch_size, threads=config.torch_threads)
+        batch=config.image.batch_size, threads=config.torch_threads, extra_sizes=(config.tile_pass_size,))
     return Models(image=image, text=text, config=config, engine=engine)

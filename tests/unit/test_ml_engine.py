@@ -70,6 +70,7 @@ def test_onnx_embeddings_match_eager_fp32(both):
     g2, r2 = ref.image.embed(ims)
     assert np.min(np.sum(g1 * g2, axis=1)) >= 0.995
     assert np.min(np.sum(r1 * r2, axis=-1)) >= 0.995
+    _tile_pass_agrees(fast, ref, ims)
     texts = ["Acme RoadRunner trap, genuine", "red running shoes for men size 44", ""]
     t1, t2 = fast.text.embed(texts), ref.text.embed(texts)
     assert np.min(np.sum(t1 * t2, axis=1)) >= 0.995
@@ -98,6 +99,16 @@ def _close(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.min(np.sum(a * b, axis=-1)))
 
 
+def _tile_pass_agrees(fast, ref, ims, tiles: float = 0.995, windows: float = 0.995) -> None:
+    """The small-logo stage's whole-photo pass runs at another input size (ModelsConfig.tile_pass_size)."""
+    side = fast.config.tile_pass_size
+    assert side != fast.config.image.input_size
+    g1, r1 = fast.image.embed_tiles(ims, 3, side)
+    g2, r2 = ref.image.embed_tiles(ims, 3, side)
+    assert g1.shape == (len(ims) * 9, fast.image.dim)
+    assert _close(g1, g2) >= tiles and _close(r1.dense(), r2.dense()) >= windows
+
+
 @needs_bf16
 def test_mixed_engine_stays_within_the_bar_and_runs_every_batch_size(both, monkeypatch):
     """fp32 stem on ONNX Runtime + bf16 body (torch.compile) + bf16 MiniLM: cosine >= 0.995 of plain fp32."""
@@ -110,6 +121,11 @@ def test_mixed_engine_stays_within_the_bar_and_runs_every_batch_size(both, monke
         g1, r1 = mixed.image.embed(ims[:n])
         g2, r2 = ref.image.embed(ims[:n])
         assert _close(g1, g2) >= 0.995 and _close(r1, r2) >= 0.995
+    # The tile pass only ranks logo candidates; its vectors are never stored nor compared across engines. At 640 px
+    # bf16 drifts further (fakebench photos: tiles min cosine 0.9945, windows 0.970), yet the small-logo
+    # stage's candidates find the pasted logo as often as in fp32 (66% vs 67%, README, Small logos).
+    _tile_pass_agrees(mixed, ref, ims[:1], tiles=0.99, windows=0.98)  # batch 1
+    _tile_pass_agrees(mixed, ref, ims, tiles=0.99, windows=0.98)  # the dynamic batch graph
     texts = ["Acme RoadRunner trap, genuine", "red running shoes for men size 44, barely worn, box included", ""]
     assert _close(mixed.text.embed(texts), ref.text.embed(texts)) >= 0.999
 

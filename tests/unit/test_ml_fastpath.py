@@ -108,6 +108,30 @@ def test_region_vectors_are_avg_pooled_windows_in_box_order():
                                np.einsum("kd,kd->k", want[[2, 0], [7, 100]], column), rtol=1e-4)
 
 
+class _CellMeans(torch.nn.Module):
+    """A stand-in network whose feature cells are the input's 32x32 block means (3 channels)."""
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.avg_pool2d(x, 32)
+
+
+def test_tile_vectors_are_the_half_size_blocks_of_one_pass_row_by_row():
+    from ml.vectors import l2_normalize
+
+    emb = ImageEmbedder(_CellMeans(), EmbedderConfig(dim=3, region_windows=(1, 2)))
+    ims = _images()
+    glob, regs = emb.embed_tiles(ims, 3, 128)  # 4x4 cells; tiles of 2x2 at offsets 0, 1, 2
+    fmap = torch.nn.functional.avg_pool2d(emb.normalise(emb.squares(ims, 128)), 32)
+    blocks = [fmap[:, :, y:y + 2, x:x + 2] for y in range(3) for x in range(3)]
+    want = torch.stack(blocks, dim=1).flatten(0, 1)  # image by image, tiles row by row
+    assert glob.shape == (len(ims) * 9, 3) and regs.shape == (len(ims) * 9, 5, 3)  # 4 single cells + the whole
+    np.testing.assert_allclose(glob, l2_normalize(want.mean(dim=(2, 3)).numpy()), atol=1e-6)
+    np.testing.assert_allclose(regs.cells.numpy(), want.flatten(2).transpose(1, 2).numpy(), atol=1e-7)
+    np.testing.assert_allclose(regs.dense()[:, -1], glob, atol=1e-6)  # the 2x2 window is the whole tile
+    with pytest.raises(ValueError, match="multiple of 64"):
+        emb.embed_tiles(ims, 3, 96)
+
+
 def test_image_map_keeps_order_and_raises_like_a_loop():
     assert image_map(lambda v: v * v, range(50)) == [v * v for v in range(50)]
 
