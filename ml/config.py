@@ -45,7 +45,7 @@ class ModelsConfig:
     # (README, Small logos).
     tile_pass_size: int = 640
     fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, ~faster eager CPU)
-    # Inference engine (ml/engine.py): mixed | onnx | compile | eager | auto (= mixed on bf16 CPUs, else onnx,
+    # Inference engine (ml/engine.py): mixed | onnx | compile | eager | auto (= mixed on CPUs with fast bf16, else onnx,
     # when onnxruntime is installed; see ml.engine.resolve_engine).
     engine: str = field(default_factory=lambda: os.environ.get("AC_ENGINE", "auto"))
 

@@ -10,8 +10,8 @@ code path (preprocess, pooling, normalisation) and the engine only replaces the 
 and still exact enough: EfficientNet's stem and first block in fp32 on ONNX Runtime, the rest in bf16 under
 torch.compile, MiniLM in bf16 (see Precision). ``onnx`` (the default elsewhere) runs EfficientNet in fp32 on
 ONNX Runtime, exported once to an on-disk cache keyed by a hash of its weights (a few seconds, then every
-process just loads the file), and MiniLM in fp32 packed under torch.compile (``packed_text``), or padded on ONNX Runtime where
-torch.compile cannot run. ``compile`` pays its compile time at load, never per task; ``eager`` is
+process just loads the file), and MiniLM in fp32 packed under torch.compile (``packed_text``), or padded on
+ONNX Runtime where torch.compile cannot run. ``compile`` pays its compile time at load, never per task; ``eager`` is
 the plain PyTorch fallback that needs nothing beyond torch. An engine that cannot start (no C++ compiler for
 torch.compile, an export error) degrades to the next one.
 
@@ -49,8 +49,9 @@ TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def resolve_engine(name: str | None = None) -> str:
     """``AC_ENGINE`` (or ``name``) -> a concrete engine.
 
-    ``auto``: ``mixed`` where ONNX Runtime is installed and the CPU has bf16 units (unless ``AC_BF16=0``); on
-    a CUDA machine or a CPU without bf16, ``onnx`` (CUDA provider when installed); without ONNX Runtime ``eager``.
+    ``auto``: ``mixed`` where ONNX Runtime is installed and the CPU's bf16 units are fast (``bf16_hardware``;
+    any bf16 units with ``AC_BF16=1``, none with ``AC_BF16=0``); on a CUDA machine or any other CPU, ``onnx``
+    (CUDA provider when installed); without ONNX Runtime ``eager``.
     """
     name = (name or os.environ.get("AC_ENGINE") or "auto").strip().lower()
     if name == "auto":
@@ -277,7 +278,7 @@ def onnx_text(model: torch.nn.Module, threads: int) -> TextForward:
 
 # ---- precision ---------------------------------------------------------------------------------
 def bf16_policy() -> str:
-    """``AC_BF16``: ``auto`` (bf16 text on bf16 hardware), ``1`` (bf16 everywhere it runs), ``0`` (fp32)."""
+    """``AC_BF16``: ``auto`` (bf16 text where bf16 is fast), ``1`` (bf16 everywhere it runs natively), ``0`` (fp32)."""
     value = os.environ.get("AC_BF16", "auto").strip().lower() or "auto"
     if value not in ("auto", "0", "1"):
         raise ValueError(f"AC_BF16={value!r}; expected auto, 0 or 1")
@@ -402,7 +403,8 @@ def mixed_image(model: torch.nn.Module, sizes: tuple[int, ...], threads: int) ->
 
 # ---- factory -----------------------------------------------------------------------------------
 def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.nn.Module, *, input_size: int,
-                   batch: int, threads: int, extra_sizes: tuple[int, ...] = ()) -> tuple[str, ImageForward, TextForward]:
+                   batch: int, threads: int,
+                   extra_sizes: tuple[int, ...] = ()) -> tuple[str, ImageForward, TextForward]:
     """Return ``(engine actually used, image forward, text forward)``; ``onnx+bf16-text`` when the text
     encoder runs in bf16 (see ``bf16_policy``). The image forward serves ``input_size`` and ``extra_sizes``
     (compiled engines compile each at load).
