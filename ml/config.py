@@ -41,8 +41,8 @@ class ModelsConfig:
     # box: give each cores / workers threads (README, Performance).
     torch_threads: int = field(default_factory=lambda: _env_int("TORCH_THREADS", 0) or os.cpu_count() or 1)
     # The small-logo stage's one pass over a whole photo (ImageEmbedder.embed_tiles, ml/logo_verify.py); engines
-    # serve this input size too and compile it at load. 512 is ~1.8x faster, 768 finds more small logos
-    # (README, Small logos).
+    # serve this input size too and compile it at load. 512 is ~1.4x faster and finds fewer small logos, 768 finds
+    # more at ~2x the cost (README, Small logos).
     tile_pass_size: int = 640
     fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, ~faster eager CPU)
     # Inference engine (ml/engine.py): mixed | onnx | compile | eager | auto (= mixed on CPUs with fast bf16, else onnx,

@@ -62,7 +62,7 @@ def evaluate_small_logos(data: str, *, per_logo: int = 2, seed: int = 7, cache_d
         raise ValueError(f"{data}: no labelled {BACKGROUNDS} listings with a photo to paste logos into")
     rng = np.random.default_rng(seed)
     cases: list[tuple[str, str, Image.Image]] = []
-    for ref_id in sorted(set(verifier._logo_rows()[1])):
+    for ref_id in verifier.logo_references():
         ref = index.references[ref_id]
         logo = load_image(ref.image_paths[0])
         for _ in range(per_logo):

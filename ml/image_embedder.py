@@ -119,6 +119,7 @@ class ImageEmbedder:
         self._std = torch.tensor(config.std).view(1, 3, 1, 1)
         # Region pooling as one matmul: row r averages the feature cells of window r (same order as boxes).
         self._pool = torch.from_numpy(_pool_matrix(self.grid, config.region_windows, config.region_stride))
+        self._pools = {self.grid: self._pool}  # per grid: the small-logo tile pass's tiles have their own
 
     @property
     def dim(self) -> int:
@@ -178,9 +179,9 @@ class ImageEmbedder:
 
         One pass over the whole image squashed to ``side`` (a multiple of 64); a tile is the half-size block
         of the feature map's cells, seen in context rather than cut out and padded. Against embedding 9 crops
-        at the input size, a 640 px pass took half the time and, with fakebench logos pasted at 5-8% of a
-        photo, put the right reference among the small-logo stage's 3 candidates in 67% of photos instead of
-        54% (ml/logo_verify.py).
+        at the input size, a 640 px pass took 0.8 of the time and, with fakebench logos pasted at 5-8% of a
+        photo, put the right reference among the small-logo stage's 3 candidates in 63% of photos instead of
+        55% (ml/logo_verify.py, ``python -m ml.eval_small_logos``).
         """
         if side % 64:
             raise ValueError(f"tile pass side {side} is not a multiple of 64 (two tiles of whole feature cells)")
@@ -203,8 +204,10 @@ class ImageEmbedder:
             return g, None
         cell = (torch.cat([f.flatten(2).transpose(1, 2) for f in fmaps]).contiguous() if fmaps
                 else torch.zeros(0, grid * grid, self.dim))
-        pool = self._pool if grid == self.grid else torch.from_numpy(
-            _pool_matrix(grid, self.config.region_windows, self.config.region_stride))
+        pool = self._pools.get(grid)
+        if pool is None:
+            pool = self._pools[grid] = torch.from_numpy(
+                _pool_matrix(grid, self.config.region_windows, self.config.region_stride))
         with torch.inference_mode():
             # |pool[r] @ cells|^2 = pool[r] @ (cells @ cells^T) @ pool[r]: a 64x64 Gram matrix per image instead
             # of materialising 126 windows of 1280 dims just to measure them.

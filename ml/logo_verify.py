@@ -266,6 +266,10 @@ class LogoVerifier:
             self._bank = (arr, vecs, [arr.ref_ids[j] for j in rows])
         return self._bank[1], self._bank[2]
 
+    def logo_references(self) -> list[str]:
+        """Ids of the references with a logo image in the bank, sorted."""
+        return sorted(set(self._logo_rows()[1]))
+
     @property
     def available(self) -> bool:
         """The stage is on and the bank has logo references to look for."""
