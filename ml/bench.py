@@ -19,8 +19,17 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    from ml.detector import Detector
+    from ml.engine import ImageForward
+    from ml.models import Models
+    from ml.types import ListingInput
 
 FAKEBENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fakebench")
 
@@ -48,130 +57,219 @@ def _best(fn: Callable[[], object], rounds: int) -> float:
 
 
 # ---- scan pipeline -----------------------------------------------------------------------------
-def in_lanes(lanes: int, jobs: list[Callable[[], object]]) -> Callable[[], None]:
-    """Run ``jobs`` (one per batch) on ``lanes`` threads, each taking the next batch when it is done, with
-    ``split_cores(lanes)`` torch threads each: what ``lanes`` worker processes sharing the cores do with a
-    queue of scan tasks (threads here, so the models load once; they also share the GIL, which processes
-    do not)."""
-    from concurrent.futures import ThreadPoolExecutor
+MODES = ("pipeline", "followups", "raw", "eager")
 
-    import torch
 
-    from ml.runtime import split_cores
+@dataclasses.dataclass
+class ScanWork:
+    """One scan process's share of the bench: the detector over worker-sized batches of listings, the engine's
+    raw passes over exactly the tensors the pipeline computes for the same batches, and the plain eager fp32
+    passes of the same models (the models as their packages ship them: unfused EfficientNet-Lite0 and the
+    transformers MiniLM under torch.inference_mode; BatchNorm folding is already an optimisation)."""
 
-    threads = split_cores(lanes)
-    pool = ThreadPoolExecutor(lanes, thread_name_prefix="bench-lane")
+    models: Models
+    detector: Detector
+    listings: list[ListingInput]
+    batches: list[list[ListingInput]]
+    followups: list[list[ListingInput]]  # per batch, the listings the fast path leaves to a follow-up scan
+    img_x: list[torch.Tensor]
+    txt_x: list[dict[str, torch.Tensor]]
+    plain_image: ImageForward
 
-    def one(job: Callable[[], object]) -> None:
-        torch.set_num_threads(threads)
-        job()
+    @classmethod
+    def load(cls, bundle_dir: str, n_listings: int, batch: int, threads: int, verbose: bool = False) -> ScanWork:
+        from ml.bundle import read_bundle
+        from ml.config import ModelsConfig
+        from ml.detector import Detector
+        from ml.effnet import build_effnet
+        from ml.engine import eager_image
+        from ml.images import load_image
+        from ml.index import ReferenceIndex
+        from ml.models import load_models
 
-    def run() -> None:
-        list(pool.map(one, jobs))
+        t0 = time.perf_counter()
+        models = load_models(ModelsConfig(torch_threads=threads))
+        if verbose:
+            print(f"engine={models.engine} models loaded in {time.perf_counter() - t0:.1f}s ({load_average()})")
+        b = read_bundle(bundle_dir)
+        cache = os.path.join(os.environ.get("AC_ENGINE_CACHE") or "/tmp", "ac-bench-embed-cache")
+        t0 = time.perf_counter()
+        index = ReferenceIndex.build(b.brands, b.references, models, cache_dir=cache)
+        if verbose:
+            print(f"index: {index.counts} built in {time.perf_counter() - t0:.1f}s")
+        det = Detector(models, index)
+        # 1 image + title each, JPEG bytes in memory (what a worker has after reading the upload).
+        listings = []
+        for lst in [lst for lst in b.listings if lst.image_paths][:n_listings]:
+            with open(lst.image_paths[0], "rb") as f:
+                listings.append(dataclasses.replace(lst, description="", image_paths=(f.read(),)))
+        batches = [listings[i:i + batch] for i in range(0, len(listings), batch)]
+        cfg = models.image.config
+        img_x = [models.image.preprocess([load_image(lst.image_paths[0], draft_size=cfg.draft_size) for lst in bt])
+                 for bt in batches]
+        txt_x = [models.text.tokenize([f"{lst.title}. {lst.description}" for lst in bt]) for bt in batches]
+        # Workers scan on the fast path (OCR deferred); the listings whose text names no brand get an OCR
+        # follow-up scan (Tesseract and the small-logo stage) that replaces the fast result.
+        followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.ocr_pending]
+                     for bt in batches]
+        return cls(models, det, listings, batches, [f for f in followups if f], img_x, txt_x,
+                   eager_image(build_effnet(models.config.effnet_weights)))
 
-    return run
+    def jobs(self, mode: str) -> list[Callable[[], object]]:
+        """One job per batch, in order."""
+        if mode == "pipeline":
+            return [lambda bt=bt: self.detector.scan(bt, ocr=False) for bt in self.batches]
+        if mode == "followups":
+            return [lambda bt=bt: self.detector.scan(bt, ocr=True) for bt in self.followups]
+        image, text = ((self.models.image.forward, self.models.text.forward) if mode == "raw"
+                       else (self.plain_image, self.models.text.eager_forward))
+        return [lambda x=x, enc=enc: (image(x), text(enc)) for x, enc in zip(self.img_x, self.txt_x, strict=True)]
+
+
+class ScanLanes:
+    """``lanes`` scan processes sharing the cores (``split_cores(lanes)`` threads each), each loading the models
+    and taking the next batch of a job list when it is done: what a worker's pool processes do with a queue of
+    scan tasks. Real processes, not threads: the pipeline's Python parts would otherwise queue on one GIL,
+    which the workers' processes do not share (on the Zen 5 box, two thread lanes scanned 137 listings/s, two
+    processes ~256)."""
+
+    def __init__(self, lanes: int, bundle_dir: str, n_listings: int, batch: int):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited OpenMP or ONNX Runtime threads
+        self.next_job = ctx.Value("i", 0)
+        self.conns, self.procs = [], []
+        for _ in range(lanes):
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_lane_main, args=(there, self.next_job, bundle_dir, n_listings, batch, lanes),
+                               daemon=True, name="bench-lane")
+            proc.start()
+            self.conns.append(here)
+            self.procs.append(proc)
+
+    def ready(self) -> None:
+        self._gather()
+
+    def run(self, mode: str) -> float:
+        """Seconds for the lanes to work through every job of ``mode`` together."""
+        with self.next_job.get_lock():
+            self.next_job.value = 0
+        t0 = time.perf_counter()
+        for conn in self.conns:
+            conn.send(mode)
+        self._gather()
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        for conn, proc in zip(self.conns, self.procs, strict=True):
+            conn.send(None)
+            proc.join(timeout=30)
+
+    def _gather(self) -> None:
+        for conn in self.conns:
+            reply = conn.recv()
+            if reply != "ok":
+                raise RuntimeError(f"a bench lane failed:\n{reply}")
+
+
+def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lanes: int) -> None:
+    import traceback
+
+    from ml import runtime
+
+    try:
+        threads = runtime.split_cores(lanes)
+        runtime.configure(threads)
+        work = ScanWork.load(bundle_dir, n_listings, batch, threads)
+        jobs = {mode: work.jobs(mode) for mode in MODES}
+        for mode in ("pipeline", "raw", "eager"):  # warm-up (first-call allocations, lazy init)
+            for job in jobs[mode]:
+                job()
+        conn.send("ok")
+        while (mode := conn.recv()) is not None:
+            todo = jobs[mode]
+            while True:
+                with next_job.get_lock():
+                    k = next_job.value
+                    next_job.value += 1
+                if k >= len(todo):
+                    break
+                todo[k]()
+            conn.send("ok")
+    except Exception:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(traceback.format_exc())
 
 
 def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes: int = 1) -> dict[str, float]:
-    from ml.bundle import read_bundle
-    from ml.config import ModelsConfig
-    from ml.detector import Detector
-    from ml.index import ReferenceIndex
-    from ml.models import load_models
+    """The pipeline and the engine's raw passes in ``lanes`` scan processes (``ScanLanes``; one lane runs in
+    this process on every core); the plain eager baseline as one stream on every core in this process."""
+    import torch
+
     from ml.ocr import ocr_status
     from ml.runtime import split_cores
 
-    t0 = time.perf_counter()
-    models = load_models(ModelsConfig(torch_threads=split_cores(lanes)))
-    print(f"engine={models.engine} models loaded in {time.perf_counter() - t0:.1f}s ({load_average()})")
-    b = read_bundle(bundle_dir)
-    cache = os.path.join(os.environ.get("AC_ENGINE_CACHE") or "/tmp", "ac-bench-embed-cache")
-    t0 = time.perf_counter()
-    index = ReferenceIndex.build(b.brands, b.references, models, cache_dir=cache)
-    print(f"index: {index.counts} built in {time.perf_counter() - t0:.1f}s")
-    det = Detector(models, index)
+    cores = os.cpu_count() or 1
+    pool = ScanLanes(lanes, bundle_dir, n_listings, batch) if lanes > 1 else None  # they load while we do
+    try:
+        work = ScanWork.load(bundle_dir, n_listings, batch, split_cores(lanes), verbose=True)
+        models = work.models
+        jobs = {mode: work.jobs(mode) for mode in MODES}
 
-    # 1 image + title each, JPEG bytes in memory (what a worker has after reading the upload).
-    items = [lst for lst in b.listings if lst.image_paths][:n_listings]
-    listings = []
-    for lst in items:
-        with open(lst.image_paths[0], "rb") as f:
-            data = f.read()
-        listings.append(dataclasses.replace(lst, description="", image_paths=(data,)))
-    batches = [listings[i:i + batch] for i in range(0, len(listings), batch)]
+        def here(mode: str, threads: int) -> Callable[[], None]:
+            def run() -> None:
+                torch.set_num_threads(threads)
+                for job in jobs[mode]:
+                    job()
 
-    # The raw passes see exactly the tensors the pipeline computes for the same batches.
-    from ml.images import load_image
+            return run
 
-    cfg = models.image.config
-    img_x = [models.image.preprocess([load_image(lst.image_paths[0], draft_size=cfg.draft_size) for lst in bt])
-             for bt in batches]
-    txt_x = [models.text.tokenize([f"{lst.title}. {lst.description}" for lst in bt]) for bt in batches]
+        def in_lanes(mode: str) -> Callable[[], object]:
+            return (lambda: pool.run(mode)) if pool else here(mode, cores)
 
-    # Workers scan on the fast path (OCR deferred); the listings whose text names no brand get an OCR
-    # follow-up scan (Tesseract, ~10 ms per image, and the small-logo stage, ~150-250 ms) that replaces the fast result.
-    followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.ocr_pending]
-                 for bt in batches]
-    n_follow = sum(map(len, followups))
-
-    # The pipeline and the engine's raw passes run as the workers do: ``lanes`` scan processes sharing the
-    # cores (``ml.runtime.split_cores``, as a worker's pool does), each taking whole batches. The baseline
-    # is the model as the packages ship it: unfused EfficientNet-Lite0 and the transformers MiniLM, plain
-    # fp32 under torch.inference_mode (BatchNorm folding is already an optimisation), one stream on every core.
-    import torch
-
-    from ml.effnet import build_effnet
-    from ml.engine import eager_image
-
-    plain_image = eager_image(build_effnet(models.config.effnet_weights))
-
-    def raw(image_fwd, text_fwd) -> list[Callable[[], None]]:
-        return [lambda x=x, enc=enc: (image_fwd(x), text_fwd(enc)) for x, enc in zip(img_x, txt_x, strict=True)]
-
-    pipeline = in_lanes(lanes, [lambda bt=bt: det.scan(bt, ocr=False) for bt in batches])
-    ocr_followups = in_lanes(lanes, [lambda bt=bt: det.scan(bt, ocr=True) for bt in followups if bt])
-    engine_raw = in_lanes(lanes, raw(models.image.forward, models.text.forward))
-    eager_jobs = raw(plain_image, models.text.eager_forward)
-
-    def eager_raw() -> None:
-        torch.set_num_threads(os.cpu_count() or 1)
-        for job in eager_jobs:
-            job()
-
-    pipeline()  # warm-up (first-call allocations, lazy init, each lane's thread)
-    engine_raw()
-    eager_raw()
-    t = {"pipeline": float("inf"), "raw": float("inf"), "eager": float("inf")}
-    for _ in range(rounds):  # interleaved, so a burst of load hits every mode alike
-        t["pipeline"] = min(t["pipeline"], _best(pipeline, 1))
-        t["raw"] = min(t["raw"], _best(engine_raw, 1))
-        t["eager"] = min(t["eager"], _best(eager_raw, 1))
-    t_follow = _best(ocr_followups, 1)
-    # The same plain eager passes in the pipeline's lanes, for context: what lanes alone buy the baseline.
-    t_eager_lanes = _best(in_lanes(lanes, eager_jobs), 1) if lanes > 1 else t["eager"]
-    n = len(listings)
+        pipeline, engine_raw, eager = in_lanes("pipeline"), in_lanes("raw"), here("eager", cores)
+        if pool:
+            pool.ready()  # each lane has warmed up its own copies
+        else:
+            pipeline()  # warm-up (first-call allocations, lazy init)
+            engine_raw()
+        eager()
+        t = {"pipeline": float("inf"), "raw": float("inf"), "eager": float("inf")}
+        for _ in range(rounds):  # interleaved, so a burst of load hits every mode alike
+            t["pipeline"] = min(t["pipeline"], _best(pipeline, 1))
+            t["raw"] = min(t["raw"], _best(engine_raw, 1))
+            t["eager"] = min(t["eager"], _best(eager, 1))
+        t_follow = _best(in_lanes("followups"), 1)
+        # The same plain eager passes in the pipeline's lanes, for context: what lanes alone buy the baseline.
+        t_eager_lanes = _best(in_lanes("eager"), 1) if pool else t["eager"]
+    finally:
+        if pool:
+            pool.close()
+    n = len(work.listings)
+    n_follow = sum(map(len, work.followups))
     rate = {k: n / v for k, v in t.items()}
 
     # Accuracy of the engine against the plain fp32 reference on the same inputs.
-    ge = np.concatenate([models.image.forward(x).mean(dim=(2, 3)).numpy() for x in img_x])
-    gr = np.concatenate([plain_image(x).mean(dim=(2, 3)).numpy() for x in img_x])
-    te = models.text.embed([f"{lst.title}" for lst in listings])
+    ge = np.concatenate([models.image.forward(x).mean(dim=(2, 3)).numpy() for x in work.img_x])
+    gr = np.concatenate([work.plain_image(x).mean(dim=(2, 3)).numpy() for x in work.img_x])
+    titles = [lst.title for lst in work.listings]
+    te = models.text.embed(titles)
     fwd, models.text.forward = models.text.forward, models.text.eager_forward
     try:
-        tr = models.text.embed([f"{lst.title}" for lst in listings])
+        tr = models.text.embed(titles)
     finally:
         models.text.forward = fwd
     ci, ct = _cos(ge, gr), np.sum(te * tr, axis=1)
     cos_img, cos_txt = float(np.min(ci)), float(np.min(ct))
     print(f"{n} listings in batches of {batch}, best of {rounds} rounds ({load_average()})")
-    print(f"  pipeline and raw: {lanes} lane(s) of {split_cores(lanes)} thread(s), as {lanes} worker "
-          f"process(es) run them; plain eager: one stream on {os.cpu_count()} threads")
+    print(f"  pipeline and raw: {lanes} lane(s) of {split_cores(lanes)} thread(s)"
+          + (", each a process like a worker's pool process" if pool else " in one process")
+          + f"; plain eager: one stream on {cores} threads")
     print(f"  pipeline (decode+embed+search+score): {rate['pipeline']:8.1f} listings/s (OCR deferred)")
     print(f"  + OCR follow-ups ({n_follow} of {n} listings, text names no brand, OCR "
           f"{ocr_status()}): {n / (t['pipeline'] + t_follow):8.1f} listings/s all told")
     print(f"  raw {models.engine:7s} forward (image+text): {rate['raw']:8.1f} listings/s")
     print(f"  plain eager fp32 forward (image+text):{rate['eager']:8.1f} listings/s"
-          + (f" ({n / t_eager_lanes:.1f} in the same {lanes} lanes)" if lanes > 1 else ""))
+          + (f" ({n / t_eager_lanes:.1f} in the same {lanes} lanes)" if pool else ""))
     print(f"  raw {models.engine} is {rate['raw'] / rate['eager']:.2f}x plain eager: the most the pipeline's "
           f"speedup_vs_eager can reach on this CPU ({cpu_summary()})")
     print(f"  cosine vs plain fp32: image min {cos_img:.5f} mean {np.mean(ci):.5f}  "
