@@ -15,6 +15,7 @@ counts; the ratios (measured in one run) are the figures to compare, not the abs
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import os
 import time
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     import torch
 
     from ml.detector import Detector
-    from ml.engine import ImageForward
+    from ml.engine import ImageForward, TextForward
     from ml.models import Models
     from ml.types import ListingInput
 
@@ -39,12 +40,17 @@ def load_average() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
-def cpu_summary() -> str:
-    """CPU model and the vector units the engines use, for the figures' context."""
+def cpu_summary(device: str = "cpu") -> str:
+    """CPU model and the vector units the engines use (and the GPU, for a GPU engine), for the figures' context."""
     from ml.runtime import cpu_flags, cpu_model
 
     units = [u for u in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if u in cpu_flags()]
-    return f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
+    cpu = f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
+    if device == "cpu":
+        return cpu
+    import torch
+
+    return f"{torch.cuda.get_device_name(device)}; CPU {cpu}"
 
 
 def _best(fn: Callable[[], object], rounds: int) -> float:
@@ -65,7 +71,8 @@ class ScanWork:
     """One scan process's share of the bench: the detector over worker-sized batches of listings, the engine's
     raw passes over exactly the tensors the pipeline computes for the same batches, and the plain eager fp32
     passes of the same models (the models as their packages ship them: unfused EfficientNet-Lite0 and the
-    transformers MiniLM under torch.inference_mode; BatchNorm folding is already an optimisation)."""
+    transformers MiniLM under torch.inference_mode; BatchNorm folding is already an optimisation), on the
+    engine's device (a GPU engine is compared with plain fp32 on the same GPU)."""
 
     models: Models
     detector: Detector
@@ -75,6 +82,7 @@ class ScanWork:
     img_x: list[torch.Tensor]
     txt_x: list[dict[str, torch.Tensor]]
     plain_image: ImageForward
+    plain_text: TextForward
 
     @classmethod
     def load(cls, bundle_dir: str, n_listings: int, batch: int, threads: int, verbose: bool = False) -> ScanWork:
@@ -82,7 +90,7 @@ class ScanWork:
         from ml.config import ModelsConfig
         from ml.detector import Detector
         from ml.effnet import build_effnet
-        from ml.engine import eager_image
+        from ml.engine import eager_image, eager_text
         from ml.images import load_image
         from ml.index import ReferenceIndex
         from ml.models import load_models
@@ -112,8 +120,13 @@ class ScanWork:
         # follow-up scan (Tesseract and the small-logo stage) that replaces the fast result.
         followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.ocr_pending]
                      for bt in batches]
+        # The baseline runs on the engine's device: on a GPU, plain eager fp32 on the same GPU.
+        device = None if models.device == "cpu" else models.device
+        plain_net = build_effnet(models.config.effnet_weights).to(device or "cpu")
+        plain_text = (models.text.eager_forward if device is None
+                      else eager_text(copy.deepcopy(models.text.model).to(device), device))
         return cls(models, det, listings, batches, [f for f in followups if f], img_x, txt_x,
-                   eager_image(build_effnet(models.config.effnet_weights)))
+                   eager_image(plain_net, device), plain_text)
 
     def jobs(self, mode: str) -> list[Callable[[], object]]:
         """One job per batch, in order."""
@@ -122,7 +135,7 @@ class ScanWork:
         if mode == "followups":
             return [lambda bt=bt: self.detector.scan(bt, ocr=True) for bt in self.followups]
         image, text = ((self.models.image.forward, self.models.text.forward) if mode == "raw"
-                       else (self.plain_image, self.models.text.eager_forward))
+                       else (self.plain_image, self.plain_text))
         return [lambda x=x, enc=enc: (image(x), text(enc)) for x, enc in zip(self.img_x, self.txt_x, strict=True)]
 
 
@@ -253,7 +266,7 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     gr = np.concatenate([work.plain_image(x).mean(dim=(2, 3)).numpy() for x in work.img_x])
     titles = [lst.title for lst in work.listings]
     te = models.text.embed(titles)
-    fwd, models.text.forward = models.text.forward, models.text.eager_forward
+    fwd, models.text.forward = models.text.forward, work.plain_text
     try:
         tr = models.text.embed(titles)
     finally:
@@ -263,7 +276,8 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     print(f"{n} listings in batches of {batch}, best of {rounds} rounds ({load_average()})")
     print(f"  pipeline and raw: {lanes} lane(s) of {split_cores(lanes)} thread(s)"
           + (", each a process like a worker's pool process" if pool else " in one process")
-          + f"; plain eager: one stream on {cores} threads")
+          + (f"; plain eager: one stream on {cores} threads" if models.device == "cpu"
+             else f"; plain eager fp32 on the same GPU ({models.device}), one stream"))
     print(f"  pipeline (decode+embed+search+score): {rate['pipeline']:8.1f} listings/s (OCR deferred)")
     print(f"  + OCR follow-ups ({n_follow} of {n} listings, text names no brand, OCR "
           f"{ocr_status()}): {n / (t['pipeline'] + t_follow):8.1f} listings/s all told")
@@ -271,7 +285,7 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     print(f"  plain eager fp32 forward (image+text):{rate['eager']:8.1f} listings/s"
           + (f" ({n / t_eager_lanes:.1f} in the same {lanes} lanes)" if pool else ""))
     print(f"  raw {models.engine} is {rate['raw'] / rate['eager']:.2f}x plain eager: the most the pipeline's "
-          f"speedup_vs_eager can reach on this CPU ({cpu_summary()})")
+          f"speedup_vs_eager can reach here ({cpu_summary(models.device)})")
     print(f"  cosine vs plain fp32: image min {cos_img:.5f} mean {np.mean(ci):.5f}  "
           f"text min {cos_txt:.5f} mean {np.mean(ct):.5f}")
     return {"pipeline_vs_raw": rate["pipeline"] / rate["raw"], "speedup_vs_eager": rate["pipeline"] / rate["eager"],
