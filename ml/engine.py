@@ -40,7 +40,7 @@ from ml.runtime import cpu_flags, cpu_vendor, fast_bf16
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("mixed", "onnx", "compile", "eager")
+ENGINES = ("cuda", "mixed", "onnx", "compile", "eager")
 ImageForward = Callable[[torch.Tensor], torch.Tensor]
 TextForward = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -49,18 +49,23 @@ TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def resolve_engine(name: str | None = None) -> str:
     """``AC_ENGINE`` (or ``name``) -> a concrete engine.
 
-    ``auto``: ``mixed`` where ONNX Runtime is installed and the CPU's bf16 units are fast (``bf16_hardware``;
-    any bf16 units with ``AC_BF16=1``, none with ``AC_BF16=0``); on a CUDA machine or any other CPU, ``onnx``
-    (CUDA provider when installed); without ONNX Runtime ``eager``.
+    ``auto``: ``cuda`` where torch sees a CUDA device; else ``mixed`` where ONNX Runtime is installed and the
+    CPU's bf16 units are fast (``bf16_hardware``; any bf16 units with ``AC_BF16=1``, none with ``AC_BF16=0``);
+    on any other CPU ``onnx``; without ONNX Runtime ``eager``.
     """
     name = (name or os.environ.get("AC_ENGINE") or "auto").strip().lower()
     if name == "auto":
-        if not importlib.util.find_spec("onnxruntime"):
-            return "eager"
-        return "mixed" if _bf16_ok("text") and not torch.cuda.is_available() else "onnx"
+        return "cuda" if torch.cuda.is_available() else cpu_engine()
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)} or auto")
     return name
+
+
+def cpu_engine() -> str:
+    """What ``auto`` picks on the CPU (also where ``cuda`` falls back to without a CUDA device)."""
+    if not importlib.util.find_spec("onnxruntime"):
+        return "eager"
+    return "mixed" if _bf16_ok("text") and not torch.cuda.is_available() else "onnx"
 
 
 def cache_dir() -> str:
@@ -78,18 +83,26 @@ def weights_key(model: torch.nn.Module, *extra: object) -> str:
 
 
 # ---- eager -------------------------------------------------------------------------------------
-def eager_image(model: torch.nn.Module) -> ImageForward:
+def eager_image(model: torch.nn.Module, device: str | torch.device | None = None) -> ImageForward:
+    """The plain module call. With ``device`` (the model already there) inputs go there and the feature map
+    comes back as float32 on the CPU: the same contract as every engine, so a benchmark can run the plain
+    fp32 baseline on the engine's own device."""
     def forward(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            return model.forward_features(x)
+            if device is None:
+                return model.forward_features(x)
+            return model.forward_features(x.to(device)).float().cpu()
 
     return forward
 
 
-def eager_text(model: torch.nn.Module) -> TextForward:
+def eager_text(model: torch.nn.Module, device: str | torch.device | None = None) -> TextForward:
+    """``eager_image`` for MiniLM: tokenizer dict (CPU) -> (B, T, H) float32 on the CPU."""
     def forward(enc: dict[str, torch.Tensor]) -> torch.Tensor:
         with torch.inference_mode():
-            return model(**{k: enc[k] for k in TEXT_INPUTS if k in enc}).last_hidden_state
+            feed = {k: enc[k] if device is None else enc[k].to(device) for k in TEXT_INPUTS if k in enc}
+            hidden = model(**feed).last_hidden_state
+            return hidden if device is None else hidden.float().cpu()
 
     return forward
 
@@ -401,18 +414,156 @@ def mixed_image(model: torch.nn.Module, sizes: tuple[int, ...], threads: int) ->
     return forward
 
 
+# ---- cuda: both models on the GPU, float32 CPU tensors in and out ----------------------------------
+CUDA_DTYPE = torch.float16  # half-precision copy of both models on the GPU (see Precision)
+CUDA_FP32_BLOCKS = 0  # EfficientNet blocks kept in fp32 after the stem on the GPU (the stem too when > 0)
+CUDA_GRAPHS = True  # replay the image model as CUDA graphs, one per (batch size, input size)
+
+
+def _pinned(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in page-locked memory: its copy to the GPU is one DMA, not staged through a driver buffer."""
+    return x if x.is_pinned() else x.pin_memory()
+
+
+def _to_cpu(y: torch.Tensor) -> torch.Tensor:
+    """``y`` (on the GPU) as float32 on the CPU: cast on the GPU, copied into page-locked memory, then waited
+    for (the caller reads it at once)."""
+    y = y.float()
+    if y.device.type == "cpu":
+        return y
+    out = torch.empty_strided(y.shape, y.stride(), dtype=torch.float32, pin_memory=True)
+    out.copy_(y, non_blocking=True)
+    torch.cuda.current_stream(y.device).synchronize()
+    return out
+
+
+def _head_blocks(net: torch.nn.Module, x: torch.Tensor, blocks: int) -> torch.Tensor:
+    """EfficientNet's stem and first ``blocks`` blocks (``forward_features`` up to there)."""
+    x = net.bn1(net.conv_stem(x))
+    for block in net.blocks[:blocks]:
+        x = block(x)
+    return x
+
+
+def cuda_image(model: torch.nn.Module, sizes: tuple[int, ...], batch: int, *, device: str = "cuda",
+               dtype: torch.dtype | None = None, fp32_blocks: int | None = None,
+               graphs: bool | None = None) -> ImageForward:
+    """EfficientNet on the GPU: a ``dtype`` channels-last copy (stem and first ``fp32_blocks`` blocks in fp32
+    when > 0), cuDNN autotuned per shape.
+
+    With ``graphs`` each batch size 1..``batch`` at each input size in ``sizes`` is captured at load as a CUDA
+    graph: a call is then a copy in, one replay and a copy out, instead of ~100 kernel launches from Python
+    that would cost the worker's CPU more than the GPU spends on the batch. Other shapes (a larger batch is
+    cut into ``batch``-sized pieces) run the same module without a graph. Replays share static buffers, so
+    calls take a lock (one GPU; the lanes of a process queue for it anyway).
+    """
+    import copy
+    import threading
+
+    dtype = dtype or CUDA_DTYPE
+    fp32_blocks = CUDA_FP32_BLOCKS if fp32_blocks is None else fp32_blocks
+    graphs = CUDA_GRAPHS if graphs is None else graphs
+    dev = torch.device(device)
+    cl = torch.channels_last
+    torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels per shape; all are warmed up here
+    body = copy.deepcopy(model).to(device=dev, dtype=dtype, memory_format=cl).eval()
+    head = copy.deepcopy(model).to(device=dev, memory_format=cl).eval() if fp32_blocks else None
+
+    def run(x: torch.Tensor) -> torch.Tensor:  # float32 NCHW on the GPU -> float32 feature map on the GPU
+        x = x.contiguous(memory_format=cl)
+        if head is None:
+            return body.forward_features(x.to(dtype)).float()
+        return _Body(body, fp32_blocks)(_head_blocks(head, x, fp32_blocks).to(dtype)).float()
+
+    captured: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, torch.cuda.CUDAGraph]] = {}
+    lock = threading.Lock()
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > batch:
+            return torch.cat([forward(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+        with lock, torch.no_grad():
+            xin = x if dev.type == "cpu" else _pinned(x)
+            hit = captured.get(tuple(x.shape))
+            if hit is None:
+                return _to_cpu(run(xin.to(dev, non_blocking=True)))
+            static_in, static_out, graph = hit
+            static_in.copy_(xin, non_blocking=True)
+            graph.replay()
+            return _to_cpu(static_out)
+
+    t0 = time.perf_counter()
+    pool = torch.cuda.graph_pool_handle() if graphs and dev.type == "cuda" else None
+    with torch.no_grad():
+        for size in sizes:
+            for n in range(batch, 0, -1):
+                x = torch.randn(n, 3, size, size)
+                if pool is None:
+                    forward(x)  # cuDNN's autotuning for this shape, here and not in a task
+                else:
+                    captured[tuple(x.shape)] = _capture(run, x.to(dev), pool)
+    log.info("cuda image engine (%s, %d fp32 blocks, graphs=%s) ready in %.1fs", str(dtype).removeprefix("torch."),
+             fp32_blocks, bool(captured), time.perf_counter() - t0)
+    return forward
+
+
+def _capture(run: Callable[[torch.Tensor], torch.Tensor], static_in: torch.Tensor,
+             pool: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.cuda.CUDAGraph]:
+    """Warm ``run`` up on a side stream (cuDNN autotuning, allocations), then capture it as a CUDA graph reading
+    ``static_in``; returns ``(static_in, static_out, graph)``. Graphs share one memory pool (they never run at
+    once)."""
+    side = torch.cuda.Stream(static_in.device)
+    side.wait_stream(torch.cuda.current_stream(static_in.device))
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            run(static_in)
+    torch.cuda.current_stream(static_in.device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, pool=pool):
+        static_out = run(static_in)
+    return static_in, static_out, graph
+
+
+def cuda_text(model: torch.nn.Module, *, device: str = "cuda", dtype: torch.dtype | None = None) -> TextForward:
+    """MiniLM on the GPU: a ``dtype`` copy run on the padded batch as the tokenizer gives it (on the GPU the
+    padding costs nothing worth packing away), hidden states back as float32 on the CPU. No graphs: every batch
+    has another length, and a batch is a few dozen launches."""
+    import copy
+
+    dtype = dtype or CUDA_DTYPE
+    dev = torch.device(device)
+    net = copy.deepcopy(model).to(device=dev, dtype=dtype).eval()
+
+    def forward(enc: dict[str, torch.Tensor]) -> torch.Tensor:
+        with torch.inference_mode():
+            feed = {k: enc[k].to(dev, non_blocking=True) for k in TEXT_INPUTS if k in enc}
+            return _to_cpu(net(**feed).last_hidden_state)
+
+    forward({"input_ids": torch.tensor([[101, 2023, 102], [101, 102, 0]]),
+             "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]])})
+    return forward
+
+
 # ---- factory -----------------------------------------------------------------------------------
 def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.nn.Module, *, input_size: int,
                    batch: int, threads: int,
                    extra_sizes: tuple[int, ...] = ()) -> tuple[str, ImageForward, TextForward]:
     """Return ``(engine actually used, image forward, text forward)``; ``onnx+bf16-text`` when the text
     encoder runs in bf16 (see ``bf16_policy``). The image forward serves ``input_size`` and ``extra_sizes``
-    (compiled engines compile each at load).
+    (compiled engines compile each at load, ``cuda`` captures each).
 
-    A failing accelerated engine (missing compiler, export error) degrades to eager with a warning,
-    so a worker on a bare machine still starts.
+    ``cuda`` without a CUDA device (or failing to build) falls back to the CPU's ``auto`` choice; a failing
+    CPU engine (missing compiler, export error) degrades to eager, each with a warning, so a worker on a bare
+    machine still starts.
     """
     sizes = (input_size, *[s for s in extra_sizes if s != input_size])
+    if engine == "cuda":
+        try:
+            if not torch.cuda.is_available():
+                raise RuntimeError("no CUDA device: torch.cuda.is_available() is False")
+            return engine, cuda_image(image_model, sizes, batch), cuda_text(text_model)
+        except Exception:  # noqa: BLE001 - no GPU, a driver or memory error: the CPU engines still run
+            engine = cpu_engine()
+            log.warning("engine cuda unavailable, falling back to %s", engine, exc_info=True)
     if engine == "mixed":
         try:
             if not _bf16_ok("text"):
