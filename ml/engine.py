@@ -1,4 +1,4 @@
-"""Inference engines for the two encoders: ONNX Runtime, torch.compile (freezing + bf16), or plain eager.
+"""Inference engines for the two encoders: CUDA, ONNX Runtime, torch.compile (freezing + bf16), or plain eager.
 
 Every engine is just a forward callable with the eager module's contract, so the embedders keep one
 code path (preprocess, pooling, normalisation) and the engine only replaces the network call:
@@ -6,14 +6,16 @@ code path (preprocess, pooling, normalisation) and the engine only replaces the 
 * image: ``(B, 3, S, S) float32 tensor -> (B, C, H, W) float32 feature map``
 * text:  ``tokenizer output dict -> (B, T, H) float32 last hidden state``
 
-``mixed`` (the default where bf16 is fast: ``bf16_hardware``) runs each part of each model where it is fast
-and still exact enough: EfficientNet's stem and first block in fp32 on ONNX Runtime, the rest in bf16 under
-torch.compile, MiniLM in bf16 (see Precision). ``onnx`` (the default elsewhere) runs EfficientNet in fp32 on
-ONNX Runtime, exported once to an on-disk cache keyed by a hash of its weights (a few seconds, then every
-process just loads the file), and MiniLM in fp32 packed under torch.compile (``packed_text``), or padded on
-ONNX Runtime where torch.compile cannot run. ``compile`` pays its compile time at load, never per task; ``eager`` is
-the plain PyTorch fallback that needs nothing beyond torch. An engine that cannot start (no C++ compiler for
-torch.compile, an export error) degrades to the next one.
+``cuda`` (the default where torch sees a GPU) runs both models on the GPU: EfficientNet as CUDA graphs, fp32
+stem and first block, fp16 after; MiniLM in bf16; float32 CPU tensors in and out like every engine. Without a
+GPU it falls back to the CPU's choice. ``mixed`` (the default on CPUs where bf16 is fast: ``bf16_hardware``)
+runs each part of each model where it is fast and still exact enough: EfficientNet's stem and first block in
+fp32 on ONNX Runtime, the rest in bf16 under torch.compile, MiniLM in bf16 (see Precision). ``onnx`` (the
+default elsewhere) runs EfficientNet in fp32 on ONNX Runtime, exported once to an on-disk cache keyed by a hash
+of its weights (a few seconds, then every process just loads the file), and MiniLM in fp32 packed under
+torch.compile (``packed_text``), or padded on ONNX Runtime where torch.compile cannot run. ``compile`` pays its
+compile time at load, never per task; ``eager`` is the plain PyTorch fallback that needs nothing beyond torch.
+An engine that cannot start (no C++ compiler for torch.compile, an export error) degrades to the next one.
 
 Precision (``AC_BF16``): every engine must keep embeddings within cosine 0.995 of fp32 (the banks are
 checked against that). MiniLM in bf16 stays at cosine >= 0.9999 of fp32 on fakebench titles and runs ~1.6x
@@ -21,10 +23,15 @@ faster than fp32 where bf16 is fast (AMX, AMD's AVX512-BF16, CUDA), so ``auto`` 
 encoder in bf16 there. EfficientNet-Lite0 wholly in bf16 drifts to cosine 0.993; nearly all of that comes from
 its first block (128x128, 32 channels): with the stem and that block in fp32 the rest in bf16 stays at
 >= 0.999 (min over fakebench photos), which is what ``mixed`` runs. ``AC_BF16=1`` asks for bf16 everywhere it
-runs natively, fast or not (the ``compile`` engine's autocast, 0.993); ``0`` is fp32 throughout.
+runs natively, fast or not (the ``compile`` engine's autocast, 0.993); ``0`` is fp32 throughout. On the GPU
+(``cuda``, not governed by ``AC_BF16``; 64 fakebench photos, H100): EfficientNet in bf16 drifts further (pooled
+0.992, the tile pass's windows 0.81), in fp16 throughout it keeps pooled vectors at 0.9999 but the tile pass's
+windows reach only 0.994, and cuDNN's default TF32 for fp32 convs rounds as coarsely as fp16; the stem and first
+block in IEEE fp32 (no TF32), the rest fp16, give >= 0.9995 everywhere (pooled 0.99999) for 1-4% more time a call.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -32,7 +39,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -415,8 +422,9 @@ def mixed_image(model: torch.nn.Module, sizes: tuple[int, ...], threads: int) ->
 
 
 # ---- cuda: both models on the GPU, float32 CPU tensors in and out ----------------------------------
-CUDA_DTYPE = torch.float16  # half-precision copy of both models on the GPU (see Precision)
-CUDA_FP32_BLOCKS = 0  # EfficientNet blocks kept in fp32 after the stem on the GPU (the stem too when > 0)
+CUDA_IMAGE_DTYPE = torch.float16  # EfficientNet's GPU copy, after its fp32 stem and first blocks (see Precision)
+CUDA_FP32_BLOCKS = 1  # EfficientNet blocks kept in IEEE fp32 after the stem (0: the stem in CUDA_IMAGE_DTYPE too)
+CUDA_TEXT_DTYPE = torch.bfloat16  # MiniLM's GPU copy
 CUDA_GRAPHS = True  # replay the image model as CUDA graphs, one per (batch size, input size)
 
 
@@ -437,44 +445,68 @@ def _to_cpu(y: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _head_blocks(net: torch.nn.Module, x: torch.Tensor, blocks: int) -> torch.Tensor:
-    """EfficientNet's stem and first ``blocks`` blocks (``forward_features`` up to there)."""
-    x = net.bn1(net.conv_stem(x))
-    for block in net.blocks[:blocks]:
-        x = block(x)
-    return x
+@contextlib.contextmanager
+def _ieee_fp32() -> Iterator[None]:
+    """fp32 convolutions without TF32 (cuDNN's default on Ampere and later rounds their inputs to 10 bits, as
+    coarse as fp16). Captured graphs keep the kernels chosen here."""
+    old = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = old
+
+
+def image_runner(model: torch.nn.Module, device: torch.device, dtype: torch.dtype,
+                 fp32_blocks: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A channels-last copy of EfficientNet on ``device``: stem and first ``fp32_blocks`` blocks (if > 0) in
+    IEEE fp32, the rest in ``dtype``. Returns float32 NCHW on the device -> float32 feature map on the device
+    (``forward_features``)."""
+    import copy
+
+    cl = torch.channels_last
+    net = copy.deepcopy(model).to(device=device, memory_format=cl).eval()
+    stem = [net.conv_stem, net.bn1]
+    head = [*stem, *net.blocks[:fp32_blocks]] if fp32_blocks else []
+    body = [*([] if head else stem), *net.blocks[fp32_blocks:], net.conv_head, net.bn2]
+    for module in body:
+        module.to(dtype)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=cl)
+        with _ieee_fp32():
+            for module in head:
+                x = module(x)
+        x = x.to(dtype)
+        for module in body:
+            x = module(x)
+        return x.float()
+
+    return run
 
 
 def cuda_image(model: torch.nn.Module, sizes: tuple[int, ...], batch: int, *, device: str = "cuda",
                dtype: torch.dtype | None = None, fp32_blocks: int | None = None,
                graphs: bool | None = None) -> ImageForward:
-    """EfficientNet on the GPU: a ``dtype`` channels-last copy (stem and first ``fp32_blocks`` blocks in fp32
-    when > 0), cuDNN autotuned per shape.
+    """EfficientNet on the GPU (``image_runner``; defaults: the ``CUDA_*`` settings above).
 
     With ``graphs`` each batch size 1..``batch`` at each input size in ``sizes`` is captured at load as a CUDA
     graph: a call is then a copy in, one replay and a copy out, instead of ~100 kernel launches from Python
-    that would cost the worker's CPU more than the GPU spends on the batch. Other shapes (a larger batch is
-    cut into ``batch``-sized pieces) run the same module without a graph. Replays share static buffers, so
-    calls take a lock (one GPU; the lanes of a process queue for it anyway).
+    (H100, batch of 8 at 256 px in fp16: 1.15 against 3.38 ms a call, most of that the CPU's). Other shapes (a larger
+    batch is cut into ``batch``-sized pieces) run the same module without a graph. Replays share static
+    buffers, so calls take a lock (one GPU; the lanes of a process queue for it anyway).
+
+    Load cost: cuDNN spends ~2.5-3 s on the first run of each new shape (H100, cuDNN 9.19; a capture then takes
+    0.02 s), so the 16 shapes of the default settings take ~45 s at worker start, paid here and not by a
+    task. cuDNN autotuning (``cudnn.benchmark``) was no faster there (replays within 1%), so it stays off.
     """
-    import copy
     import threading
 
-    dtype = dtype or CUDA_DTYPE
+    dtype = dtype or CUDA_IMAGE_DTYPE
     fp32_blocks = CUDA_FP32_BLOCKS if fp32_blocks is None else fp32_blocks
     graphs = CUDA_GRAPHS if graphs is None else graphs
     dev = torch.device(device)
-    cl = torch.channels_last
-    torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels per shape; all are warmed up here
-    body = copy.deepcopy(model).to(device=dev, dtype=dtype, memory_format=cl).eval()
-    head = copy.deepcopy(model).to(device=dev, memory_format=cl).eval() if fp32_blocks else None
-
-    def run(x: torch.Tensor) -> torch.Tensor:  # float32 NCHW on the GPU -> float32 feature map on the GPU
-        x = x.contiguous(memory_format=cl)
-        if head is None:
-            return body.forward_features(x.to(dtype)).float()
-        return _Body(body, fp32_blocks)(_head_blocks(head, x, fp32_blocks).to(dtype)).float()
-
+    run = image_runner(model, dev, dtype, fp32_blocks)
     captured: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, torch.cuda.CUDAGraph]] = {}
     lock = threading.Lock()
 
@@ -498,11 +530,11 @@ def cuda_image(model: torch.nn.Module, sizes: tuple[int, ...], batch: int, *, de
             for n in range(batch, 0, -1):
                 x = torch.randn(n, 3, size, size)
                 if pool is None:
-                    forward(x)  # cuDNN's autotuning for this shape, here and not in a task
+                    forward(x)  # cuDNN's first run of this shape, here and not in a task
                 else:
                     captured[tuple(x.shape)] = _capture(run, x.to(dev), pool)
-    log.info("cuda image engine (%s, %d fp32 blocks, graphs=%s) ready in %.1fs", str(dtype).removeprefix("torch."),
-             fp32_blocks, bool(captured), time.perf_counter() - t0)
+    log.info("cuda image engine (%s, %d fp32 blocks, %d graphs) ready in %.1fs", str(dtype).removeprefix("torch."),
+             fp32_blocks, len(captured), time.perf_counter() - t0)
     return forward
 
 
@@ -526,10 +558,11 @@ def _capture(run: Callable[[torch.Tensor], torch.Tensor], static_in: torch.Tenso
 def cuda_text(model: torch.nn.Module, *, device: str = "cuda", dtype: torch.dtype | None = None) -> TextForward:
     """MiniLM on the GPU: a ``dtype`` copy run on the padded batch as the tokenizer gives it (on the GPU the
     padding costs nothing worth packing away), hidden states back as float32 on the CPU. No graphs: every batch
-    has another length, and a batch is a few dozen launches."""
+    has another length. H100, 32 fakebench titles: bf16 3.5 ms a batch (cosine >= 0.9999 of fp32), fp16 6.8,
+    plain fp32 5.1: launch-bound, and bf16 was the fastest."""
     import copy
 
-    dtype = dtype or CUDA_DTYPE
+    dtype = dtype or CUDA_TEXT_DTYPE
     dev = torch.device(device)
     net = copy.deepcopy(model).to(device=dev, dtype=dtype).eval()
 

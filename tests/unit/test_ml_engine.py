@@ -78,12 +78,12 @@ def test_cuda_engine_without_a_gpu_falls_back_to_the_cpu_choice(monkeypatch, cap
 
 
 def test_cuda_engine_code_path_matches_eager_on_the_cpu():
-    """The cuda engine's wiring (channels-last copy, fp32 head + body split, batches cut to the graph size,
+    """The cuda engine's wiring (channels-last copy, fp32 stem + body split, batches cut to the graph size,
     float32 CPU tensors out) run on the CPU in fp32: what CI can check without a GPU."""
     ref = load_models(ModelsConfig(engine="eager"))
     x = ref.image.preprocess(_photos())
     want = ref.image.eager_forward(x)
-    for blocks in (0, 1):
+    for blocks in (0, 1, 2):
         fwd = engine.cuda_image(ref.image.model, (32,), 2, device="cpu", dtype=torch.float32, fp32_blocks=blocks,
                                 graphs=False)
         got = fwd(x)  # 3 images, batch 2: two pieces
