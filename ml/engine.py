@@ -496,9 +496,9 @@ def cuda_image(model: torch.nn.Module, sizes: tuple[int, ...], batch: int, *, de
     batch is cut into ``batch``-sized pieces) run the same module without a graph. Replays share static
     buffers, so calls take a lock (one GPU; the lanes of a process queue for it anyway).
 
-    Load cost: cuDNN spends ~2.5-3 s on the first run of each new shape (H100, cuDNN 9.19; a capture then takes
-    0.02 s), so the 16 shapes of the default settings take ~45 s at worker start, paid here and not by a
-    task. cuDNN autotuning (``cudnn.benchmark``) was no faster there (replays within 1%), so it stays off.
+    Load cost: cuDNN spends ~2-3 s on the first run of each new shape (H100, cuDNN 9.19; a capture then takes
+    0.02 s), so the 16 shapes of the default settings make ``load_models`` take 25-50 s, paid here and not by
+    a task. cuDNN autotuning (``cudnn.benchmark``) was no faster there (replays within 1%), so it stays off.
     """
     import threading
 
