@@ -45,8 +45,8 @@ class ModelsConfig:
     # more at ~2x the cost (README, Small logos).
     tile_pass_size: int = 640
     fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, ~faster eager CPU)
-    # Inference engine (ml/engine.py): mixed | onnx | compile | eager | auto (= mixed on CPUs with fast bf16, else onnx,
-    # when onnxruntime is installed; see ml.engine.resolve_engine).
+    # Inference engine (ml/engine.py): cuda | mixed | onnx | compile | eager | auto (= cuda where torch sees a GPU, else
+    # mixed on CPUs with fast bf16, else onnx, when onnxruntime is installed; see ml.engine.resolve_engine).
     engine: str = field(default_factory=lambda: os.environ.get("AC_ENGINE", "auto"))
 
 

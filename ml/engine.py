@@ -1,4 +1,4 @@
-"""Inference engines for the two encoders: ONNX Runtime, torch.compile (freezing + bf16), or plain eager.
+"""Inference engines for the two encoders: CUDA, ONNX Runtime, torch.compile (freezing + bf16), or plain eager.
 
 Every engine is just a forward callable with the eager module's contract, so the embedders keep one
 code path (preprocess, pooling, normalisation) and the engine only replaces the network call:
@@ -6,14 +6,16 @@ code path (preprocess, pooling, normalisation) and the engine only replaces the 
 * image: ``(B, 3, S, S) float32 tensor -> (B, C, H, W) float32 feature map``
 * text:  ``tokenizer output dict -> (B, T, H) float32 last hidden state``
 
-``mixed`` (the default where bf16 is fast: ``bf16_hardware``) runs each part of each model where it is fast
-and still exact enough: EfficientNet's stem and first block in fp32 on ONNX Runtime, the rest in bf16 under
-torch.compile, MiniLM in bf16 (see Precision). ``onnx`` (the default elsewhere) runs EfficientNet in fp32 on
-ONNX Runtime, exported once to an on-disk cache keyed by a hash of its weights (a few seconds, then every
-process just loads the file), and MiniLM in fp32 packed under torch.compile (``packed_text``), or padded on
-ONNX Runtime where torch.compile cannot run. ``compile`` pays its compile time at load, never per task; ``eager`` is
-the plain PyTorch fallback that needs nothing beyond torch. An engine that cannot start (no C++ compiler for
-torch.compile, an export error) degrades to the next one.
+``cuda`` (the default where torch sees a GPU) runs both models on the GPU: EfficientNet as CUDA graphs, fp32
+stem and first block, fp16 after; MiniLM in bf16; float32 CPU tensors in and out like every engine. Without a
+GPU it falls back to the CPU's choice. ``mixed`` (the default on CPUs where bf16 is fast: ``bf16_hardware``)
+runs each part of each model where it is fast and still exact enough: EfficientNet's stem and first block in
+fp32 on ONNX Runtime, the rest in bf16 under torch.compile, MiniLM in bf16 (see Precision). ``onnx`` (the
+default elsewhere) runs EfficientNet in fp32 on ONNX Runtime, exported once to an on-disk cache keyed by a hash
+of its weights (a few seconds, then every process just loads the file), and MiniLM in fp32 packed under
+torch.compile (``packed_text``), or padded on ONNX Runtime where torch.compile cannot run. ``compile`` pays its
+compile time at load, never per task; ``eager`` is the plain PyTorch fallback that needs nothing beyond torch.
+An engine that cannot start (no C++ compiler for torch.compile, an export error) degrades to the next one.
 
 Precision (``AC_BF16``): every engine must keep embeddings within cosine 0.995 of fp32 (the banks are
 checked against that). MiniLM in bf16 stays at cosine >= 0.9999 of fp32 on fakebench titles and runs ~1.6x
@@ -21,10 +23,15 @@ faster than fp32 where bf16 is fast (AMX, AMD's AVX512-BF16, CUDA), so ``auto`` 
 encoder in bf16 there. EfficientNet-Lite0 wholly in bf16 drifts to cosine 0.993; nearly all of that comes from
 its first block (128x128, 32 channels): with the stem and that block in fp32 the rest in bf16 stays at
 >= 0.999 (min over fakebench photos), which is what ``mixed`` runs. ``AC_BF16=1`` asks for bf16 everywhere it
-runs natively, fast or not (the ``compile`` engine's autocast, 0.993); ``0`` is fp32 throughout.
+runs natively, fast or not (the ``compile`` engine's autocast, 0.993); ``0`` is fp32 throughout. On the GPU
+(``cuda``, not governed by ``AC_BF16``; 64 fakebench photos, H100): EfficientNet in bf16 drifts further (pooled
+0.992, the tile pass's windows 0.81), in fp16 throughout it keeps pooled vectors at 0.9999 but the tile pass's
+windows reach only 0.994, and cuDNN's default TF32 for fp32 convs rounds as coarsely as fp16; the stem and first
+block in IEEE fp32 (no TF32), the rest fp16, give >= 0.9995 everywhere (pooled 0.99999) for 1-4% more time a call.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -32,7 +39,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -40,7 +47,7 @@ from ml.runtime import cpu_flags, cpu_vendor, fast_bf16
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("mixed", "onnx", "compile", "eager")
+ENGINES = ("cuda", "mixed", "onnx", "compile", "eager")
 ImageForward = Callable[[torch.Tensor], torch.Tensor]
 TextForward = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -49,18 +56,23 @@ TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def resolve_engine(name: str | None = None) -> str:
     """``AC_ENGINE`` (or ``name``) -> a concrete engine.
 
-    ``auto``: ``mixed`` where ONNX Runtime is installed and the CPU's bf16 units are fast (``bf16_hardware``;
-    any bf16 units with ``AC_BF16=1``, none with ``AC_BF16=0``); on a CUDA machine or any other CPU, ``onnx``
-    (CUDA provider when installed); without ONNX Runtime ``eager``.
+    ``auto``: ``cuda`` where torch sees a CUDA device; else ``mixed`` where ONNX Runtime is installed and the
+    CPU's bf16 units are fast (``bf16_hardware``; any bf16 units with ``AC_BF16=1``, none with ``AC_BF16=0``);
+    on any other CPU ``onnx``; without ONNX Runtime ``eager``.
     """
     name = (name or os.environ.get("AC_ENGINE") or "auto").strip().lower()
     if name == "auto":
-        if not importlib.util.find_spec("onnxruntime"):
-            return "eager"
-        return "mixed" if _bf16_ok("text") and not torch.cuda.is_available() else "onnx"
+        return "cuda" if torch.cuda.is_available() else cpu_engine()
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)} or auto")
     return name
+
+
+def cpu_engine() -> str:
+    """What ``auto`` picks on the CPU (also where ``cuda`` falls back to without a CUDA device)."""
+    if not importlib.util.find_spec("onnxruntime"):
+        return "eager"
+    return "mixed" if _bf16_ok("text") and not torch.cuda.is_available() else "onnx"
 
 
 def cache_dir() -> str:
@@ -78,18 +90,26 @@ def weights_key(model: torch.nn.Module, *extra: object) -> str:
 
 
 # ---- eager -------------------------------------------------------------------------------------
-def eager_image(model: torch.nn.Module) -> ImageForward:
+def eager_image(model: torch.nn.Module, device: str | torch.device | None = None) -> ImageForward:
+    """The plain module call. With ``device`` (the model already there) inputs go there and the feature map
+    comes back as float32 on the CPU: the same contract as every engine, so a benchmark can run the plain
+    fp32 baseline on the engine's own device."""
     def forward(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            return model.forward_features(x)
+            if device is None:
+                return model.forward_features(x)
+            return model.forward_features(x.to(device)).float().cpu()
 
     return forward
 
 
-def eager_text(model: torch.nn.Module) -> TextForward:
+def eager_text(model: torch.nn.Module, device: str | torch.device | None = None) -> TextForward:
+    """``eager_image`` for MiniLM: tokenizer dict (CPU) -> (B, T, H) float32 on the CPU."""
     def forward(enc: dict[str, torch.Tensor]) -> torch.Tensor:
         with torch.inference_mode():
-            return model(**{k: enc[k] for k in TEXT_INPUTS if k in enc}).last_hidden_state
+            feed = {k: enc[k] if device is None else enc[k].to(device) for k in TEXT_INPUTS if k in enc}
+            hidden = model(**feed).last_hidden_state
+            return hidden if device is None else hidden.float().cpu()
 
     return forward
 
@@ -401,18 +421,182 @@ def mixed_image(model: torch.nn.Module, sizes: tuple[int, ...], threads: int) ->
     return forward
 
 
+# ---- cuda: both models on the GPU, float32 CPU tensors in and out ----------------------------------
+CUDA_IMAGE_DTYPE = torch.float16  # EfficientNet's GPU copy, after its fp32 stem and first blocks (see Precision)
+CUDA_FP32_BLOCKS = 1  # EfficientNet blocks kept in IEEE fp32 after the stem (0: the stem in CUDA_IMAGE_DTYPE too)
+CUDA_TEXT_DTYPE = torch.bfloat16  # MiniLM's GPU copy
+CUDA_GRAPHS = True  # replay the image model as CUDA graphs, one per (batch size, input size)
+
+
+def _pinned(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in page-locked memory: its copy to the GPU is one DMA, not staged through a driver buffer."""
+    return x if x.is_pinned() else x.pin_memory()
+
+
+def _to_cpu(y: torch.Tensor) -> torch.Tensor:
+    """``y`` (on the GPU) as float32 on the CPU: cast on the GPU, copied into page-locked memory, then waited
+    for (the caller reads it at once)."""
+    y = y.float()
+    if y.device.type == "cpu":
+        return y
+    out = torch.empty_strided(y.shape, y.stride(), dtype=torch.float32, pin_memory=True)
+    out.copy_(y, non_blocking=True)
+    torch.cuda.current_stream(y.device).synchronize()
+    return out
+
+
+@contextlib.contextmanager
+def _ieee_fp32() -> Iterator[None]:
+    """fp32 convolutions without TF32 (cuDNN's default on Ampere and later rounds their inputs to 10 bits, as
+    coarse as fp16). Captured graphs keep the kernels chosen here."""
+    old = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = old
+
+
+def image_runner(model: torch.nn.Module, device: torch.device, dtype: torch.dtype,
+                 fp32_blocks: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A channels-last copy of EfficientNet on ``device``: stem and first ``fp32_blocks`` blocks (if > 0) in
+    IEEE fp32, the rest in ``dtype``. Returns float32 NCHW on the device -> float32 feature map on the device
+    (``forward_features``)."""
+    import copy
+
+    cl = torch.channels_last
+    net = copy.deepcopy(model).to(device=device, memory_format=cl).eval()
+    stem = [net.conv_stem, net.bn1]
+    head = [*stem, *net.blocks[:fp32_blocks]] if fp32_blocks else []
+    body = [*([] if head else stem), *net.blocks[fp32_blocks:], net.conv_head, net.bn2]
+    for module in body:
+        module.to(dtype)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=cl)
+        with _ieee_fp32():
+            for module in head:
+                x = module(x)
+        x = x.to(dtype)
+        for module in body:
+            x = module(x)
+        return x.float()
+
+    return run
+
+
+def cuda_image(model: torch.nn.Module, sizes: tuple[int, ...], batch: int, *, device: str = "cuda",
+               dtype: torch.dtype | None = None, fp32_blocks: int | None = None,
+               graphs: bool | None = None) -> ImageForward:
+    """EfficientNet on the GPU (``image_runner``; defaults: the ``CUDA_*`` settings above).
+
+    With ``graphs`` each batch size 1..``batch`` at each input size in ``sizes`` is captured at load as a CUDA
+    graph: a call is then a copy in, one replay and a copy out, instead of ~100 kernel launches from Python
+    (H100, batch of 8 at 256 px in fp16: 1.15 against 3.38 ms a call, most of that the CPU's). Other shapes (a larger
+    batch is cut into ``batch``-sized pieces) run the same module without a graph. Replays share static
+    buffers, so calls take a lock (one GPU; the lanes of a process queue for it anyway).
+
+    Load cost: cuDNN spends ~2-3 s on the first run of each new shape (H100, cuDNN 9.19; a capture then takes
+    0.02 s), so the 16 shapes of the default settings make ``load_models`` take 25-50 s, paid here and not by
+    a task. cuDNN autotuning (``cudnn.benchmark``) was no faster there (replays within 1%), so it stays off.
+    """
+    import threading
+
+    dtype = dtype or CUDA_IMAGE_DTYPE
+    fp32_blocks = CUDA_FP32_BLOCKS if fp32_blocks is None else fp32_blocks
+    graphs = CUDA_GRAPHS if graphs is None else graphs
+    dev = torch.device(device)
+    run = image_runner(model, dev, dtype, fp32_blocks)
+    captured: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, torch.cuda.CUDAGraph]] = {}
+    lock = threading.Lock()
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > batch:
+            return torch.cat([forward(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+        with lock, torch.no_grad():
+            xin = x if dev.type == "cpu" else _pinned(x)
+            hit = captured.get(tuple(x.shape))
+            if hit is None:
+                return _to_cpu(run(xin.to(dev, non_blocking=True)))
+            static_in, static_out, graph = hit
+            static_in.copy_(xin, non_blocking=True)
+            graph.replay()
+            return _to_cpu(static_out)
+
+    t0 = time.perf_counter()
+    pool = torch.cuda.graph_pool_handle() if graphs and dev.type == "cuda" else None
+    with torch.no_grad():
+        for size in sizes:
+            for n in range(batch, 0, -1):
+                x = torch.randn(n, 3, size, size)
+                if pool is None:
+                    forward(x)  # cuDNN's first run of this shape, here and not in a task
+                else:
+                    captured[tuple(x.shape)] = _capture(run, x.to(dev), pool)
+    log.info("cuda image engine (%s, %d fp32 blocks, %d graphs) ready in %.1fs", str(dtype).removeprefix("torch."),
+             fp32_blocks, len(captured), time.perf_counter() - t0)
+    return forward
+
+
+def _capture(run: Callable[[torch.Tensor], torch.Tensor], static_in: torch.Tensor,
+             pool: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.cuda.CUDAGraph]:
+    """Warm ``run`` up on a side stream (cuDNN autotuning, allocations), then capture it as a CUDA graph reading
+    ``static_in``; returns ``(static_in, static_out, graph)``. Graphs share one memory pool (they never run at
+    once)."""
+    side = torch.cuda.Stream(static_in.device)
+    side.wait_stream(torch.cuda.current_stream(static_in.device))
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            run(static_in)
+    torch.cuda.current_stream(static_in.device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, pool=pool):
+        static_out = run(static_in)
+    return static_in, static_out, graph
+
+
+def cuda_text(model: torch.nn.Module, *, device: str = "cuda", dtype: torch.dtype | None = None) -> TextForward:
+    """MiniLM on the GPU: a ``dtype`` copy run on the padded batch as the tokenizer gives it (on the GPU the
+    padding costs nothing worth packing away), hidden states back as float32 on the CPU. No graphs: every batch
+    has another length. H100, 32 fakebench titles: bf16 3.5 ms a batch (cosine >= 0.9999 of fp32), fp16 6.8,
+    plain fp32 5.1: launch-bound, and bf16 was the fastest."""
+    import copy
+
+    dtype = dtype or CUDA_TEXT_DTYPE
+    dev = torch.device(device)
+    net = copy.deepcopy(model).to(device=dev, dtype=dtype).eval()
+
+    def forward(enc: dict[str, torch.Tensor]) -> torch.Tensor:
+        with torch.inference_mode():
+            feed = {k: enc[k].to(dev, non_blocking=True) for k in TEXT_INPUTS if k in enc}
+            return _to_cpu(net(**feed).last_hidden_state)
+
+    forward({"input_ids": torch.tensor([[101, 2023, 102], [101, 102, 0]]),
+             "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]])})
+    return forward
+
+
 # ---- factory -----------------------------------------------------------------------------------
 def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.nn.Module, *, input_size: int,
                    batch: int, threads: int,
                    extra_sizes: tuple[int, ...] = ()) -> tuple[str, ImageForward, TextForward]:
     """Return ``(engine actually used, image forward, text forward)``; ``onnx+bf16-text`` when the text
     encoder runs in bf16 (see ``bf16_policy``). The image forward serves ``input_size`` and ``extra_sizes``
-    (compiled engines compile each at load).
+    (compiled engines compile each at load, ``cuda`` captures each).
 
-    A failing accelerated engine (missing compiler, export error) degrades to eager with a warning,
-    so a worker on a bare machine still starts.
+    ``cuda`` without a CUDA device (or failing to build) falls back to the CPU's ``auto`` choice; a failing
+    CPU engine (missing compiler, export error) degrades to eager, each with a warning, so a worker on a bare
+    machine still starts.
     """
     sizes = (input_size, *[s for s in extra_sizes if s != input_size])
+    if engine == "cuda":
+        try:
+            if not torch.cuda.is_available():
+                raise RuntimeError("no CUDA device: torch.cuda.is_available() is False")
+            return engine, cuda_image(image_model, sizes, batch), cuda_text(text_model)
+        except Exception:  # noqa: BLE001 - no GPU, a driver or memory error: the CPU engines still run
+            engine = cpu_engine()
+            log.warning("engine cuda unavailable, falling back to %s", engine, exc_info=True)
     if engine == "mixed":
         try:
             if not _bf16_ok("text"):

@@ -16,6 +16,9 @@ class Models:
     text: TextEmbedder
     config: ModelsConfig
     engine: str = "eager"  # the engine actually in use (an unavailable one falls back to eager)
+    # Where the engine runs the networks: "cuda" or "cpu". The embedders' own models (``image.model``,
+    # ``text.model``) stay fp32 on the CPU either way; ``ml.engine.eager_image(model, device)`` runs a copy there.
+    device: str = "cpu"
 
     @property
     def version(self) -> str:
@@ -48,4 +51,4 @@ def load_models(config: ModelsConfig | None = None) -> Models:
     engine, image.forward, text.forward = build_forwards(
         resolve_engine(config.engine), image.model, text.model, input_size=config.image.input_size,
         batch=config.image.batch_size, threads=config.torch_threads, extra_sizes=(config.tile_pass_size,))
-    return Models(image=image, text=text, config=config, engine=engine)
+    return Models(image=image, text=text, config=config, engine=engine, device="cuda" if engine == "cuda" else "cpu")

@@ -1,16 +1,21 @@
-"""Inference engines: ONNX Runtime and the mixed fp32/bf16 engine match the eager fp32 reference within the
-0.995 cosine the banks rely on; a broken engine degrades to the next one."""
+"""Inference engines: ONNX Runtime, the mixed fp32/bf16 engine and the CUDA engine match the eager fp32 reference
+within the 0.995 cosine the banks rely on; a broken engine degrades to the next one."""
+import json
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from ml import engine
 from ml.config import ModelsConfig
 from ml.engine import bf16_hardware, bf16_units, build_forwards, resolve_engine
 from ml.models import load_models
 from ml.runtime import fast_bf16
+from tests.conftest import FAKEBENCH
 
 needs_bf16 = pytest.mark.skipif(not bf16_units(), reason="no bf16 units (AMX / AVX512-BF16 / CUDA) here")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here (CI has none)")
 # Where bf16 runs but slowly (Intel AVX512-BF16 without AMX) the bf16 engines are only built on request.
 BF16_HERE = "auto" if bf16_hardware() else "1"
 
@@ -36,21 +41,57 @@ def _photos() -> list[Image.Image]:
 
 
 def test_resolve_engine_reads_env_and_refuses_unknown(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU box, whatever this one is
     monkeypatch.setenv("AC_ENGINE", "eager")
     assert resolve_engine() == "eager"
     monkeypatch.setenv("AC_ENGINE", "auto")
-    cpu_bf16 = bf16_hardware() and not torch.cuda.is_available()
-    assert resolve_engine() == ("mixed" if cpu_bf16 else "onnx")  # onnxruntime is a pinned dependency
+    assert resolve_engine() == ("mixed" if bf16_hardware() else "onnx")  # onnxruntime is a pinned dependency
     monkeypatch.setenv("AC_BF16", "1")  # bf16 wherever it runs natively, fast or not
-    assert resolve_engine() == ("mixed" if bf16_units() and not torch.cuda.is_available() else "onnx")
+    assert resolve_engine() == ("mixed" if bf16_units() else "onnx")
     monkeypatch.setenv("AC_BF16", "0")
     assert resolve_engine() == "onnx"
     monkeypatch.setenv("AC_BF16", "maybe")
     with pytest.raises(ValueError, match="AC_BF16='maybe'"):
         resolve_engine()
     assert resolve_engine("COMPILE") == "compile"
+    assert resolve_engine("cuda") == "cuda"  # asked for by name: build_forwards falls back without a GPU
     with pytest.raises(ValueError, match="unknown engine 'tensorrt'"):
         resolve_engine("tensorrt")
+
+
+def test_auto_is_cuda_where_torch_sees_a_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for policy in ("auto", "0", "1"):  # the GPU engine's precision is its own, AC_BF16 is for the CPU engines
+        monkeypatch.setenv("AC_BF16", policy)
+        assert resolve_engine("auto") == "cuda"
+    monkeypatch.setenv("AC_ENGINE", "onnx")
+    assert resolve_engine() == "onnx"  # a named engine still wins
+
+
+def test_cuda_engine_without_a_gpu_falls_back_to_the_cpu_choice(monkeypatch, caplog):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(engine, "cpu_engine", lambda: "eager")  # keep the test fast: no export, no compile
+    used, img, _txt = build_forwards("cuda", *_tiny_models(), input_size=32, batch=1, threads=1)
+    assert used == "eager" and "engine cuda unavailable, falling back to eager" in caplog.text
+    assert "no CUDA device" in caplog.text
+    assert img(torch.zeros(1, 3, 32, 32)).shape == (1, 1280, 1, 1)
+
+
+def test_cuda_engine_code_path_matches_eager_on_the_cpu():
+    """The cuda engine's wiring (channels-last copy, fp32 stem + body split, batches cut to the graph size,
+    float32 CPU tensors out) run on the CPU in fp32: what CI can check without a GPU."""
+    ref = load_models(ModelsConfig(engine="eager"))
+    x = ref.image.preprocess(_photos())
+    want = ref.image.eager_forward(x)
+    for blocks in (0, 1, 2):
+        fwd = engine.cuda_image(ref.image.model, (32,), 2, device="cpu", dtype=torch.float32, fp32_blocks=blocks,
+                                graphs=False)
+        got = fwd(x)  # 3 images, batch 2: two pieces
+        assert got.dtype == torch.float32 and got.device.type == "cpu" and got.shape == want.shape
+        assert torch.allclose(got, want, atol=1e-4)
+    enc = ref.text.tokenize(["Acme RoadRunner trap, genuine", "-"])
+    txt = engine.cuda_text(ref.text.model, device="cpu", dtype=torch.float32)
+    assert torch.allclose(txt(enc), ref.text.eager_forward(enc), atol=1e-5)
 
 
 def test_bf16_counts_as_fast_on_amx_and_on_amd_avx512_bf16_only():
@@ -193,3 +234,69 @@ def test_packed_text_batches_give_the_padded_runs_hidden_states(monkeypatch):
         packs = engine.pack_tokens(enc)
         assert [(rows.start, rows.stop) for rows, _ in packs] == [(0, 1), (1, 2), (2, 4)]
         assert torch.allclose(engine.run_packed(net, enc)[mask], padded[mask], atol=1e-4)
+
+
+# ---- cuda (skipped without a GPU) -----------------------------------------------------------------
+def _fakebench(n: int) -> tuple[list[Image.Image], list[str]]:
+    """The first ``n`` fakebench listing photos and titles (real photos: synthetic ones hide precision drift);
+    the synthetic ones where the bundle is absent."""
+    if not (FAKEBENCH / "listings.jsonl").exists():
+        return _photos(), ["Acme RoadRunner trap, genuine", "red running shoes for men size 44", ""]
+    rows = [json.loads(line) for line in (FAKEBENCH / "listings.jsonl").read_text().splitlines()[:n]]
+    photos = [Image.open(FAKEBENCH / r["images"][0]).convert("RGB") for r in rows]
+    return photos, [r["title"] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def on_cuda():
+    gpu = load_models(ModelsConfig(engine="cuda"))
+    assert (gpu.engine, gpu.device) == ("cuda", "cuda")
+    return gpu, load_models(ModelsConfig(engine="eager"))
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    c = np.sum(a * b, axis=-1)
+    return float(c.min()), float(c.mean())
+
+
+@needs_cuda
+def test_cuda_engine_stays_within_the_bar_on_fakebench(on_cuda):
+    """Pooled and region vectors at the input size, the tile pass at ``tile_pass_size`` and MiniLM: cosine
+    >= 0.995 of plain fp32 on the CPU (the banks' reference) for every photo and title."""
+    gpu, ref = on_cuda
+    assert gpu.version == ref.version
+    photos, titles = _fakebench(48)
+    g1, r1 = gpu.image.embed(photos)
+    g2, r2 = ref.image.embed(photos)
+    side = gpu.config.tile_pass_size
+    t1, w1 = gpu.image.embed_tiles(photos, 3, side)
+    t2, w2 = ref.image.embed_tiles(photos, 3, side)
+    s1, s2 = gpu.text.embed(titles), ref.text.embed(titles)
+    figures = {"pooled": _cos(g1, g2), "regions": _cos(r1, r2), f"tiles@{side}": _cos(t1, t2),
+               f"tile windows@{side}": _cos(w1.dense(), w2.dense()), "text": _cos(s1, s2)}
+    print(f"\ncuda vs eager fp32 (CPU), {len(photos)} photos / {len(titles)} titles, cosine (min, mean):", figures)
+    assert all(low >= 0.995 for low, _mean in figures.values()), figures
+
+
+@needs_cuda
+def test_cuda_engine_runs_every_batch_size(on_cuda):
+    """Batch sizes 1..batch+1 at both input sizes (each a captured graph; above the batch size cut into pieces):
+    every row agrees with the eager fp32 CPU row, and a replay's result is a copy, not the graph's buffer."""
+    gpu, ref = on_cuda
+    photos, titles = _fakebench(gpu.config.image.batch_size + 1)
+    for side in (gpu.config.image.input_size, gpu.config.tile_pass_size):
+        x = ref.image.normalise(ref.image.squares(photos, side))
+        want = ref.image.eager_forward(x).mean(dim=(2, 3))
+        want = want / want.norm(dim=1, keepdim=True)
+        for n in range(1, len(photos) + 1):
+            out = gpu.image.forward(x[:n])
+            assert out.dtype == torch.float32 and out.device.type == "cpu" and out.shape[0] == n
+            got = out.mean(dim=(2, 3))
+            got = got / got.norm(dim=1, keepdim=True)
+            assert (got * want[:n]).sum(1).min() >= 0.995, (side, n)
+        first = gpu.image.forward(x[:1]).clone()
+        kept = gpu.image.forward(x[:1])
+        gpu.image.forward(x[1:2])  # same graph, other input
+        assert torch.equal(kept, first)
+    for n in range(1, len(titles) + 1):
+        assert _cos(gpu.text.embed(titles[:n]), ref.text.embed(titles[:n]))[0] >= 0.995, n
