@@ -19,7 +19,7 @@ def test_scan_bench_prints_ratios_against_plain_eager(capsys, tmp_path, monkeypa
     out = capsys.readouterr().out
     assert "plain eager fp32 forward" in out and "OCR follow-ups" in out
     if (os.cpu_count() or 1) > 1:  # default: one lane per core, each a spawned scan process like a worker's
-        assert "2 lane(s)" in out or "lane(s) of 1 thread(s), each a process" in out
+        assert "each a process like a worker's pool process" in out
     assert re.search(r"raw \S+ is \d+\.\d\dx plain eager", out)  # the ceiling of speedup_vs_eager here
     cos = re.search(r"cosine vs plain fp32: image min ([\d.]+) mean [\d.]+\s+text min ([\d.]+)", out)
     assert cos and float(cos[1]) >= 0.995 and float(cos[2]) >= 0.995  # the bar every engine keeps (mixed: ~0.999)
