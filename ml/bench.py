@@ -5,7 +5,7 @@
                                 (the models as their packages ship them: unfused, fp32, inference_mode)
                                 and (b) the raw forward passes of the engine the pipeline uses, same batch.
                                 The pipeline is the workers' fast path (``Detector.scan(ocr=False)``); the
-                                OCR follow-ups it leaves (``Detection.ocr_pending``) are timed and printed
+                                OCR follow-ups it leaves (``Detection.followup_pending``) are timed and printed
                                 separately, with the throughput all told.
 ``python -m ml.bench --banks``  FAISS bank scaling (same as ``python -m ml.bench_banks``, which has more options).
 
@@ -118,7 +118,7 @@ class ScanWork:
         txt_x = [models.text.tokenize([f"{lst.title}. {lst.description}" for lst in bt]) for bt in batches]
         # Workers scan on the fast path (OCR deferred); the listings whose text names no brand get an OCR
         # follow-up scan (Tesseract and the small-logo stage) that replaces the fast result.
-        followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.ocr_pending]
+        followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.followup_pending]
                      for bt in batches]
         # The baseline runs on the engine's device: on a GPU, plain eager fp32 on the same GPU.
         device = None if models.device == "cpu" else models.device

@@ -84,7 +84,7 @@ class Detector:
 
         ``ocr=False`` is the fast path: OCR (~10 ms per image) and the small-logo stage (ml/logo_verify.py,
         ~150-250 ms per image) are left to a follow-up scan (``ocr=True``) of the listings marked
-        ``Detection.ocr_pending``, which replaces this result.
+        ``Detection.followup_pending``, which replaces this result.
         """
         return self.scan_detailed(listings, ocr=ocr)[0]
 
@@ -104,7 +104,7 @@ class Detector:
                 matches=feats["matches"][n], image_vectors=feats["vectors"][n], pdq_hashes=feats["pdq"][n],
                 model_version=self.model_version, errors=feats["errors"][n], image_text=feats["image_text"][n],
                 image_positions=feats["positions"][n],
-                ocr_pending=feats["ocr_pending"][n]))
+                followup_pending=feats["followup_pending"][n]))
         return out, feats
 
     def extract(self, listings: list[ListingInput], *, ocr: bool = True) -> dict[str, list]:
@@ -155,7 +155,7 @@ class Detector:
             rows = rows_of[n]
             mentions = text_mentions[n]
             ocr_mentions, ocr_text = read[n]
-            res["ocr_pending"].append(not ocr and bool(rows) and (
+            res["followup_pending"].append(not ocr and bool(rows) and (
                 self._ocr_could_matter(mentions) and ocr_available()
                 or self._logos_could_matter(mentions, ev[n])))
             mentions += ocr_mentions

@@ -79,4 +79,4 @@ class Detection:
     # A fast-path scan (Detector.scan(ocr=False)) skipped work that could change this result: the text names no
     # catalog brand, and OCR is available or the small-logo stage (ml/logo_verify.py) can run. A follow-up scan
     # (ocr=True) of the listing replaces it.
-    ocr_pending: bool = False
+    followup_pending: bool = False

@@ -27,7 +27,7 @@ def requeue_pending(older_than=None) -> int:
 
 
 def requeue_ocr_followups(older_than=None, limit: int = 5000) -> int:
-    """Queue ``scan_ocr`` again for fast results still waiting for OCR (``Detection.ocr_pending``) after
+    """Queue ``scan_ocr`` again for fast results still waiting for OCR (``Detection.followup_pending``) after
     ``older_than`` (default ``DETECTION["OCR_FOLLOWUP_GRACE"]``): their follow-up was lost (broker outage) or is
     late. Safe to repeat: the follow-up skips listings no longer waiting. Decided listings are settled instead."""
     from django.conf import settings
@@ -42,7 +42,7 @@ def requeue_ocr_followups(older_than=None, limit: int = 5000) -> int:
 
     settle_decided_ocr_followups()
     grace = settings.DETECTION["OCR_FOLLOWUP_GRACE"] if older_than is None else older_than
-    waiting = Detection.objects.filter(ocr_pending=True, created_at__lte=timezone.now() - grace,
+    waiting = Detection.objects.filter(followup_pending=True, created_at__lte=timezone.now() - grace,
                                        listing__status__in=OCR_FOLLOWUP_STATUSES)
     # One re-queue per waiting result per grace period (across workers): a backed-up ocr queue is not flooded by
     # every sweep. The key names the result (its row and time), never just a listing id a new database may reuse.

@@ -57,9 +57,9 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     """Scan a batch (the detector batches images across listings). Returns how many were recorded.
 
     Scans take the fast path (no OCR or small-logo check: ~0.15-0.25 s per listing saved); listings whose result
-    those could still change (``Detection.ocr_pending``: the text names no brand) get a follow-up ``scan_ocr`` on
+    those could still change (``Detection.followup_pending``: the text names no brand) get a follow-up ``scan_ocr`` on
     the ``ocr`` queue, so they never delay a first verdict. The follow-up (``ocr_followup=True``) runs the full scan and replaces the fast
-    result of the same bank version (``record_detection(replace=True)``, which clears ``ocr_pending``); it skips
+    result of the same bank version (``record_detection(replace=True)``, which clears ``followup_pending``); it skips
     listings no longer waiting, so a redelivered or re-swept follow-up costs one query.
     """
     from anticounterfeit.listings.actions import ScanBatchContext, record_detection
@@ -73,7 +73,7 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
         return 0
     listings = listings_for_scan(listing_ids)
     if ocr_followup:  # only listings still waiting (a repeat is free); decided ones keep their evidence
-        waiting = set(Detection.objects.filter(listing__in=listings, ocr_pending=True).values_list("listing_id",
+        waiting = set(Detection.objects.filter(listing__in=listings, followup_pending=True).values_list("listing_id",
                                                                                                   flat=True))
         todo = [item for item in listings if item.pk in waiting and item.status in OCR_FOLLOWUP_STATUSES]
     else:
@@ -87,7 +87,7 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     for listing, result in zip(todo, results, strict=True):
         record_detection(listing.pk, result, bank_version=bank_version, replace=ocr_followup,
                          features_version=detector.models.version, context=context)
-        if result.ocr_pending:
+        if result.followup_pending:
             pending.append(listing.pk)
     queue_ocr_followups(pending)
     return len(todo)
@@ -96,7 +96,7 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
 def queue_ocr_followups(listing_ids: list[int]) -> None:
     """Queue ``scan_ocr`` for these listings once the current transaction commits, in detector-sized batches.
 
-    A follow-up lost to a broker outage leaves the fast result standing with ``Detection.ocr_pending`` set; the
+    A follow-up lost to a broker outage leaves the fast result standing with ``Detection.followup_pending`` set; the
     beat sweeper (``workers.maintenance.requeue_ocr_followups``) queues it again after a grace period.
     """
     from .enqueue import enqueue_on_commit

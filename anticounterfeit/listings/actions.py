@@ -120,9 +120,9 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
 
     Status only moves towards review: clear → in_review when a later result passes the threshold, never
     in_review → clear automatically (a lower score updates the case's evidence; a moderator dismisses it).
-    A fast result that still waits for OCR (``result.ocr_pending``) is provisional: on a listing scanned before
+    A fast result that still waits for OCR (``result.followup_pending``) is provisional: on a listing scanned before
     it may raise ``listing.score``/``matched_brand`` but never lower them (no flicker while the follow-up runs).
-    It is stored as ``Detection.ocr_pending`` (so a follow-up lost to a broker outage is re-queued by the sweeper);
+    It is stored as ``Detection.followup_pending`` (so a follow-up lost to a broker outage is re-queued by the sweeper);
     the follow-up, or a follow-up that finds the listing decided, clears it.
 
     ``features_version`` is the ml ``Models.version`` that computed the image vectors/PDQ hashes (default: the
@@ -138,12 +138,12 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     if listing is None:
         return None
     # This bank version's result and any still waiting for a follow-up (at most a few rows), in one query.
-    current = list(listing.detections.filter(Q(bank_version=bank_version) | Q(ocr_pending=True)).order_by("pk"))
+    current = list(listing.detections.filter(Q(bank_version=bank_version) | Q(followup_pending=True)).order_by("pk"))
     existing = next((d for d in current if d.bank_version == bank_version), None)
     if existing is not None and listing.status != S.PENDING and not replace:
         return existing
     if replace and listing.status not in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
-        listing.detections.filter(ocr_pending=True).update(ocr_pending=False)  # decided: no follow-up will land
+        listing.detections.filter(followup_pending=True).update(followup_pending=False)  # decided: no follow-up will land
         return existing
     brand = Brand.objects.filter(brand_key=result.brand_id).first() if result.brand_id else None
     fields = {
@@ -158,16 +158,16 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
         detection = _replace_detection(existing, fields)
     else:
         detection = Detection.objects.create(listing=listing, bank_version=bank_version, **fields,
-                                             ocr_pending=not replace and bool(getattr(result, "ocr_pending", False)))
+                                             followup_pending=not replace and bool(getattr(result, "followup_pending", False)))
         _store_image_features(listing, images, result, features_version or models_version_of(result.model_version))
     # The flag is processing state, not evidence (not audited): the complete result clears it, and a newer result
     # supersedes the flag of older bank versions (the sweeper re-queues only what is still waiting). The listing
     # row lock keeps ``current`` exact: every writer of the flag holds it (or only clears the flag).
-    superseded = [d.pk for d in current if d.ocr_pending and (replace or d.pk != detection.pk)]
+    superseded = [d.pk for d in current if d.followup_pending and (replace or d.pk != detection.pk)]
     if superseded:
-        Detection.objects.filter(pk__in=superseded).update(ocr_pending=False)
+        Detection.objects.filter(pk__in=superseded).update(followup_pending=False)
     changed = []  # listing fields to save, with the status change if there is one (one UPDATE)
-    provisional = bool(getattr(result, "ocr_pending", False)) and listing.status != S.PENDING
+    provisional = bool(getattr(result, "followup_pending", False)) and listing.status != S.PENDING
     if not provisional or listing.score is None or detection.score >= listing.score:
         listing.score, listing.matched_brand = detection.score, brand
         changed = ["score", "matched_brand"]
@@ -195,9 +195,9 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
 
 
 def settle_decided_ocr_followups() -> int:
-    """Clear ``ocr_pending`` on listings a moderator decided (their evidence is final: no follow-up will land)."""
-    return (Detection.objects.filter(ocr_pending=True)
-            .exclude(listing__status__in=[S.PENDING, S.CLEAR, S.IN_REVIEW]).update(ocr_pending=False))
+    """Clear ``followup_pending`` on listings a moderator decided (their evidence is final: no follow-up will land)."""
+    return (Detection.objects.filter(followup_pending=True)
+            .exclude(listing__status__in=[S.PENDING, S.CLEAR, S.IN_REVIEW]).update(followup_pending=False))
 
 
 def _replace_detection(detection: Detection, fields: dict) -> Detection:

@@ -121,12 +121,12 @@ class Detection(models.Model):
     # A fast result whose OCR follow-up (workers.scan.scan_ocr) has not landed yet. Stored, not just queued, so a
     # follow-up lost to a broker outage is found again by the sweeper (workers.maintenance.requeue_ocr_followups).
     # Only a listing's newest detection may carry it.
-    ocr_pending = models.BooleanField(default=False)
+    followup_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at"], condition=models.Q(ocr_pending=True),
-                                name="detection_ocr_pending")]
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(followup_pending=True),
+                                name="detection_followup_pending")]
 
     def __str__(self) -> str:
         return f"detection {self.listing.listing_key} {self.score:.2f}"

@@ -94,7 +94,7 @@ def test_brand_only_in_the_image_is_found_by_the_ocr_followup(celery_worker_real
     case = Case.objects.get(listing=listing)
     assert case.detection_id == detection.pk and listing.status == Listing.Status.IN_REVIEW
 
-    assert not detection.ocr_pending
+    assert not detection.followup_pending
     # Idempotent: a redelivered or repeated follow-up finds nothing waiting and changes nothing.
     before, values = footprint(listing), (detection.score, detection.signals, detection.image_text)
     for _ in range(2):
@@ -112,7 +112,7 @@ def result(listing, score: float, *, brand_id: str | None = "acme", pending: boo
     return Result(listing_id=listing.listing_key, score=score, brand_id=brand_id,
                   signals={"image_sim": 0.2, "mention_image": 1.0 if text else 0.0}, explanation=["test"], matches=[],
                   image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=["ab" * 32], model_version="test",
-                  image_text={0: text} if text else {}, ocr_pending=pending)
+                  image_text={0: text} if text else {}, followup_pending=pending)
 
 
 def test_followup_never_withdraws_a_flag_and_leaves_decided_listings_alone():
@@ -159,16 +159,16 @@ def test_followup_lost_to_a_broker_outage_is_requeued_by_the_sweeper(celery_work
     # The fast scan as workers.scan.scan_listings records it, but its follow-up never reaches the broker.
     detector, version = get_detector()
     [fast] = detector.scan([listing_input(listing)], ocr=False)
-    assert fast.ocr_pending
+    assert fast.followup_pending
     record_detection(listing.pk, fast, bank_version=version, features_version=detector.models.version)
     waiting = Detection.objects.get(listing=listing)
-    assert waiting.ocr_pending and waiting.signals["mention_image"] == 0.0
+    assert waiting.followup_pending and waiting.signals["mention_image"] == 0.0
     listing.refresh_from_db()
     assert listing.status == Listing.Status.CLEAR
 
     assert requeue_ocr_followups() == 0, "inside the grace period the queued follow-up may still be on its way"
     assert requeue_ocr_followups(older_than=timedelta(0)) == 1
-    done = wait_for(lambda: Detection.objects.filter(listing=listing, ocr_pending=False).first(), timeout=240,
+    done = wait_for(lambda: Detection.objects.filter(listing=listing, followup_pending=False).first(), timeout=240,
                     message="the re-queued OCR follow-up ran on the real worker")
     assert done.pk == waiting.pk and done.signals["mention_image"] == 1.0 and "ZORBEX" in done.image_text["0"]
     listing.refresh_from_db()
@@ -182,7 +182,7 @@ def test_sweeper_skips_fresh_and_decided_followups_and_newer_results_supersede_t
                                     "price": 9, "currency": "USD"}, enqueue=False)
         record_detection(listing.pk, result(listing, 0.1, brand_id=None, pending=True), bank_version=1)
         listing.refresh_from_db()
-        assert listing.status == Listing.Status.CLEAR and listing.detections.get().ocr_pending
+        assert listing.status == Listing.Status.CLEAR and listing.detections.get().followup_pending
         return listing
 
     make_brand()
@@ -193,14 +193,14 @@ def test_sweeper_skips_fresh_and_decided_followups_and_newer_results_supersede_t
 
     assert requeue_ocr_followups(older_than=timedelta(minutes=10)) == 1, "only the late one: not fresh, not removed"
     assert requeue_ocr_followups(older_than=timedelta(minutes=10)) == 0, "re-queued once per grace period"
-    assert not Detection.objects.get(listing=removed).ocr_pending, "a decided listing is settled, never re-scanned"
-    assert Detection.objects.get(listing=fresh).ocr_pending and Detection.objects.get(listing=late).ocr_pending
+    assert not Detection.objects.get(listing=removed).followup_pending, "a decided listing is settled, never re-scanned"
+    assert Detection.objects.get(listing=fresh).followup_pending and Detection.objects.get(listing=late).followup_pending
 
     # A complete result of a newer bank version supersedes the old fast result's flag; the follow-up clears its own.
     record_detection(late.pk, result(late, 0.2, brand_id=None), bank_version=2)
-    assert list(late.detections.values_list("bank_version", "ocr_pending")) == [(2, False), (1, False)]
+    assert list(late.detections.values_list("bank_version", "followup_pending")) == [(2, False), (1, False)]
     record_detection(fresh.pk, result(fresh, 0.2, brand_id=None), bank_version=1, replace=True)
-    assert not Detection.objects.get(listing=fresh).ocr_pending
+    assert not Detection.objects.get(listing=fresh).followup_pending
     assert requeue_ocr_followups(older_than=timedelta(0)) == 0
 
     # The beat sweeper task runs it with the configured grace.

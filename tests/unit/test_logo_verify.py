@@ -134,15 +134,15 @@ def test_only_the_follow_up_scan_runs_the_stage(logo_index, monkeypatch):
     real = det.logo_verifier.verify
     monkeypatch.setattr(det.logo_verifier, "verify", lambda ims: calls.append(len(ims)) or real(ims))
     fast = det.scan([lst], ocr=False)[0]
-    assert calls == [] and fast.brand_id is None and fast.ocr_pending
+    assert calls == [] and fast.brand_id is None and fast.followup_pending
     full = det.scan([lst], ocr=True)[0]
-    assert calls == [1] and full.brand_id == "star" and not full.ocr_pending
+    assert calls == [1] and full.brand_id == "star" and not full.followup_pending
     assert any(x.startswith("logo region matched Starco reference star-logo") for x in full.explanation)
     m = [m for m in full.matches if m.kind == "region" and m.brand_id == "star"]
     assert m and m[0].box is not None and m[0].listing_image == 0
     # Text that names a brand: the stage cannot matter, so it neither runs nor leaves a follow-up.
     named = _listing(root, "named", photo, title="Crosso item")
-    assert not det.scan([named], ocr=False)[0].ocr_pending
+    assert not det.scan([named], ocr=False)[0].followup_pending
     det.scan([named], ocr=True)
     assert calls == [1]
 
@@ -151,9 +151,9 @@ def test_follow_up_pending_without_ocr_only_when_the_logo_stage_can_run(logo_ind
     models, index, root = logo_index
     lst = _listing(root, "pending", _background("busy", 21))
     monkeypatch.setattr("ml.detector.ocr_available", lambda: False)
-    assert Detector(models, index).scan([lst], ocr=False)[0].ocr_pending
+    assert Detector(models, index).scan([lst], ocr=False)[0].followup_pending
     off = dataclasses.replace(DetectorConfig(), logo=dataclasses.replace(CFG, enabled=False))
-    assert not Detector(models, index, config=off).scan([lst], ocr=False)[0].ocr_pending
+    assert not Detector(models, index, config=off).scan([lst], ocr=False)[0].followup_pending
 
 
 def test_verifier_matches_candidates_side_by_side_with_the_results_of_one_by_one(logo_index):

@@ -72,7 +72,7 @@ def test_brand_only_in_the_image_is_found_and_explained(tmp_path):
 
 @needs_ocr
 def test_fast_path_defers_ocr_and_the_follow_up_restores_the_signal(tmp_path):
-    """Workers scan with ocr=False; listings marked ocr_pending get an OCR follow-up that replaces the result."""
+    """Workers scan with ocr=False; listings marked followup_pending get an OCR follow-up that replaces the result."""
     models = load_models()
     det = Detector(models, _zorbex_index(tmp_path, models))
     label = _label(tmp_path / "lst.jpg", "ZORBEX")
@@ -80,10 +80,10 @@ def test_fast_path_defers_ocr_and_the_follow_up_restores_the_signal(tmp_path):
     named = dataclasses.replace(unnamed, listing_id="L2", title="Zorbex sports bag")
     no_images = dataclasses.replace(unnamed, listing_id="L3", image_paths=())
     fast = det.scan([unnamed, named, no_images], ocr=False)
-    assert [d.ocr_pending for d in fast] == [True, False, False]  # OCR can only matter for the first
+    assert [d.followup_pending for d in fast] == [True, False, False]  # OCR can only matter for the first
     assert fast[0].image_text == {} and fast[0].signals["mention_image"] == 0.0  # nothing was read
     full = det.scan([unnamed], ocr=True)[0]
-    assert not full.ocr_pending and full.image_text and "ZORBEX" in full.image_text[0]
+    assert not full.followup_pending and full.image_text and "ZORBEX" in full.image_text[0]
     assert full.brand_id == "zorbex" and full.signals["mention_image"] == 1.0 and full.score > fast[0].score
     # Where OCR cannot matter the fast result is already the final one, to rounding: a batch of one pads (fp32
     # engines) or packs (bf16 text) the titles differently, which moves text similarities in the 8th digit on
@@ -102,6 +102,6 @@ def test_nothing_pending_when_ocr_is_off_or_missing(tmp_path, monkeypatch):
     lst = ListingInput("L1", SellerInfo("S1"), "Hot sale sports bag", "", 9.0, "USD",
                        (_label(tmp_path / "lst.jpg", "ZORBEX"),))
     off = Detector(models, index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=0))
-    assert off.scan([lst], ocr=False)[0].ocr_pending is False
+    assert off.scan([lst], ocr=False)[0].followup_pending is False
     monkeypatch.setattr("ml.detector.ocr_available", lambda: False)
-    assert Detector(models, index).scan([lst], ocr=False)[0].ocr_pending is False
+    assert Detector(models, index).scan([lst], ocr=False)[0].followup_pending is False
