@@ -134,18 +134,27 @@ def _redis():
 def take_once(key: str, ttl: int) -> bool:
     """True for the first caller across all workers within ``ttl`` seconds (Redis ``SET NX`` on the broker;
     the Django cache in the embedded mode). ``ttl`` <= 0 takes nothing and always answers True."""
+    return take_each([key], ttl)[0]
+
+
+def take_each(keys: list[str], ttl: int) -> list[bool]:
+    """``take_once`` for several keys in one round trip to Redis (a pipeline of ``SET NX``): which of them this
+    caller took."""
     if ttl <= 0:
-        return True
+        return [True] * len(keys)
     client = _redis()
     if client is None:
         from django.core.cache import cache
 
-        return cache.add(key, 1, ttl)
+        return [cache.add(key, 1, ttl) for key in keys]
     try:
-        return bool(client.set(key, 1, nx=True, ex=ttl))
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, 1, nx=True, ex=ttl)
+        return [bool(took) for took in pipe.execute()]
     except Exception as exc:  # noqa: BLE001 - broker down: nothing could be queued anyway; try on a later scan
-        log.warning("could not take the lock %s: %s", key, exc)
-        return False
+        log.warning("could not take the locks %s: %s", ", ".join(keys), exc)
+        return [False] * len(keys)
 
 
 def release_once(key: str) -> None:

@@ -5,7 +5,7 @@ from celery import shared_task
 from django.db import IntegrityError, InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
-from .runtime import take_once
+from .runtime import take_each, take_once
 
 log = logging.getLogger(__name__)
 # Scans are idempotent (record_detection skips work done for the bank version; an OCR follow-up rewrites the same
@@ -121,19 +121,22 @@ def scan_listing(self, listing_id: int) -> int:
 
 def claim_waiting(limit: int, *, exclude: int | None = None) -> list[int]:
     """Up to ``limit`` of the oldest pending listings, each claimed for this worker (Redis ``SET NX`` with a TTL,
-    ``workers.runtime.take_once``) so two workers do not batch the same ones."""
+    ``workers.runtime.take_each``) so two workers do not batch the same ones.
+
+    Candidates are tried oldest first, as many at a time as are still missing (one round trip to Redis when none
+    is taken by another worker), so no more than ``limit`` are ever claimed.
+    """
     from anticounterfeit.listings.models import Listing
 
     if limit <= 0:
         return []
-    waiting = (Listing.objects.filter(status=Listing.Status.PENDING).exclude(pk=exclude)
-               .order_by("pk").values_list("pk", flat=True)[: limit * 4])
-    claimed = []
-    for pk in waiting:
-        if take_once(_claim_key(pk), SCAN_CLAIM_SECONDS):
-            claimed.append(pk)
-            if len(claimed) == limit:
-                break
+    waiting = list(Listing.objects.filter(status=Listing.Status.PENDING).exclude(pk=exclude)
+                   .order_by("pk").values_list("pk", flat=True)[: limit * 4])
+    claimed: list[int] = []
+    while waiting and len(claimed) < limit:
+        tries, waiting = waiting[: limit - len(claimed)], waiting[limit - len(claimed):]
+        took = take_each([_claim_key(pk) for pk in tries], SCAN_CLAIM_SECONDS)
+        claimed += [pk for pk, ok in zip(tries, took, strict=True) if ok]
     return claimed
 
 

@@ -41,6 +41,7 @@ def test_single_listing_tasks_scan_waiting_listings_in_batches_without_taking_cl
     still = [pk for pk in ids if status[pk] == Listing.Status.PENDING]
     assert still == [ids[3], ids[9], ids[10]]
     assert 0 < client.ttl(_claim_key(ids[1])) <= SCAN_CLAIM_SECONDS
+    assert not client.exists(_claim_key(ids[9]), _claim_key(ids[10]))  # never more claimed than a batch takes
 
     assert scan_listing(ids[1]) == 2  # already scanned in the batch: only the two unclaimed stragglers
     assert scan_listing(ids[3]) == 1  # a claimed listing's own task still scans it (its claimer may have died)
