@@ -583,12 +583,19 @@ def cuda_text(model: torch.nn.Module, *, device: str = "cuda", dtype: torch.dtyp
 
 
 # ---- factory -----------------------------------------------------------------------------------
+def _policy_text(text_model: torch.nn.Module) -> tuple[str, TextForward]:
+    """The packed MiniLM of the CPU engines in the precision ``AC_BF16`` gives it, and the engine-name suffix
+    that says so (``+bf16-text``, or nothing for fp32)."""
+    bf16 = _bf16_everywhere()
+    return ("+bf16-text" if bf16 else ""), packed_text(text_model, torch.bfloat16 if bf16 else torch.float32)
+
+
 def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.nn.Module, *, input_size: int,
                    batch: int, threads: int,
                    extra_sizes: tuple[int, ...] = ()) -> tuple[str, ImageForward, TextForward]:
     """Return ``(engine actually used, image forward, text forward)``; ``+bf16-text`` after ``mixed`` or
-    ``onnx`` when the text encoder runs in bf16 (``AC_BF16=1``, see ``bf16_policy``). The image forward serves ``input_size`` and ``extra_sizes``
-    (compiled engines compile each at load, ``cuda`` captures each).
+    ``onnx`` when the text encoder runs in bf16 (``AC_BF16=1``, see ``bf16_policy``). The image forward serves
+    ``input_size`` and ``extra_sizes`` (compiled engines compile each at load, ``cuda`` captures each).
 
     ``cuda`` without a CUDA device (or failing to build) falls back to the CPU's ``auto`` choice; a failing
     CPU engine (missing compiler, export error) degrades to eager, each with a warning, so a worker on a bare
@@ -607,22 +614,20 @@ def build_forwards(engine: str, image_model: torch.nn.Module, text_model: torch.
         try:
             if not mixed_ok():
                 raise RuntimeError("needs fast bf16 units (or AC_BF16=1 on slow ones) and AC_BF16 other than 0")
-            bf16 = _bf16_everywhere()
-            text = packed_text(text_model, torch.bfloat16 if bf16 else torch.float32)
-            return engine + ("+bf16-text" if bf16 else ""), mixed_image(image_model, sizes, threads), text
+            suffix, text = _policy_text(text_model)
+            return engine + suffix, mixed_image(image_model, sizes, threads), text
         except Exception:  # noqa: BLE001 - e.g. no C++ compiler for torch.compile
             log.warning("engine mixed unavailable, falling back to onnx", exc_info=True)
             engine = "onnx"
     try:
         if engine == "onnx":
             image = onnx_image(image_model, input_size, threads)
-            bf16 = _bf16_everywhere()
             try:
-                text = packed_text(text_model, torch.bfloat16 if bf16 else torch.float32)
+                suffix, text = _policy_text(text_model)
             except Exception:  # noqa: BLE001 - no working torch.compile: the padded batch on ONNX Runtime
                 log.warning("packed text engine unavailable, running MiniLM on ONNX Runtime", exc_info=True)
                 return engine, image, onnx_text(text_model, threads)
-            return engine + ("+bf16-text" if bf16 else ""), image, text
+            return engine + suffix, image, text
         if engine == "compile":
             return engine, compile_image(image_model, sizes, batch), compile_text(text_model)
     except Exception:  # noqa: BLE001 - any engine failure falls back to the reference path
