@@ -140,7 +140,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
     "workers.scan.scan_ocr": {"queue": "ocr"},  # OCR follow-ups: own queue/pool, never delay first verdicts
     "workers.scan.*": {"queue": "scan"},
-    "workers.banks.*": {"queue": "index"},
+    "workers.bank_builds.*": {"queue": "index"},
     "workers.notify.*": {"queue": "notify"},
     "workers.maintenance.*": {"queue": "index"},
     "workers.training.*": {"queue": "index"},

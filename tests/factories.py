@@ -5,10 +5,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from anticounterfeit.api.intake import accept_validated
-from anticounterfeit.catalog.models import BankVersion, Brand, ReferenceImage, ReferenceItem
-from anticounterfeit.listings.actions import ScanBatchContext, record_detection
+from anticounterfeit.catalog.models import Brand, ReferenceImage, ReferenceItem
+from anticounterfeit.detection.actions import ScanBatchContext, record_detection
+from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.detection.scanning import listings_for_scan
 from ml.types import Detection, Match
-from workers.scan import listings_for_scan
 
 
 def jpeg_bytes(color=(200, 30, 30), size=(96, 96), text: str = "") -> bytes:

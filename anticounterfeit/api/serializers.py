@@ -7,7 +7,8 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from anticounterfeit.listings.models import Detection, Listing
+from anticounterfeit.detection.models import Detection
+from anticounterfeit.listings.models import Listing
 
 ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 LIMITS = settings.UPLOAD_LIMITS

@@ -336,7 +336,7 @@ def detections_matching(key: str, kinds: set[str], limit: int = 100):
     """Latest detections whose matches name ``key`` (a reference id, or a confirmed counterfeit's listing id)."""
     from django.db import connection
 
-    from anticounterfeit.listings.models import Detection
+    from anticounterfeit.detection.models import Detection
 
     detections = Detection.objects.select_related("listing__seller", "brand").order_by("-created_at")
     if connection.vendor == "postgresql":

@@ -18,11 +18,10 @@ from anticounterfeit.accounts.models import LEAD_ROLES, STAFF_ROLES, is_lead
 from anticounterfeit.accounts.permissions import role_required
 from anticounterfeit.catalog import actions as catalog_actions
 from anticounterfeit.catalog.models import Brand, ReferenceItem
-from anticounterfeit.core import actions as core_actions
 from anticounterfeit.core import audit
-from anticounterfeit.core.models import AuditEvent, DetectionPolicy
+from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.detection import actions as detection_actions
-from anticounterfeit.detection.models import AllowRule, BrandPolicy
+from anticounterfeit.detection.models import AllowRule, BrandPolicy, DetectionPolicy
 
 from . import actions, evidence
 from .dashboard import dashboard_data
@@ -321,7 +320,7 @@ def policy_settings(request):
     form = PolicyForm(request.POST or None, initial={"review_threshold": policy.review_threshold,
                                                      "high_priority_threshold": policy.high_priority_threshold})
     if request.method == "POST" and form.is_valid():
-        core_actions.update_detection_policy(acting_user=request.user, **form.cleaned_data)
+        detection_actions.update_detection_policy(acting_user=request.user, **form.cleaned_data)
         messages.success(request, "Thresholds saved. New scans use them now.")
         return redirect("moderation:settings")
     changes = AuditEvent.objects.filter(action="policy.update").order_by("-created_at")[:10]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.detection.actions import record_detection
 from anticounterfeit.moderation.models import Case
 from ml.types import Detection as MlDetection
 from tests.factories import make_brand, make_reference, scanned_listing

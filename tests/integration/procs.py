@@ -198,7 +198,7 @@ def api_token(username: str = "market") -> str:
 def indexed_catalog(bundle: Path) -> int:
     """Import a bundle's catalog and build bank v1 in this process (no worker needed)."""
     from anticounterfeit.catalog.actions import import_bundle
-    from workers.banks import build_bank
+    from anticounterfeit.detection.bank_builds import build_bank
 
     job = import_bundle(str(bundle), rebuild=False)
     assert job.errors == [], job.errors

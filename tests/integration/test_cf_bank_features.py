@@ -12,8 +12,11 @@ from PIL import Image
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
-from anticounterfeit.catalog.models import BankVersion
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.detection import detector_cache as runtime
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.bank_builds import build_bank, refresh_counterfeit_features
+from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.detection.scanning import scan_listings
 from anticounterfeit.listings.models import Listing, ListingImage, media_path
 from anticounterfeit.moderation.actions import do_take_down
 from anticounterfeit.moderation.models import Case
@@ -24,9 +27,6 @@ from ml.models import load_models
 from ml.pdq import pdq_hex
 from ml.types import Detection
 from tests.factories import make_brand, make_reference
-from workers import runtime
-from workers.banks import build_bank, refresh_counterfeit_features
-from workers.scan import scan_listings
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 DIM = 1280

@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.listings.actions import record_detection
-from anticounterfeit.listings.models import Detection
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.models import Detection
 from anticounterfeit.moderation.models import Case
 from ml.types import Detection as MlDetection
 from tests.factories import make_brand, make_reference, scanned_listing

@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.core.models import AuditEvent, DetectionPolicy
-from anticounterfeit.detection.models import AllowRule, BrandPolicy
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.models import AllowRule, BrandPolicy, DetectionPolicy
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Case, Decision

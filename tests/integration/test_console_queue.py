@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.core.models import AuditEvent
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.detection.actions import record_detection
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.evidence import brand_infos, highlight
 from anticounterfeit.moderation.models import Case

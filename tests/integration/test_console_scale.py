@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.catalog.models import Brand
-from anticounterfeit.core.models import DetectionPolicy
+from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings.models import Listing, Seller
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.filtersets import queue_cases

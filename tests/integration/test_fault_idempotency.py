@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from anticounterfeit.core.models import AuditEvent
-from anticounterfeit.listings.actions import record_detection
-from anticounterfeit.listings.models import Detection
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.models import Detection
 from anticounterfeit.moderation.models import Case
 from anticounterfeit.trust.models import TrustEvent
 from ml.types import Detection as Result

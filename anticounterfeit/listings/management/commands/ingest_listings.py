@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from anticounterfeit.api.intake import IntakeRejected, accept_validated
 from anticounterfeit.api.serializers import ListingIntakeSerializer, check_image_bytes
+from anticounterfeit.core import queue, tasks
+from anticounterfeit.detection.scanning import SCAN_BATCH
 from anticounterfeit.listings.models import Listing
-from workers.scan import SCAN_BATCH, scan_batch
 
 
 def read_listing_line(raw: dict, base: Path) -> dict:
@@ -62,7 +63,7 @@ class Command(BaseCommand):
                     accepted.append(listing.pk)
                     batch.append(listing.pk)
                     if len(batch) == SCAN_BATCH:  # committed already: queue the scans in model-sized batches
-                        scan_batch.delay(batch)
+                        queue.enqueue(tasks.SCAN_BATCH, batch)
                         batch = []
                 except json.JSONDecodeError as exc:
                     rejected += 1
@@ -72,9 +73,10 @@ class Command(BaseCommand):
                     for field, msgs in exc.errors.items():
                         self.stderr.write(f"{path.name} line {line_no} (listing_id={item}): field '{field}': {' '.join(map(str, msgs))}")
         if batch:
-            scan_batch.delay(batch)
+            queue.enqueue(tasks.SCAN_BATCH, batch)
         self.stdout.write(f"accepted {len(accepted)} listing(s), rejected {rejected}")
         if wait and accepted:
+            queue.wait_until_idle()  # the embedded mode's runner; with a broker the workers scan
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 pending = Listing.objects.filter(pk__in=accepted, status=Listing.Status.PENDING).count()
