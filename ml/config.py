@@ -64,7 +64,7 @@ class BankConfig:
     copy of the vectors, so the bank becomes IVF-PQ (a k-means coarse quantiser trained on a sample,
     ``dim / pq_sub_dim`` bytes per vector) whose ``k * ivf_rerank`` candidates are re-ranked exactly
     against the bank's own float vectors: scores stay true inner products and recall@10 stays near
-    1 (``python -m ml.bench_banks`` measures latency, recall@10 and memory against exact).
+    1 (``python -m ml.cli.bench_banks`` measures latency, recall@10 and memory against exact).
     """
 
     hnsw_above: int = field(default_factory=lambda: _env_int("AC_HNSW_ABOVE", 50_000))

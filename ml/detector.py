@@ -12,6 +12,7 @@ from PIL import Image
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig, EmbedderConfig
 from ml.evasion import evasion_terms, genuine_claims, hype_terms
+from ml.hardware import aside
 from ml.image_embedder import RegionVectors
 from ml.images import ImageError, image_map, load_image, square_pixels
 from ml.index import ReferenceIndex
@@ -21,7 +22,6 @@ from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
 from ml.ocr import image_text, ocr_available
 from ml.pdq import PDQ_BITS, pdq_hex_of
 from ml.pricing import log_ratio_feature, price_ratio
-from ml.runtime import aside
 from ml.seller import seller_features
 from ml.textnorm import fold
 from ml.types import Detection, ListingInput, Match

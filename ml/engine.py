@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from ml.runtime import cpu_flags, cpu_vendor, fast_bf16
+from ml.hardware import cpu_flags, cpu_vendor, fast_bf16
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def bf16_policy() -> str:
 
 
 def bf16_hardware() -> bool:
-    """Whether bf16 pays here: CUDA, or CPU bf16 units faster than fp32 (``ml.runtime.fast_bf16``). Where
+    """Whether bf16 pays here: CUDA, or CPU bf16 units faster than fp32 (``ml.hardware.fast_bf16``). Where
     there are none torch emulates bf16, and where they are slow (Intel AVX512-BF16 without AMX) it runs,
     slower than fp32."""
     return torch.cuda.is_available() or (_onednn() and fast_bf16(cpu_flags(), cpu_vendor()))

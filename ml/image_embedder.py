@@ -9,8 +9,8 @@ from PIL import Image
 
 from ml.config import EmbedderConfig
 from ml.engine import ImageForward, eager_image
+from ml.hardware import one_blas_thread
 from ml.images import image_map, square_pixels
-from ml.runtime import one_blas_thread
 from ml.vectors import l2_normalize
 
 
@@ -181,7 +181,7 @@ class ImageEmbedder:
         of the feature map's cells, seen in context rather than cut out and padded. Against embedding 9 crops
         at the input size, a 640 px pass took 0.8 of the time and, with fakebench logos pasted at 5-8% of a
         photo, put the right reference among the small-logo stage's 3 candidates in 63% of photos instead of
-        55% (ml/logo_verify.py, ``python -m ml.eval_small_logos``).
+        55% (ml/logo_verify.py, ``python -m ml.cli.eval_small_logos``).
         """
         if side % 64:
             raise ValueError(f"tile pass side {side} is not a multiple of 64 (two tiles of whole feature cells)")

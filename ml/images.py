@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 # Image decode and resize release the GIL, so a scan batch's images use every core (~1.7x on 2 cores):
-# ``AC_IMAGE_THREADS``, else the process's thread budget (``ml.runtime.thread_budget``), at most 4.
+# ``AC_IMAGE_THREADS``, else the process's thread budget (``ml.hardware.thread_budget``), at most 4.
 IMAGE_THREADS = int(os.environ.get("AC_IMAGE_THREADS") or 0)
 
 _T = TypeVar("_T")
@@ -21,10 +21,10 @@ _R = TypeVar("_R")
 
 
 def image_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-    """``[fn(x) for x in items]`` across a small per-process thread pool (``ml.runtime.thread_pool``), results
+    """``[fn(x) for x in items]`` across a small per-process thread pool (``ml.hardware.thread_pool``), results
     in input order. Exceptions propagate from the first failing item, as in the loop.
     """
-    from ml.runtime import thread_budget, thread_pool
+    from ml.hardware import thread_budget, thread_pool
 
     items = list(items)
     threads = IMAGE_THREADS or min(4, thread_budget())

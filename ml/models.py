@@ -38,13 +38,13 @@ def models_version(config: ModelsConfig) -> str:
 
 @functools.lru_cache(maxsize=4)
 def load_models(config: ModelsConfig | None = None) -> Models:
-    from ml import runtime
+    from ml import hardware
     from ml.effnet import build_effnet, fuse_batchnorm
     from ml.engine import build_forwards, resolve_engine
     from ml.paths import minilm_dir
 
     config = config or ModelsConfig()
-    runtime.configure(config.torch_threads)
+    hardware.configure(config.torch_threads)
     net = build_effnet(config.effnet_weights)
     image = ImageEmbedder(fuse_batchnorm(net) if config.fuse_batchnorm else net, config.image)
     text = TextEmbedder(config.text_model_dir or minilm_dir(), config.text)

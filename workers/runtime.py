@@ -23,7 +23,7 @@ def share_cores_among_pool(concurrency: int) -> None:
     """
     if concurrency <= 1 or os.environ.get("TORCH_THREADS") or settings.DETECTION["TORCH_THREADS"]:
         return
-    from ml.runtime import split_cores
+    from ml.hardware import split_cores
 
     threads = split_cores(concurrency)
     os.environ["TORCH_THREADS"] = str(threads)  # ml.config.ModelsConfig reads it in the forked children

@@ -1,10 +1,10 @@
-"""``python -m ml.bench`` runs end to end on a few fakebench listings and ends with the issue's summary line."""
+"""``python -m ml.cli.bench`` runs end to end on a few fakebench listings and ends with the issue's summary line."""
 import os
 import re
 
 import pytest
 
-from ml import bench
+from ml.cli import bench
 from tests.conftest import FAKEBENCH
 
 pytestmark = [

@@ -10,8 +10,8 @@ from PIL import Image, ImageDraw
 from ml import engine
 from ml.config import ModelsConfig
 from ml.engine import bf16_hardware, bf16_units, build_forwards, resolve_engine
+from ml.hardware import fast_bf16
 from ml.models import load_models
-from ml.runtime import fast_bf16
 from tests.conftest import FAKEBENCH
 
 needs_bf16 = pytest.mark.skipif(not bf16_units(), reason="no bf16 units (AMX / AVX512-BF16 / CUDA) here")

@@ -7,7 +7,7 @@ from django.conf import settings
 
 import anticounterfeit.celery  # noqa: F401 - connects the worker_init handler
 from ml.config import ModelsConfig
-from ml.runtime import split_cores
+from ml.hardware import split_cores
 
 
 class Worker:

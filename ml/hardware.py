@@ -147,3 +147,19 @@ def aside(fn: Callable[..., object], *args: object) -> Future:
     except BaseException as exc:  # noqa: BLE001 - delivered by .result(), as from the pool
         done.set_exception(exc)
     return done
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def cpu_summary(device: str = "cpu") -> str:
+    """CPU model and the vector units the engines use (and the GPU, for a GPU engine), for the figures' context."""
+    units = [u for u in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if u in cpu_flags()]
+    cpu = f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
+    if device == "cpu":
+        return cpu
+    import torch
+
+    return f"{torch.cuda.get_device_name(device)}; CPU {cpu}"

@@ -1,6 +1,6 @@
 """Evaluate the detector on a bundle without any database.
 
-    python -m ml.evaluate --data DIR --out PRED.jsonl [--labels [--cv K]] [--cache-dir DIR] [--scorer PATH]
+    python -m ml.cli.evaluate --data DIR --out PRED.jsonl [--labels [--cv K]] [--cache-dir DIR] [--scorer PATH]
 
 Writes {"listing_id","score","brand_id"} per line. With --labels prints the benchmark metrics for
 the detector and for two baselines computed in the same run: PDQ-only matching and global-embedding
@@ -47,12 +47,12 @@ def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, ca
     (folds grouped by brand), so the figures are never measured on the listings a model saw.
     """
     from ml.bundle import read_bundle
+    from ml.crossval import brand_groups, grouped_cv
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.metrics import format_report, report
     from ml.models import load_models
     from ml.scorer import Scorer
-    from ml.train_default import brand_groups, grouped_cv
 
     bundle = read_bundle(data)
     for err in bundle.errors[:20]:

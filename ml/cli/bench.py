@@ -1,13 +1,14 @@
 """Throughput benchmarks that print figures (not timed tests).
 
-``python -m ml.bench``          scan throughput, listings/s, 1 image + title each (JPEG bytes in, scores
-                                out) in worker-sized batches, against (a) plain eager fp32 forward passes
-                                (the models as their packages ship them: unfused, fp32, inference_mode)
-                                and (b) the raw forward passes of the engine the pipeline uses, same batch.
-                                The pipeline is the workers' fast path (``Detector.scan(ocr=False)``); the
-                                OCR follow-ups it leaves (``Detection.followup_pending``) are timed and printed
-                                separately, with the throughput all told.
-``python -m ml.bench --banks``  FAISS bank scaling (same as ``python -m ml.bench_banks``, which has more options).
+``python -m ml.cli.bench``          scan throughput, listings/s, 1 image + title each (JPEG bytes in, scores
+                                    out) in worker-sized batches, against (a) plain eager fp32 forward passes
+                                    (the models as their packages ship them: unfused, fp32, inference_mode)
+                                    and (b) the raw forward passes of the engine the pipeline uses, same batch.
+                                    The pipeline is the workers' fast path (``Detector.scan(ocr=False)``); the
+                                    OCR follow-ups it leaves (``ScanResult.followup_pending``) are timed and
+                                    printed separately, with the throughput all told.
+``python -m ml.cli.bench --banks``  FAISS bank scaling (same as ``python -m ml.cli.bench_banks``, which has more
+                                    options).
 
 The machine is shared and noisy, so each mode is timed in interleaved rounds and the best round
 counts; the ratios (measured in one run) are the figures to compare, not the absolute rates.
@@ -24,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ml.hardware import cpu_summary, load_average
+
 if TYPE_CHECKING:
     import torch
 
@@ -32,25 +35,7 @@ if TYPE_CHECKING:
     from ml.models import Models
     from ml.types import ListingInput
 
-FAKEBENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fakebench")
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
-
-
-def cpu_summary(device: str = "cpu") -> str:
-    """CPU model and the vector units the engines use (and the GPU, for a GPU engine), for the figures' context."""
-    from ml.runtime import cpu_flags, cpu_model
-
-    units = [u for u in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if u in cpu_flags()]
-    cpu = f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
-    if device == "cpu":
-        return cpu
-    import torch
-
-    return f"{torch.cuda.get_device_name(device)}; CPU {cpu}"
+FAKEBENCH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fakebench")
 
 
 def _best(fn: Callable[[], object], rounds: int) -> float:
@@ -188,11 +173,11 @@ class ScanLanes:
 def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lanes: int) -> None:
     import traceback
 
-    from ml import runtime
+    from ml import hardware
 
     try:
-        threads = runtime.split_cores(lanes)
-        runtime.configure(threads)
+        threads = hardware.split_cores(lanes)
+        hardware.configure(threads)
         work = ScanWork.load(bundle_dir, n_listings, batch, threads)
         jobs = {mode: work.jobs(mode) for mode in MODES}
         for mode in ("pipeline", "raw", "eager"):  # warm-up (first-call allocations, lazy init)
@@ -218,8 +203,8 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     this process on every core); the plain eager baseline as one stream on every core in this process."""
     import torch
 
+    from ml.hardware import split_cores
     from ml.ocr import ocr_status
-    from ml.runtime import split_cores
 
     cores = os.cpu_count() or 1
     pool = ScanLanes(lanes, bundle_dir, n_listings, batch) if lanes > 1 else None  # they load while we do
@@ -297,7 +282,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ml.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m ml.cli.bench", description=__doc__.splitlines()[0])
     p.add_argument("--bundle", default=os.environ.get("AC_BENCH_BUNDLE", FAKEBENCH))
     p.add_argument("--listings", type=int, default=48)
     p.add_argument("--batch", type=int, default=8, help="listings per scan task (workers/scan.py SCAN_BATCH)")
@@ -308,11 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--banks", action="store_true", help="run the FAISS bank scaling benchmark instead")
     p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1,000,000 x 1280-d needs ~6 GB)")
     a = p.parse_args(argv)
-    from ml import runtime
+    from ml import hardware
 
-    runtime.configure(runtime.split_cores(a.lanes))
+    hardware.configure(hardware.split_cores(a.lanes))
     if a.banks:
-        from ml.bench_banks import main as bench_banks_main
+        from ml.cli.bench_banks import main as bench_banks_main
 
         return bench_banks_main(["--sizes", a.sizes])
     r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds, a.lanes)

@@ -1,6 +1,6 @@
 """Train the shipped default scorer: grouped CV figures first, then fit on everything.
 
-    python -m ml.train_default [--data DIR ...] [--synth N | --synth-dirs DIR ...] [--synth-weight W]
+    python -m ml.cli.train_default [--data DIR ...] [--synth N | --synth-dirs DIR ...] [--synth-weight W]
                                [--rows-cache FILE] [--out ml/weights/scorer_default.json]
 
 Folds are grouped by brand so a brand never sits in both train and test (the held-out split has
@@ -14,11 +14,10 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-
+from ml.crossval import brand_groups, grouped_cv
 from ml.scorer import DEFAULT_PATH, Scorer
 
-DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fakebench")
+DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fakebench")
 
 
 def bundle_rows(path: str, cache_dir: str | None) -> tuple[list[dict], list[int], list[str], list[dict], list]:
@@ -38,22 +37,6 @@ def bundle_rows(path: str, cache_dir: str | None) -> tuple[list[dict], list[int]
     groups = brand_groups(path, labels, [res["brands"][i] for i in keep])
     return ([res["features"][i] for i in keep], [int(lab["counterfeit"]) for lab in labels], groups, labels,
             [res["brands"][i] for i in keep])
-
-
-def brand_groups(prefix: str, labels: list[dict], brands: list[str | None]) -> list[str]:
-    """CV group per row: the labelled brand (else the attributed one), so a brand never spans folds."""
-    return [f"{prefix}:{lab.get('brand_id') or b or 'none'}" for lab, b in zip(labels, brands, strict=True)]
-
-
-def grouped_cv(features, y, groups, C: float, folds: int = 5, weights: list[float] | None = None) -> np.ndarray:
-    from sklearn.model_selection import GroupKFold
-
-    p = np.zeros(len(y))
-    for tr, te in GroupKFold(folds).split(features, y, groups):
-        s = Scorer.train([features[i] for i in tr], [y[i] for i in tr], C=C,
-                         sample_weight=[weights[i] for i in tr] if weights else None)
-        p[te] = s.predict([features[i] for i in te])
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
