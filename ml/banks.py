@@ -147,7 +147,7 @@ class VectorBank:
     @property
     def window_scores_rounded(self) -> bool:
         """Whether ``best_of_windows`` scores in bf16 (off by ~1e-3): callers re-score the pairs they keep."""
-        from ml.engine import bf16_hardware
+        from ml.engines.policy import bf16_hardware
 
         return not self.approximate and bf16_hardware()
 

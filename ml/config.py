@@ -45,9 +45,13 @@ class ModelsConfig:
     # more at ~2x the cost (README, Small logos).
     tile_pass_size: int = 640
     fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, ~faster eager CPU)
-    # Inference engine (ml/engine.py): cuda | mixed | onnx | compile | eager | auto (= cuda where torch sees a GPU, else
-    # mixed on CPUs with fast bf16, else onnx, when onnxruntime is installed; see ml.engine.resolve_engine).
+    # Inference engine (ml/engines/): cuda | mixed | onnx | compile | eager | auto (= cuda where torch sees a GPU,
+    # else mixed on CPUs with fast bf16, else onnx, when onnxruntime is installed; see ml.engines.resolve_engine).
     engine: str = field(default_factory=lambda: os.environ.get("AC_ENGINE", "auto"))
+    # bf16 policy of the CPU engines: auto | 1 | 0 (ml.engines.policy).
+    bf16: str = field(default_factory=lambda: os.environ.get("AC_BF16", "auto"))
+    # Folder of the engines' ONNX exports; None = ~/.cache/anticounterfeit/engines.
+    engine_cache: str | None = field(default_factory=lambda: os.environ.get("AC_ENGINE_CACHE") or None)
 
 
 def _env_int(name: str, default: int) -> int:

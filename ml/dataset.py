@@ -7,10 +7,10 @@ import time
 from ml.bundle import Bundle
 from ml.detector import Detector
 from ml.index import ReferenceIndex
-from ml.models import Models
+from ml.models import LoadedModels
 
 
-def build_index(bundle: Bundle, models: Models, cache_dir: str | None) -> ReferenceIndex:
+def build_index(bundle: Bundle, models: LoadedModels, cache_dir: str | None) -> ReferenceIndex:
     return ReferenceIndex.build(bundle.brands, bundle.references, models, cache_dir=cache_dir)
 
 

@@ -17,14 +17,14 @@ from ml.image_embedder import RegionVectors
 from ml.images import ImageError, image_map, load_image, square_pixels
 from ml.index import ReferenceIndex
 from ml.logo_verify import LogoVerifier
-from ml.models import Models
+from ml.models import LoadedModels
 from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
 from ml.ocr import image_text, ocr_available
 from ml.pdq import PDQ_BITS, pdq_hex_of
 from ml.pricing import log_ratio_feature, price_ratio
 from ml.seller import seller_features
 from ml.textnorm import fold
-from ml.types import Detection, ListingInput, Match
+from ml.types import ListingInput, Match, ScanResult
 
 
 @dataclass
@@ -65,7 +65,7 @@ def _keep_max(d: dict, brand: str, value: tuple) -> None:
 
 
 class Detector:
-    def __init__(self, models: Models, index: ReferenceIndex, scorer=None, config: DetectorConfig | None = None):
+    def __init__(self, models: LoadedModels, index: ReferenceIndex, scorer=None, config: DetectorConfig | None = None):
         from ml.scorer import Scorer
 
         self.models = models
@@ -79,17 +79,17 @@ class Detector:
         self.logo_verifier = LogoVerifier(models, index, self.config.logo)
 
     # ---- public -----------------------------------------------------------------------------
-    def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[Detection]:
-        """Scan a batch; a bad image is reported in Detection.errors and the rest is still used.
+    def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[ScanResult]:
+        """Scan a batch; a bad image is reported in ScanResult.errors and the rest is still used.
 
         ``ocr=False`` is the fast path: OCR (~10 ms per image) and the small-logo stage (ml/logo_verify.py,
         ~150-250 ms per image) are left to a follow-up scan (``ocr=True``) of the listings marked
-        ``Detection.followup_pending``, which replaces this result.
+        ``ScanResult.followup_pending``, which replaces this result.
         """
         return self.scan_detailed(listings, ocr=ocr)[0]
 
     def scan_detailed(self, listings: list[ListingInput], *,
-                      ocr: bool = True) -> tuple[list[Detection], dict[str, list]]:
+                      ocr: bool = True) -> tuple[list[ScanResult], dict[str, list]]:
         """Like ``scan`` but also returns the raw extraction (evidence per brand) for evaluation."""
         feats = self.extract(listings, ocr=ocr)
         probs = self.scorer.predict(feats["features"]) if listings else np.zeros(0)
@@ -97,7 +97,7 @@ class Detector:
         for n, lst in enumerate(listings):
             f = feats["features"][n]
             brand = feats["brands"][n]
-            out.append(Detection(
+            out.append(ScanResult(
                 listing_id=lst.listing_id, score=float(probs[n]), brand_id=brand, signals=f,
                 explanation=self._explain(lst, f, brand, feats["mentions"][n], feats["evidence"][n],
                                           feats["evasion"][n]),

@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from ml.config import EmbedderConfig
-from ml.engine import ImageForward, eager_image
+from ml.engines.base import ImageForward
+from ml.engines.eager import eager_image
 from ml.hardware import one_blas_thread
 from ml.images import image_map, square_pixels
 from ml.vectors import l2_normalize
@@ -106,7 +107,7 @@ class RegionVectors:
 
 
 class ImageEmbedder:
-    """Preprocess + pooling around a swappable network call (``forward``, see ml/engine.py)."""
+    """Preprocess + pooling around a swappable network call (``forward``, see ml/engines/)."""
 
     def __init__(self, model: torch.nn.Module, config: EmbedderConfig, forward: ImageForward | None = None):
         self.model = model.eval()

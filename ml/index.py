@@ -14,7 +14,7 @@ from PIL import ImageOps
 
 from ml.banks import PdqBank, VectorBank
 from ml.images import ImageError, load_image
-from ml.models import Models
+from ml.models import LoadedModels
 from ml.pdq import pdq_hex_of
 from ml.types import BrandInfo, ReferenceInfo
 
@@ -127,7 +127,7 @@ class ReferenceIndex:
 
     # ---- building -------------------------------------------------------------------------
     @classmethod
-    def build(cls, brands: list[BrandInfo], references: list[ReferenceInfo], models: Models,
+    def build(cls, brands: list[BrandInfo], references: list[ReferenceInfo], models: LoadedModels,
               cache_dir: str | None = None) -> ReferenceIndex:
         """Embed every reference image (and its mirror image) and text; cached by file sha256."""
         idx = cls(brands, references, models.image.dim, models.text.dim, models.version)

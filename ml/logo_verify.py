@@ -25,7 +25,7 @@ from PIL import Image
 from ml.config import LogoVerifyConfig
 from ml.images import ImageError, image_map, load_image
 from ml.index import ReferenceIndex
-from ml.models import Models
+from ml.models import LoadedModels
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ def match_template(lab: np.ndarray, t: LogoTemplate, config: LogoVerifyConfig) -
 class LogoVerifier:
     """Both stages over one reference index; logo vectors and templates are prepared once per index."""
 
-    def __init__(self, models: Models, index: ReferenceIndex, config: LogoVerifyConfig | None = None):
+    def __init__(self, models: LoadedModels, index: ReferenceIndex, config: LogoVerifyConfig | None = None):
         self.models = models
         self.index = index
         self.config = config or LogoVerifyConfig()

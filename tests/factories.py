@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.catalog.models import BankVersion, Brand, ReferenceImage, ReferenceItem
 from anticounterfeit.listings.actions import ScanBatchContext, record_detection
-from ml.types import Detection, Match
+from ml.types import Match, ScanResult
 from workers.scan import listings_for_scan
 
 
@@ -50,7 +50,7 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
                      ref_image=0, box=(0.1, 0.1, 0.5, 0.5))] if ref and brand else []
-    result = Detection(
+    result = ScanResult(
         listing_id=listing_id, score=score, brand_id=brand.brand_key if brand else None,
         signals=signals if signals is not None else {"image_sim": 0.93}, explanation=[f"image matched {brand.name if brand else '-'} reference (0.93)"],
         matches=matches, image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=[pdq if pdq is not None else "ab" * 32], model_version="test",

@@ -171,7 +171,7 @@ def release_once(key: str) -> None:
 
 
 def expected_model_version() -> str:
-    """``Models.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
+    """``LoadedModels.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
     from ml.config import ModelsConfig
     from ml.models import models_version
 

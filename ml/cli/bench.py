@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     import torch
 
     from ml.detector import Detector
-    from ml.engine import ImageForward, TextForward
-    from ml.models import Models
+    from ml.engines.base import ImageForward, TextForward
+    from ml.models import LoadedModels
     from ml.types import ListingInput
 
 FAKEBENCH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fakebench")
@@ -59,7 +59,7 @@ class ScanWork:
     transformers MiniLM under torch.inference_mode; BatchNorm folding is already an optimisation), on the
     engine's device (a GPU engine is compared with plain fp32 on the same GPU)."""
 
-    models: Models
+    models: LoadedModels
     detector: Detector
     listings: list[ListingInput]
     batches: list[list[ListingInput]]
@@ -75,7 +75,7 @@ class ScanWork:
         from ml.config import ModelsConfig
         from ml.detector import Detector
         from ml.effnet import build_effnet
-        from ml.engine import eager_image, eager_text
+        from ml.engines.eager import eager_image, eager_text
         from ml.images import load_image
         from ml.index import ReferenceIndex
         from ml.models import load_models

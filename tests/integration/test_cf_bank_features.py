@@ -22,7 +22,7 @@ from ml.images import load_image
 from ml.index import ReferenceIndex
 from ml.models import load_models
 from ml.pdq import pdq_hex
-from ml.types import Detection
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference
 from workers import runtime
 from workers.banks import build_bank, refresh_counterfeit_features
@@ -64,7 +64,7 @@ def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_ve
         "images": [{"filename": f"{seed}.jpg", "data": pattern_jpeg(seed)} for seed in seeds],
     }, enqueue=False)
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
-    result = Detection(listing_id=key, score=0.97, brand_id=brand.brand_key, signals={"image_sim": 0.9},
+    result = ScanResult(listing_id=key, score=0.97, brand_id=brand.brand_key, signals={"image_sim": 0.9},
                        explanation=["test"], matches=[], image_vectors=np.asarray(vectors, np.float32),
                        pdq_hashes=list(pdqs), model_version=f"{features_version}/scorer/index")
     record_detection(listing.pk, result, bank_version=1)
@@ -162,7 +162,7 @@ def test_scan_features_are_paired_with_the_images_that_decoded(catalog):
     }, enqueue=False)
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     second = unit(np.arange(DIM) + 1.0)
-    result = Detection(listing_id="two", score=0.1, brand_id=None, signals={}, explanation=[], matches=[],
+    result = ScanResult(listing_id="two", score=0.1, brand_id=None, signals={}, explanation=[], matches=[],
                        image_vectors=second[None, :], pdq_hashes=[SENTINEL_PDQ], model_version="m1/s/i",
                        errors=["image 1 (7.jpg): not a valid image (OSError: truncated)"], image_positions=[1])
     record_detection(listing.pk, result, bank_version=1)
