@@ -44,12 +44,13 @@ def load_models(config: ModelsConfig | None = None) -> LoadedModels:
     from ml.paths import minilm_dir
 
     config = config or ModelsConfig()
-    hardware.configure(config.torch_threads)
+    hardware.configure(config.threads, config.image_threads)
     net = build_effnet(config.effnet_weights)
     image = ImageEmbedder(fuse_batchnorm(net) if config.fuse_batchnorm else net, config.image)
     text = TextEmbedder(config.text_model_dir or minilm_dir(), config.text)
     engine, image.forward, text.forward = build_forwards(
         resolve_engine(config.engine, config.bf16), image.model, text.model, input_size=config.image.input_size,
-        batch=config.image.batch_size, threads=config.torch_threads, extra_sizes=(config.tile_pass_size,),
+        batch=config.image.batch_size, threads=config.threads, extra_sizes=(config.tile_pass_size,),
         bf16=config.bf16, cache_dir=config.engine_cache)
-    return LoadedModels(image=image, text=text, config=config, engine=engine, device="cuda" if engine == "cuda" else "cpu")
+    return LoadedModels(image=image, text=text, config=config, engine=engine,
+                        device="cuda" if engine == "cuda" else "cpu")

@@ -21,20 +21,19 @@ def share_cores_among_pool(concurrency: int) -> None:
     ~1.3x more listings per second on 2 cores than one two-thread worker), and never two OpenMP teams
     fighting over a core (README, Threads).
     """
-    if concurrency <= 1 or os.environ.get("TORCH_THREADS") or settings.DETECTION["TORCH_THREADS"]:
+    if concurrency <= 1 or settings.TORCH_THREADS:
         return
     from ml.hardware import split_cores
 
     threads = split_cores(concurrency)
-    os.environ["TORCH_THREADS"] = str(threads)  # ml.config.ModelsConfig reads it in the forked children
-    settings.DETECTION["TORCH_THREADS"] = threads
+    settings.TORCH_THREADS = threads  # the forked children build their ModelsConfig from it (detection.ml_config)
     log.info("worker pool of %d processes: %d torch threads each", concurrency, threads)
 
 
 def configure_threads() -> None:
     import torch
 
-    threads = settings.DETECTION["TORCH_THREADS"] or os.cpu_count() or 1
+    threads = settings.TORCH_THREADS or os.cpu_count() or 1
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
@@ -52,6 +51,7 @@ def get_detector():
     used, for availability: its image and text vectors are the same space and only exact-copy (PDQ) matching
     misses. The mismatch is logged, shown by the health check, and one rebuild is queued for all workers.
     """
+    from anticounterfeit.detection.ml_config import bank_config, detector_config, models_config
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.models import load_models
@@ -67,9 +67,9 @@ def get_detector():
         if _state["version"] != key:
             configure_threads()
             log.info("loading bank v%s from %s", version.number, version.path)
-            index = ReferenceIndex.load(version.path)
-            models = load_models()
-            _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row))
+            index = ReferenceIndex.load(version.path, bank_config())
+            models = load_models(models_config())
+            _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row), config=detector_config())
             _state["version"] = key
             _state["stale"] = (index.model_version, models.version) if index.model_version != models.version else None
             if _state["stale"]:
@@ -172,10 +172,10 @@ def release_once(key: str) -> None:
 
 def expected_model_version() -> str:
     """``LoadedModels.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
-    from ml.config import ModelsConfig
+    from anticounterfeit.detection.ml_config import models_config
     from ml.models import models_version
 
-    return models_version(ModelsConfig())
+    return models_version(models_config())
 
 
 def index_model_version(path: str) -> str | None:

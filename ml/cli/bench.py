@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ml.cli.options import add_model_options, models_config
+from ml.config import ModelsConfig
 from ml.hardware import cpu_summary, load_average
 
 if TYPE_CHECKING:
@@ -70,9 +72,9 @@ class ScanWork:
     plain_text: TextForward
 
     @classmethod
-    def load(cls, bundle_dir: str, n_listings: int, batch: int, threads: int, verbose: bool = False) -> ScanWork:
+    def load(cls, bundle_dir: str, n_listings: int, batch: int, config: ModelsConfig,
+             verbose: bool = False) -> ScanWork:
         from ml.bundle import read_bundle
-        from ml.config import ModelsConfig
         from ml.detector import Detector
         from ml.effnet import build_effnet
         from ml.engines.eager import eager_image, eager_text
@@ -81,11 +83,11 @@ class ScanWork:
         from ml.models import load_models
 
         t0 = time.perf_counter()
-        models = load_models(ModelsConfig(torch_threads=threads))
+        models = load_models(config)
         if verbose:
             print(f"engine={models.engine} models loaded in {time.perf_counter() - t0:.1f}s ({load_average()})")
         b = read_bundle(bundle_dir)
-        cache = os.path.join(os.environ.get("AC_ENGINE_CACHE") or "/tmp", "ac-bench-embed-cache")
+        cache = os.path.join(config.engine_cache or "/tmp", "ac-bench-embed-cache")
         t0 = time.perf_counter()
         index = ReferenceIndex.build(b.brands, b.references, models, cache_dir=cache)
         if verbose:
@@ -128,10 +130,9 @@ class ScanLanes:
     """``lanes`` scan processes sharing the cores (``split_cores(lanes)`` threads each), each loading the models
     and taking the next batch of a job list when it is done: what a worker's pool processes do with a queue of
     scan tasks. Real processes, not threads: the pipeline's Python parts would otherwise queue on one GIL,
-    which the workers' processes do not share (on the Zen 5 box, two thread lanes scanned 137 listings/s, two
-    processes ~256)."""
+    which the workers' processes do not share."""
 
-    def __init__(self, lanes: int, bundle_dir: str, n_listings: int, batch: int):
+    def __init__(self, lanes: int, bundle_dir: str, n_listings: int, batch: int, config: ModelsConfig):
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited OpenMP or ONNX Runtime threads
@@ -139,7 +140,7 @@ class ScanLanes:
         self.conns, self.procs = [], []
         for _ in range(lanes):
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_lane_main, args=(there, self.next_job, bundle_dir, n_listings, batch, lanes),
+            proc = ctx.Process(target=_lane_main, args=(there, self.next_job, bundle_dir, n_listings, batch, lanes, config),
                                daemon=True, name="bench-lane")
             proc.start()
             self.conns.append(here)
@@ -170,15 +171,16 @@ class ScanLanes:
                 raise RuntimeError(f"a bench lane failed:\n{reply}")
 
 
-def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lanes: int) -> None:
+def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lanes: int,
+               config: ModelsConfig) -> None:
     import traceback
 
     from ml import hardware
 
     try:
         threads = hardware.split_cores(lanes)
-        hardware.configure(threads)
-        work = ScanWork.load(bundle_dir, n_listings, batch, threads)
+        hardware.configure(threads, config.image_threads)
+        work = ScanWork.load(bundle_dir, n_listings, batch, dataclasses.replace(config, torch_threads=threads))
         jobs = {mode: work.jobs(mode) for mode in MODES}
         for mode in ("pipeline", "raw", "eager"):  # warm-up (first-call allocations, lazy init)
             for job in jobs[mode]:
@@ -198,7 +200,8 @@ def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lan
         conn.send(traceback.format_exc())
 
 
-def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes: int = 1) -> dict[str, float]:
+def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes: int = 1,
+               config: ModelsConfig | None = None) -> dict[str, float]:
     """The pipeline and the engine's raw passes in ``lanes`` scan processes (``ScanLanes``; one lane runs in
     this process on every core); the plain eager baseline as one stream on every core in this process."""
     import torch
@@ -207,9 +210,11 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     from ml.ocr import ocr_status
 
     cores = os.cpu_count() or 1
-    pool = ScanLanes(lanes, bundle_dir, n_listings, batch) if lanes > 1 else None  # they load while we do
+    config = config or ModelsConfig()
+    pool = ScanLanes(lanes, bundle_dir, n_listings, batch, config) if lanes > 1 else None  # they load while we do
     try:
-        work = ScanWork.load(bundle_dir, n_listings, batch, split_cores(lanes), verbose=True)
+        work = ScanWork.load(bundle_dir, n_listings, batch,
+                             dataclasses.replace(config, torch_threads=split_cores(lanes)), verbose=True)
         models = work.models
         jobs = {mode: work.jobs(mode) for mode in MODES}
 
@@ -283,7 +288,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ml.cli.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--bundle", default=os.environ.get("AC_BENCH_BUNDLE", FAKEBENCH))
+    p.add_argument("--bundle", default=FAKEBENCH, help="bundle folder (default: ../shared/fakebench)")
     p.add_argument("--listings", type=int, default=48)
     p.add_argument("--batch", type=int, default=8, help="listings per scan task (workers/scan.py SCAN_BATCH)")
     p.add_argument("--rounds", type=int, default=2)
@@ -292,15 +297,17 @@ def main(argv: list[str] | None = None) -> int:
                         "stream on every core")
     p.add_argument("--banks", action="store_true", help="run the FAISS bank scaling benchmark instead")
     p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1,000,000 x 1280-d needs ~6 GB)")
+    add_model_options(p, threads=False)  # the lanes share the cores: split_cores(lanes) threads each
     a = p.parse_args(argv)
     from ml import hardware
 
-    hardware.configure(hardware.split_cores(a.lanes))
+    config = models_config(a)
+    hardware.configure(hardware.split_cores(a.lanes), config.image_threads)
     if a.banks:
         from ml.cli.bench_banks import main as bench_banks_main
 
         return bench_banks_main(["--sizes", a.sizes])
-    r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds, a.lanes)
+    r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds, a.lanes, config)
     print(f"pipeline_vs_raw={r['pipeline_vs_raw']:.2f} speedup_vs_eager={r['speedup_vs_eager']:.2f} "
           f"listings_per_s={r['listings_per_s']:.1f}")
     return 0

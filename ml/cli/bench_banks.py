@@ -7,8 +7,8 @@ Not a test: it prints figures. Vectors are clustered unit vectors (``clustered_v
 bank rows plus a little noise, searched in worker-sized batches (``--batch``, the scan task's batch).
 The IVF-PQ row uses the bank's own code path (``make_vector_index``, ``train_sample``, ``rerank``) on
 the same array, so 1M x 1280-d fits in ~6 GB: no second float copy is made. HNSW is built only up to
-``--hnsw-max`` vectors: its build is O(N log N) with a large constant (~2 min per 100k 1280-d vectors on
-2 cores), so a 1M graph would take about half an hour on this machine.
+``--hnsw-max`` vectors: its build is O(N log N) with a large constant, so a 1M graph takes a long time
+on a small machine.
 """
 from __future__ import annotations
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ml.cli.options import add_model_options, models_config
+
 BACKGROUNDS = "g_unbranded"
 NEGATIVES = ("g_unbranded", "g_other_brand")
 
@@ -100,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cache-dir", default=None, help="reference embedding cache (as for ml.cli.evaluate)")
     p.add_argument("--tile-pass-size", type=int, default=None, help="ModelsConfig.tile_pass_size to try")
+    add_model_options(p)
     a = p.parse_args(argv)
-    from ml.config import ModelsConfig
     from ml.models import load_models
 
-    config = ModelsConfig()
+    config = models_config(a)
     if a.tile_pass_size:
         config = dataclasses.replace(config, tile_pass_size=a.tile_pass_size)
     models = load_models(config)

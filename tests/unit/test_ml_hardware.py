@@ -40,7 +40,7 @@ def test_one_thread_process_runs_its_helper_work_inline(monkeypatch):
     from ml import hardware, images
 
     me = threading.get_ident()
-    monkeypatch.setattr(images, "IMAGE_THREADS", 0)  # no AC_IMAGE_THREADS override: follow the budget
+    monkeypatch.setattr(hardware, "_IMAGE_THREADS", 0)  # no image_threads override: follow the budget
     monkeypatch.setattr(hardware, "_THREADS", 1)
     assert hardware.thread_budget() == 1
     assert hardware.aside(threading.get_ident).result() == me
