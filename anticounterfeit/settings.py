@@ -164,7 +164,6 @@ DETECTION = {
     "HIGH_PRIORITY_THRESHOLD": env.float("HIGH_PRIORITY_THRESHOLD", default=0.85),
     "BANK_DIR": MEDIA_ROOT / "banks",
     "EMBED_CACHE_DIR": VAR_DIR / "embed-cache",
-    "TORCH_THREADS": env.int("TORCH_THREADS", default=0),  # 0 = all cores of this worker
     "STUCK_PENDING_AFTER": timedelta(minutes=env.float("STUCK_PENDING_MINUTES", default=5)),
     # A fast result still waiting for its OCR follow-up this long gets the follow-up queued again (beat sweeper).
     "OCR_FOLLOWUP_GRACE": timedelta(seconds=env.float("OCR_FOLLOWUP_GRACE_SECONDS", default=600)),
@@ -173,6 +172,22 @@ DETECTION = {
     "RETRAIN_MIN_NEW_DECISIONS": env.int("RETRAIN_MIN_NEW_DECISIONS", default=200),
     "RETRAIN_MIN_DECISIONS": env.int("RETRAIN_MIN_DECISIONS", default=100),
 }
+
+# --- ML (ml/ reads no environment: anticounterfeit/detection/ml_config.py passes these into its config classes) ---
+AC_ENGINE = env.str("AC_ENGINE", default="auto")  # cuda | mixed | onnx | compile | eager | auto (ml.engines)
+AC_BF16 = env.str("AC_BF16", default="auto")  # bf16 policy of the CPU engines: auto | 1 | 0
+AC_ENGINE_CACHE = env.str("AC_ENGINE_CACHE", default="")  # ONNX exports; "" = ~/.cache/anticounterfeit/engines
+TORCH_THREADS = env.int("TORCH_THREADS", default=0)  # intra-op threads per process; 0 = all cores of this worker
+AC_IMAGE_THREADS = env.int("AC_IMAGE_THREADS", default=0)  # image decode threads; 0 = from TORCH_THREADS, max 4
+AC_LOGO_VERIFY = env.bool("AC_LOGO_VERIFY", default=True)  # the follow-up scan's small-logo stage
+AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=1)  # images OCR reads per listing; 0 = off
+TESSDATA_PREFIX = env.str("TESSDATA_PREFIX", default="")  # Tesseract language data; "" = the system folders
+# Vector banks (ml.config.BankConfig): exact search up to AC_HNSW_ABOVE vectors, HNSW up to AC_IVF_ABOVE, IVF-PQ above.
+AC_HNSW_ABOVE = env.int("AC_HNSW_ABOVE", default=50_000)
+AC_HNSW_EF_SEARCH = env.int("AC_HNSW_EF_SEARCH", default=128)
+AC_IVF_ABOVE = env.int("AC_IVF_ABOVE", default=200_000)
+AC_IVF_NPROBE = env.int("AC_IVF_NPROBE", default=16)
+
 CASE_LEASE = timedelta(minutes=env.int("CASE_LEASE_MINUTES", default=15))
 CASE_SLA = timedelta(hours=env.int("CASE_SLA_HOURS", default=24))  # oldest open case older than this is flagged
 # Queue recency: a case opened this much later counts double (moderation.actions.case_priority). Changing it

@@ -6,8 +6,8 @@ without OCR and ``ocr_available()`` says so for the health check. OCR is the slo
 callers run it only when it can change the outcome (no brand named in the text).
 
 One engine stays loaded per thread and process: starting the ``tesseract`` program per image (pytesseract)
-cost ~130 ms of its ~165 ms, loading the LSTM model every time; the loaded engine reads the same downscaled
-image in ~10 ms. It releases the GIL while it reads, so the detector overlaps it with other work.
+spent most of its time loading the LSTM model every time. The loaded engine releases the GIL while it reads,
+so the detector overlaps it with other work.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 
 log = logging.getLogger(__name__)
 
-MAX_SIDE = 640  # downscale: brand words big enough to matter survive, and Tesseract time drops ~4x
+MAX_SIDE = 640  # downscale: brand words big enough to matter survive, and Tesseract's time drops with the area
 LANG = "eng"
 # What the tesseract program assumes for an image without a resolution (it warns "Invalid resolution 0 dpi.
 # Using 70 instead"); the engine's own default reads small wordmarks worse.
@@ -31,40 +31,43 @@ _TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata",
 _engines = threading.local()
 
 
-@functools.lru_cache(maxsize=1)
-def tessdata_dir() -> str | None:
-    """``TESSDATA_PREFIX``, else the first usual system folder holding the language data (None: no OCR)."""
-    candidates = [os.environ.get("TESSDATA_PREFIX", "")]
+@functools.lru_cache(maxsize=4)
+def tessdata_dir(prefix: str = "") -> str | None:
+    """``prefix`` (the deployment's ``TESSDATA_PREFIX``), else the first usual system folder holding the language
+    data (None: no OCR)."""
+    candidates = [prefix]
     candidates += sorted((d for pattern in _TESSDATA_GLOBS for d in glob.glob(pattern)), reverse=True)
     return next((d for d in candidates if d and os.path.isfile(os.path.join(d, f"{LANG}.traineddata"))), None)
 
 
-@functools.lru_cache(maxsize=1)
-def ocr_available() -> bool:
-    """True when tesserocr imports and the language data is found (checked once)."""
-    if tessdata_dir() is None:
+@functools.lru_cache(maxsize=4)
+def ocr_available(tessdata_prefix: str = "") -> bool:
+    """True when tesserocr imports and the language data is found (checked once per prefix)."""
+    path = tessdata_dir(tessdata_prefix)
+    if path is None:
         return False
     try:
         import tesserocr
 
-        return LANG in tesserocr.get_languages(tessdata_dir())[1]
+        return LANG in tesserocr.get_languages(path)[1]
     except Exception:  # noqa: BLE001 - any failure means "no OCR", reported by the health check
         return False
 
 
-def ocr_status() -> str:
+def ocr_status(tessdata_prefix: str = "") -> str:
     """One line for the health check."""
-    return "available" if ocr_available() else "missing (scans run without OCR)"
+    return "available" if ocr_available(tessdata_prefix) else "missing (scans run without OCR)"
 
 
-def _engine():
-    """This thread's loaded engine, made again in a forked child (prefork workers must not share one)."""
+def _engine(path: str | None):
+    """This thread's loaded engine for the language data at ``path``, made again in a forked child (prefork
+    workers must not share one)."""
     api = getattr(_engines, "api", None)
-    if api is None or _engines.pid != os.getpid():
+    if api is None or _engines.pid != os.getpid() or _engines.path != path:
         import tesserocr
 
-        api = tesserocr.PyTessBaseAPI(path=tessdata_dir(), lang=LANG, psm=tesserocr.PSM.AUTO)
-        _engines.api, _engines.pid = api, os.getpid()
+        api = tesserocr.PyTessBaseAPI(path=path, lang=LANG, psm=tesserocr.PSM.AUTO)
+        _engines.api, _engines.pid, _engines.path = api, os.getpid(), path
     return api
 
 
@@ -76,17 +79,17 @@ def _prepare(img: Image.Image) -> Image.Image:
     return ImageOps.autocontrast(g)
 
 
-def image_text(img: Image.Image) -> str:
+def image_text(img: Image.Image, tessdata_prefix: str = "") -> str:
     """Words Tesseract reads in the image ('' when OCR is unavailable or fails).
 
     Automatic page segmentation: on product photos it finds short labels more reliably than the sparse-text
     mode, which missed a plain white-on-navy wordmark in tests. Inputs are capped at ``MAX_SIDE``, which
     bounds the time a read can take (tens of ms).
     """
-    if not ocr_available():
+    if not ocr_available(tessdata_prefix):
         return ""
     try:
-        api = _engine()
+        api = _engine(tessdata_dir(tessdata_prefix))
         api.SetImage(_prepare(img))
         api.SetSourceResolution(SOURCE_DPI)
         return api.GetUTF8Text()

@@ -9,7 +9,7 @@ from anticounterfeit.catalog.models import Brand, ReferenceImage, ReferenceItem
 from anticounterfeit.detection.actions import ScanBatchContext, record_detection
 from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.detection.scanning import listings_for_scan
-from ml.types import Detection, Match
+from ml.types import Match, ScanResult
 
 
 def jpeg_bytes(color=(200, 30, 30), size=(96, 96), text: str = "") -> bytes:
@@ -51,7 +51,7 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
                      ref_image=0, box=(0.1, 0.1, 0.5, 0.5))] if ref and brand else []
-    result = Detection(
+    result = ScanResult(
         listing_id=listing_id, score=score, brand_id=brand.brand_key if brand else None,
         signals=signals if signals is not None else {"image_sim": 0.93}, explanation=[f"image matched {brand.name if brand else '-'} reference (0.93)"],
         matches=matches, image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=[pdq if pdq is not None else "ab" * 32], model_version="test",

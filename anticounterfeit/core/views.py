@@ -50,7 +50,7 @@ def health(request):
     """
     from anticounterfeit.detection.detector_cache import bank_status
 
-    checks = {"database": "ok", "ocr_engine": ocr_status()}
+    checks = {"database": "ok", "ocr_engine": ocr_status(settings.TESSDATA_PREFIX)}
     try:
         connection.ensure_connection()
     except Exception as exc:  # noqa: BLE001 - reported, not raised

@@ -13,7 +13,6 @@ from anticounterfeit.catalog.actions import finish_import_job
 from anticounterfeit.catalog.models import Brand, ReferenceItem
 from anticounterfeit.core import audit
 from anticounterfeit.listings.models import Listing, ListingImage, media_path
-from ml.config import DetectorConfig
 from ml.detector import decode_scan_image
 from ml.images import ImageError
 from ml.index import ReferenceIndex
@@ -21,6 +20,7 @@ from ml.models import load_models
 from ml.types import BrandInfo, ReferenceInfo
 
 from .detector_cache import configure_threads
+from .ml_config import bank_config, detector_config, models_config
 from .models import BankVersion
 from .scanning import requeue_pending
 
@@ -40,8 +40,9 @@ def build_bank(reason: str = "") -> int:
         )
         for r in ReferenceItem.objects.filter(quarantined=False).select_related("brand").prefetch_related("images")
     ]
-    models = load_models()
-    index = ReferenceIndex.build(brands, references, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]))
+    models = load_models(models_config())
+    index = ReferenceIndex.build(brands, references, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]),
+                                 bank_config=bank_config())
     removed = list(Listing.objects.filter(status=Listing.Status.REMOVED).select_related("matched_brand")
                    .prefetch_related(Prefetch("images", queryset=ListingImage.objects.order_by("position"))))
     refresh_counterfeit_features(removed, models)
@@ -76,7 +77,7 @@ def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE
     out of the bank until a later build can read it).
     ``listings`` carry their images prefetched in position order (they see the new values afterwards).
     """
-    limits = DetectorConfig()
+    limits = detector_config()
     stale = [image for listing in listings  # the detector embeds only a listing's first images
              for image in list(listing.images.all())[: limits.max_images_per_listing]
              if image.features_version != models.version or _vector_of(image, models.image.dim) is None]

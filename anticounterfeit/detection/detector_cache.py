@@ -12,6 +12,7 @@ from anticounterfeit.core import queue, tasks
 from anticounterfeit.core.locks import is_taken, take_once
 
 from .actions import active_version
+from .ml_config import bank_config, detector_config, models_config
 from .models import BankVersion
 
 log = logging.getLogger(__name__)
@@ -27,20 +28,19 @@ def share_cores_among_pool(concurrency: int) -> None:
     ~1.3x more listings per second on 2 cores than one two-thread worker), and never two OpenMP teams
     fighting over a core (README, Threads).
     """
-    if concurrency <= 1 or os.environ.get("TORCH_THREADS") or settings.DETECTION["TORCH_THREADS"]:
+    if concurrency <= 1 or settings.TORCH_THREADS:
         return
-    from ml.runtime import split_cores
+    from ml.hardware import split_cores
 
     threads = split_cores(concurrency)
-    os.environ["TORCH_THREADS"] = str(threads)  # ml.config.ModelsConfig reads it in the forked children
-    settings.DETECTION["TORCH_THREADS"] = threads
+    settings.TORCH_THREADS = threads  # the forked children build their ModelsConfig from it (detection.ml_config)
     log.info("worker pool of %d processes: %d torch threads each", concurrency, threads)
 
 
 def configure_threads() -> None:
     import torch
 
-    threads = settings.DETECTION["TORCH_THREADS"] or os.cpu_count() or 1
+    threads = settings.TORCH_THREADS or os.cpu_count() or 1
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
@@ -71,9 +71,9 @@ def get_detector():
         if _state["version"] != key:
             configure_threads()
             log.info("loading bank v%s from %s", version.number, version.path)
-            index = ReferenceIndex.load(version.path)
-            models = load_models()
-            _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row))
+            index = ReferenceIndex.load(version.path, bank_config())
+            models = load_models(models_config())
+            _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row), config=detector_config())
             _state["version"] = key
             _state["stale"] = (index.model_version, models.version) if index.model_version != models.version else None
             if _state["stale"]:
@@ -113,11 +113,10 @@ REBUILD_LOCK_SECONDS = 3600
 
 
 def expected_model_version() -> str:
-    """``Models.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
-    from ml.config import ModelsConfig
+    """``LoadedModels.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
     from ml.models import models_version
 
-    return models_version(ModelsConfig())
+    return models_version(models_config())
 
 
 def index_model_version(path: str) -> str | None:

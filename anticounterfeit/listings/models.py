@@ -91,8 +91,8 @@ class ListingImage(models.Model):
     # Written by the scan; read when the listing is confirmed counterfeit (no re-embedding).
     vector = models.BinaryField(null=True, blank=True)
     pdq = models.CharField(max_length=64, blank=True, db_index=True)
-    # ml Models.version that computed vector/pdq ("" = none). Removed listings are never rescanned, so
-    # workers.banks.build_bank recomputes features of another version before they enter the counterfeit bank.
+    # ml LoadedModels.version that computed vector/pdq ("" = none). Removed listings are never rescanned, so
+    # detection.bank_builds.build_bank recomputes features of another version before they enter the counterfeit bank.
     features_version = models.CharField(max_length=64, blank=True)
 
     class Meta:

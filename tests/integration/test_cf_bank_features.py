@@ -25,7 +25,7 @@ from ml.images import load_image
 from ml.index import ReferenceIndex
 from ml.models import load_models
 from ml.pdq import pdq_hex
-from ml.types import Detection
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -64,7 +64,7 @@ def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_ve
         "images": [{"filename": f"{seed}.jpg", "data": pattern_jpeg(seed)} for seed in seeds],
     }, enqueue=False)
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
-    result = Detection(listing_id=key, score=0.97, brand_id=brand.brand_key, signals={"image_sim": 0.9},
+    result = ScanResult(listing_id=key, score=0.97, brand_id=brand.brand_key, signals={"image_sim": 0.9},
                        explanation=["test"], matches=[], image_vectors=np.asarray(vectors, np.float32),
                        pdq_hashes=list(pdqs), model_version=f"{features_version}/scorer/index")
     record_detection(listing.pk, result, bank_version=1)
@@ -128,7 +128,7 @@ def test_unreadable_file_is_skipped_and_the_rest_refreshed(catalog, moderator, c
     missing, readable = listing.images.all()
     os.remove(media_path(missing.image))
 
-    with caplog.at_level(logging.WARNING, logger="workers.banks"):
+    with caplog.at_level(logging.WARNING, logger="anticounterfeit.detection.bank_builds"):
         number = build_bank("test")
 
     assert any("cf-broken" in r.getMessage() and "image 0" in r.getMessage() for r in caplog.records)
@@ -162,7 +162,7 @@ def test_scan_features_are_paired_with_the_images_that_decoded(catalog):
     }, enqueue=False)
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     second = unit(np.arange(DIM) + 1.0)
-    result = Detection(listing_id="two", score=0.1, brand_id=None, signals={}, explanation=[], matches=[],
+    result = ScanResult(listing_id="two", score=0.1, brand_id=None, signals={}, explanation=[], matches=[],
                        image_vectors=second[None, :], pdq_hashes=[SENTINEL_PDQ], model_version="m1/s/i",
                        errors=["image 1 (7.jpg): not a valid image (OSError: truncated)"], image_positions=[1])
     record_detection(listing.pk, result, bank_version=1)

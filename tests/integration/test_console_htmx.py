@@ -14,7 +14,7 @@ from anticounterfeit.accounts.models import Role
 from anticounterfeit.detection.actions import record_detection
 from anticounterfeit.detection.models import Detection
 from anticounterfeit.moderation.models import Case
-from ml.types import Detection as MlDetection
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -136,7 +136,7 @@ def test_claim_needs_csrf_and_post(world):
 
 def _scan_with_ocr(brand, ref, text: str, *, key="L-ocr"):
     listing = scanned_listing(key, "S-ocr", score=0.2, title="Sneakers blue", image_color=(40, 40, 40), pdq="ee" * 32)
-    result = MlDetection(
+    result = ScanResult(
         listing_id=key, score=0.9, brand_id=brand.brand_key, signals={"mention_image": 1.0, "img_sim": 0.3},
         explanation=["text in image 1 names Acme"], matches=[], image_vectors=np.ones((1, 8), dtype=np.float32),
         pdq_hashes=["ee" * 32], model_version="test", image_text={0: text, 1: ""},

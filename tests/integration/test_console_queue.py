@@ -13,7 +13,7 @@ from anticounterfeit.detection.actions import record_detection
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.evidence import brand_infos, highlight
 from anticounterfeit.moderation.models import Case
-from ml.types import Detection as MlDetection
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -165,7 +165,7 @@ def test_queue_ranks_newer_cases_up_and_rescans_keep_the_age(world, settings):
 
     old = Case.objects.get(listing__listing_key="R-old")
     before = (old.priority, old.opened_at)
-    result = MlDetection(listing_id="R-old", score=0.8, brand_id=brand.brand_key, signals={}, explanation=[],
+    result = ScanResult(listing_id="R-old", score=0.8, brand_id=brand.brand_key, signals={}, explanation=[],
                          matches=[], image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=["ab" * 32],
                          model_version="test")
     record_detection(old.listing_id, result, bank_version=2)  # a rescan refreshes the case, not its age

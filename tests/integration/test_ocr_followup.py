@@ -23,7 +23,7 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import Case
 from anticounterfeit.trust.models import TrustEvent
 from ml.ocr import ocr_available
-from ml.types import Detection as Result
+from ml.types import ScanResult
 from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
 from workers.maintenance import requeue_stuck_listings
@@ -111,8 +111,8 @@ def test_brand_only_in_the_image_is_found_by_the_ocr_followup(celery_worker_real
     assert scan_listings([listing.pk]) == 0
 
 
-def result(listing, score: float, *, brand_id: str | None = "acme", pending: bool = False, text: str = "") -> Result:
-    return Result(listing_id=listing.listing_key, score=score, brand_id=brand_id,
+def result(listing, score: float, *, brand_id: str | None = "acme", pending: bool = False, text: str = "") -> ScanResult:
+    return ScanResult(listing_id=listing.listing_key, score=score, brand_id=brand_id,
                   signals={"image_sim": 0.2, "mention_image": 1.0 if text else 0.0}, explanation=["test"], matches=[],
                   image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=["ab" * 32], model_version="test",
                   image_text={0: text} if text else {}, followup_pending=pending)

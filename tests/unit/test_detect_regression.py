@@ -6,7 +6,7 @@ split, is not what is measured. Baselines from the same run must stay far behind
 """
 import pytest
 
-from ml.evaluate import evaluate
+from ml.cli.evaluate import evaluate
 from tests.conftest import FAKEBENCH
 
 pytestmark = [

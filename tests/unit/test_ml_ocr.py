@@ -103,5 +103,5 @@ def test_nothing_pending_when_ocr_is_off_or_missing(tmp_path, monkeypatch):
                        (_label(tmp_path / "lst.jpg", "ZORBEX"),))
     off = Detector(models, index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=0))
     assert off.scan([lst], ocr=False)[0].followup_pending is False
-    monkeypatch.setattr("ml.detector.ocr_available", lambda: False)
+    monkeypatch.setattr("ml.detector.ocr_available", lambda *_: False)
     assert Detector(models, index).scan([lst], ocr=False)[0].followup_pending is False

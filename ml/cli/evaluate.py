@@ -1,6 +1,6 @@
 """Evaluate the detector on a bundle without any database.
 
-    python -m ml.evaluate --data DIR --out PRED.jsonl [--labels [--cv K]] [--cache-dir DIR] [--scorer PATH]
+    python -m ml.cli.evaluate --data DIR --out PRED.jsonl [--labels [--cv K]] [--cache-dir DIR] [--scorer PATH]
 
 Writes {"listing_id","score","brand_id"} per line. With --labels prints the benchmark metrics for
 the detector and for two baselines computed in the same run: PDQ-only matching and global-embedding
@@ -14,7 +14,8 @@ import os
 import sys
 import time
 
-from ml.config import DetectorConfig
+from ml.cli.options import add_model_options, models_config
+from ml.config import DetectorConfig, ModelsConfig
 
 PDQ_MATCH_BITS = DetectorConfig().pdq_max_distance
 
@@ -40,24 +41,25 @@ def baselines(evidence) -> tuple[dict[str, tuple[float, str | None]], dict[str, 
 
 
 def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, cache_dir: str | None = None,
-             scorer_path: str | None = None, batch: int = 16, cv_folds: int = 0, C: float = 0.3) -> dict:
+             scorer_path: str | None = None, batch: int = 16, cv_folds: int = 0, C: float = 0.3,
+             models_config: ModelsConfig | None = None) -> dict:
     """Scan a bundle with the workers' code; return predictions, throughput and (with labels) reports.
 
     ``cv_folds`` > 1 replaces each score by one from a scorer trained on the other brands' listings
     (folds grouped by brand), so the figures are never measured on the listings a model saw.
     """
     from ml.bundle import read_bundle
+    from ml.crossval import brand_groups, grouped_cv
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.metrics import format_report, report
     from ml.models import load_models
     from ml.scorer import Scorer
-    from ml.train_default import brand_groups, grouped_cv
 
     bundle = read_bundle(data)
     for err in bundle.errors[:20]:
         print(f"bundle: {err}", file=sys.stderr)
-    models = load_models()
+    models = load_models(models_config)
     t0 = time.perf_counter()
     index = ReferenceIndex.build(bundle.brands, bundle.references, models, cache_dir=cache_dir)
     print(f"index built in {time.perf_counter() - t0:.1f}s: {index.counts}", file=sys.stderr)
@@ -70,8 +72,8 @@ def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, ca
         chunk = bundle.listings[start:start + batch]
         dets, raw = det.scan_detailed(chunk)
         preds.extend(dets)
-        features.extend(raw["features"])
-        evidence.extend(zip([x.listing_id for x in chunk], raw["evidence"], strict=True))
+        features.extend(r.features for r in raw)
+        evidence.extend((x.listing_id, r.evidence) for x, r in zip(chunk, raw, strict=True))
         done, el = start + len(chunk), time.perf_counter() - t0
         sys.stderr.write(f"\r[{'#' * int(30 * done / n):<30}] {done}/{n}  {done / el:.1f} listings/s")
         sys.stderr.flush()
@@ -125,11 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--cv", type=int, default=0, metavar="K",
                     help="score with K-fold brand-grouped CV on this bundle's labels instead of a fixed scorer")
+    add_model_options(ap)
     args = ap.parse_args(argv)
     if args.cv and not args.labels:
         ap.error("--cv needs --labels")
     evaluate(args.data, out=args.out, with_labels=args.labels, cache_dir=args.cache_dir, scorer_path=args.scorer,
-             batch=args.batch, cv_folds=args.cv)
+             batch=args.batch, cv_folds=args.cv, models_config=models_config(args))
     return 0
 
 
