@@ -227,6 +227,13 @@ BRAND_SELF_SERVICE = {
 }
 RETRO_MATCH_BATCH = env.int("RETRO_MATCH_BATCH", default=16)
 
+# --- Vector banks and OCR: passed into ml's config dataclasses (ml reads no environment; name == variable) ---
+AC_HNSW_ABOVE = env.int("AC_HNSW_ABOVE", default=50_000)  # a bank larger than this is searched as HNSW
+AC_HNSW_EF_SEARCH = env.int("AC_HNSW_EF_SEARCH", default=128)
+AC_IVF_ABOVE = env.int("AC_IVF_ABOVE", default=200_000)  # ... and larger than this as IVF-PQ
+AC_IVF_NPROBE = env.int("AC_IVF_NPROBE", default=16)
+AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=1)  # images OCR reads per follow-up scan; 0 = off
+
 # --- Images and bundles (bad input limits) ---
 UPLOAD_LIMITS = {
     "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
