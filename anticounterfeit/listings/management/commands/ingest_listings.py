@@ -12,7 +12,7 @@ from anticounterfeit.listings.models import Listing
 
 
 def read_listing_line(raw: dict, base: Path) -> dict:
-    """Validate one listings.jsonl record (DESIGN.md format) with the API's serializer; images are read from disk."""
+    """Validate one listings.jsonl record (docs/architecture.md, Data formats) with the API's serializer; images are read from disk."""
     payload = {k: v for k, v in raw.items() if k != "images"}
     serializer = ListingIntakeSerializer(data=payload)
     if not serializer.is_valid():
@@ -37,7 +37,7 @@ def read_listing_line(raw: dict, base: Path) -> dict:
 
 
 class Command(BaseCommand):
-    help = "Ingest listings from a JSONL file (DESIGN.md listings format); each is committed, then queued for scanning."
+    help = "Ingest listings from a JSONL file (the bundle listings format, docs/architecture.md); each is committed, then queued for scanning."
 
     def add_arguments(self, parser):
         parser.add_argument("file")
