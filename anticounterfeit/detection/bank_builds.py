@@ -53,7 +53,7 @@ def build_bank(reason: str = "") -> int:
         if images:
             vectors = np.stack([v for _, v in images])
             brand_key = listing.matched_brand.brand_key if listing.matched_brand else None
-            counterfeits.append((listing.listing_key, brand_key, vectors, [i.pdq for i, _ in images]))
+            counterfeits.append((counterfeit_bank_id(listing), brand_key, vectors, [i.pdq for i, _ in images]))
     if counterfeits:
         index.add_counterfeits(counterfeits)
     latest = BankVersion.objects.order_by("-number").first()
@@ -123,3 +123,9 @@ def rebuild(reason: str = "", *, import_job_id: int | None = None, rescan: bool 
     if rescan:
         requeue_pending(older_than=None)
     return number
+
+
+def counterfeit_bank_id(listing) -> str:
+    """The shared bank serves every tenant, so its entries name no tenant's listing or seller: an opaque id
+    that only staff can resolve (listing ids are unique per tenant only, and would collide as well)."""
+    return f"cf-{listing.pk}"
