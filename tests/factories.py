@@ -38,16 +38,17 @@ def make_reference(brand: Brand, key="ref-1", msrp=120) -> ReferenceItem:
 def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Brand | None = None,
                     ref: ReferenceItem | None = None, price=25, title=None, description: str = "",
                     image_color=None, pdq: str | None = None, signals: dict | None = None,
-                    batch_context: bool = False):
+                    batch_context: bool = False, client=None):
     """Accept a listing and record a detection for it, as a worker would.
 
     ``image_color``/``pdq`` make a listing's image distinct (by default all listings share one image);
-    ``batch_context`` records it the way a scan batch does (with a ``ScanBatchContext``).
+    ``batch_context`` records it the way a scan batch does (with a ``ScanBatchContext``); ``client``: the
+    marketplace (tenant) that sent it (None: the default tenant).
     """
     listing = accept_validated({
         "listing_id": listing_id, "seller_id": seller_id, "title": title or f"Listing {listing_id}", "description": description,
         "price": price, "currency": "USD", "images": [{"filename": "a.jpg", "data": jpeg_bytes(image_color or (200, 30, 30))}],
-    })
+    }, client=client)
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
                      ref_image=0, box=(0.1, 0.1, 0.5, 0.5))] if ref and brand else []

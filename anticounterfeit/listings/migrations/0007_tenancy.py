@@ -1,46 +1,8 @@
-"""Tenancy: every seller belongs to the marketplace client that registered it; seller ids are unique per client.
+"""Tenancy, step 1 of 3: the tenant and onboarding-record columns, nullable.
 
-Existing sellers move to the one client that sent their listings, or to the default tenant (no client, or several);
-listings without a client move to the default tenant. ``prior_takedowns`` becomes the onboarding record
-(``onboarded_takedowns``) plus the confirmed takedowns in force.
-"""
+Each step is its own transaction: PostgreSQL refuses to alter a table with row updates pending in
+the same transaction."""
 from django.db import migrations, models
-from django.db.models import Count
-
-STRIKES = ("takedown", "brand_removal")
-
-
-def forwards(apps, schema_editor):
-    Client = apps.get_model("api", "MarketplaceClient")
-    Seller = apps.get_model("listings", "Seller")
-    Listing = apps.get_model("listings", "Listing")
-    TrustEvent = apps.get_model("trust", "TrustEvent")
-    if not Seller.objects.exists() and not Listing.objects.exists():
-        return
-    default = Client.objects.filter(is_default=True).first() or Client.objects.create(name="default", is_default=True)
-    Listing.objects.filter(client__isnull=True).update(client=default)
-    single = (Listing.objects.values("seller_id").annotate(n=Count("client_id", distinct=True)).filter(n=1)
-              .values_list("seller_id", flat=True))
-    for seller_id, client_id in Listing.objects.filter(seller_id__in=list(single)).values_list(
-            "seller_id", "client_id").distinct():
-        Seller.objects.filter(pk=seller_id).update(client_id=client_id)
-    Seller.objects.filter(client__isnull=True).update(client=default)
-    reversed_ids = set(TrustEvent.objects.filter(reverses__isnull=False).values_list("reverses_id", flat=True))
-    strikes = {}
-    for pk, seller_id in TrustEvent.objects.filter(kind__in=STRIKES).values_list("pk", "seller_id"):
-        if pk not in reversed_ids:
-            strikes[seller_id] = strikes.get(seller_id, 0) + 1
-    for seller in Seller.objects.all():
-        seller.onboarded_takedowns = seller.prior_takedowns
-        seller.prior_takedowns = seller.onboarded_takedowns + strikes.get(seller.pk, 0)
-        seller.save(update_fields=["onboarded_takedowns", "prior_takedowns"])
-
-
-def backwards(apps, schema_editor):
-    Seller = apps.get_model("listings", "Seller")
-    for seller in Seller.objects.all():
-        seller.prior_takedowns = seller.onboarded_takedowns
-        seller.save(update_fields=["prior_takedowns"])
 
 
 class Migration(migrations.Migration):
@@ -48,7 +10,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ('api', '0003_default_tenant'),
         ('listings', '0006_detection_moved_to_detection_app'),
-        ('trust', '0003_clean_sales_reports_account_age'),
     ]
 
     operations = [
@@ -62,26 +23,5 @@ class Migration(migrations.Migration):
             model_name='seller',
             name='onboarded_takedowns',
             field=models.PositiveIntegerField(default=0),
-        ),
-        migrations.RunPython(forwards, backwards),
-        migrations.AlterField(
-            model_name='seller',
-            name='client',
-            field=models.ForeignKey(on_delete=models.deletion.PROTECT, related_name='sellers',
-                                    to='api.marketplaceclient'),
-        ),
-        migrations.AlterField(
-            model_name='seller',
-            name='seller_key',
-            field=models.CharField(max_length=64, verbose_name='seller id'),
-        ),
-        migrations.AddConstraint(
-            model_name='seller',
-            constraint=models.UniqueConstraint(fields=('client', 'seller_key'), name='uniq_seller_per_client'),
-        ),
-        migrations.AlterField(
-            model_name='listing',
-            name='client',
-            field=models.ForeignKey(on_delete=models.deletion.PROTECT, to='api.marketplaceclient'),
         ),
     ]

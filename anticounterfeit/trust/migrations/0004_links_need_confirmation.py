@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ('listings', '0007_tenancy'),
+        ('listings', '0009_tenancy_constraints'),
         ('trust', '0003_clean_sales_reports_account_age'),
     ]
 
