@@ -49,9 +49,22 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
         "listing_id": listing_id, "seller_id": seller_id, "title": title or f"Listing {listing_id}", "description": description,
         "price": price, "currency": "USD", "images": [{"filename": "a.jpg", "data": jpeg_bytes(image_color or (200, 30, 30))}],
     }, client=client)
+    return record_scan(listing, score=score, brand=brand, ref=ref, pdq=pdq, signals=signals,
+                       batch_context=batch_context)
+
+
+def record_scan(listing, *, score: float, brand: Brand | None = None, ref: ReferenceItem | None = None,
+                pdq: str | None = None, signals: dict | None = None, batch_context: bool = False,
+                catalog_copy: bool = False):
+    """Record a scan result for an accepted listing, as a worker would (a case opens above the threshold).
+    ``catalog_copy``: the image is a copy of the reference's own photo (a PDQ match to it)."""
+    listing_id = listing.listing_key
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
                      ref_image=0, box=(0.1, 0.1, 0.5, 0.5))] if ref and brand else []
+    if catalog_copy and ref and brand:
+        matches.append(Match(kind="pdq", ref_id=ref.ref_key, brand_id=brand.brand_key, score=1.0, listing_image=0,
+                             ref_image=0))
     result = ScanResult(
         listing_id=listing_id, score=score, brand_id=brand.brand_key if brand else None,
         signals=signals if signals is not None else {"image_sim": 0.93}, explanation=[f"image matched {brand.name if brand else '-'} reference (0.93)"],
