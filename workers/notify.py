@@ -32,19 +32,18 @@ def send_notification_email(self, notification_id: int) -> str:
     (``resend_stalled_emails``) queues it again."""
     from django.conf import settings
     from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
     from django.urls import reverse
 
     from anticounterfeit.notifications.models import Notification
+    from anticounterfeit.notifications.rendering import email_parts
 
     notification = Notification.objects.filter(pk=notification_id).first()
     if notification is None or notification.email_status in {Notification.EmailStatus.SENT, Notification.EmailStatus.NONE}:
         return "skipped"
     link = settings.NOTIFY["SITE_URL"].rstrip("/") + reverse("notifications:notice", args=[notification.pk])
-    context = {"notification": notification, "link": link}
-    message = EmailMultiAlternatives(notification.subject, render_to_string("notifications/email.txt", context),
-                                     settings.DEFAULT_FROM_EMAIL, [notification.email_to])
-    message.attach_alternative(render_to_string("notifications/email.html", context), "text/html")
+    text, html = email_parts(notification, link)
+    message = EmailMultiAlternatives(notification.subject, text, settings.DEFAULT_FROM_EMAIL, [notification.email_to])
+    message.attach_alternative(html, "text/html")
     attempts = notification.email_attempts + 1
     try:
         message.send()
@@ -163,6 +162,7 @@ def sweep_failed_webhooks(limit: int = 200) -> int:
 def resend_stalled_emails(limit: int = 500) -> int:
     """Beat: emails that used up their retries (e.g. a long SMTP outage) are queued again, each exactly once."""
     from anticounterfeit.notifications.models import Notification
+    from anticounterfeit.notifications.rendering import email_parts
 
     status = Notification.EmailStatus
     queued = 0

@@ -1,20 +1,20 @@
 """Creating notices and webhook deliveries. The rows are committed first; a worker sends the email or POSTs the
 webhook and retries, so a delivery failure never loses the notice."""
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from anticounterfeit.core import audit
 
 from .models import Notification, WebhookDelivery
+from .rendering import render_text
 
 
 def _create(kind: str, *, context: dict, seller=None, user=None, email: str = "", listing=None, decision=None,
             appeal_deadline=None, acting_user=None) -> Notification:
     context = {"seller": seller, "recipient": user, "listing": listing, "decision": decision,
                "appeal_deadline": appeal_deadline, **context}
-    subject = render_to_string(f"notifications/{kind}_subject.txt", context).strip()
-    body = render_to_string(f"notifications/{kind}.txt", context).strip()
+    subject = render_text(f"notifications/{kind}_subject.txt", context).strip()
+    body = render_text(f"notifications/{kind}.txt", context).strip()
     notification = Notification.objects.create(
         seller=seller, user=user, kind=kind, listing=listing, decision=decision, subject=subject[:200], body=body,
         appeal_deadline=appeal_deadline, email_to=email,
