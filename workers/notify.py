@@ -162,7 +162,6 @@ def sweep_failed_webhooks(limit: int = 200) -> int:
 def resend_stalled_emails(limit: int = 500) -> int:
     """Beat: emails that used up their retries (e.g. a long SMTP outage) are queued again, each exactly once."""
     from anticounterfeit.notifications.models import Notification
-    from anticounterfeit.notifications.rendering import email_parts
 
     status = Notification.EmailStatus
     queued = 0
