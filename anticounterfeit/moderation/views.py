@@ -29,6 +29,7 @@ from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
 from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision
+from .thumbnails import attach_thumbnails
 
 staff_required = role_required(*STAFF_ROLES)
 lead_required = role_required(*LEAD_ROLES)
@@ -60,6 +61,8 @@ def queue(request):
     if request.session.get("queue_params") != request.GET.urlencode():  # n / next-after-decision keep these filters
         request.session["queue_params"] = request.GET.urlencode()
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # evaluated once: the thumbnails are set on these rows
+    attach_thumbnails(page.object_list)
     context = {
         "form": form, "page": page, "now": timezone.now(), "policy": policy,
         "prev_qs": querystring(request.GET, page=page.previous_page_number()) if page.has_previous() else "",
