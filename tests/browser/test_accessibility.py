@@ -44,6 +44,8 @@ def world(make_user) -> None:
                     description="1:1 Acme quality", image_color=(40, 120, 200), pdq="cd" * 32)
     scanned_listing("L-mid", "S-2", score=0.66, brand=brand, ref=ref, title="Acme sneaker lookalike",
                     images=[jpeg_bytes((90, 160, 60)), jpeg_bytes((200, 200, 40))])
+    scanned_listing("L-mid-2", "S-2", score=0.64, brand=brand, ref=ref, title="Acme sneaker lookalike 2",
+                    image_color=(120, 60, 160), pdq="ef" * 32)  # a second open case: the bulk page is linked
     fakes = [scanned_listing(f"L-fake-{n}", "S-1", score=0.95, brand=brand, ref=ref, title=f"Acme fake {n}")
              for n in range(3)]
     decisions = [actions.do_take_down(Case.objects.get(listing=f).pk, acting_user=moderator) for f in fakes]
