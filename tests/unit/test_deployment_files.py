@@ -123,6 +123,7 @@ def test_compose_builds_the_image_once():
     assert built == ["migrate"], built
     context = services["migrate"]["build"]
     assert (REPO / (context if isinstance(context, str) else context["context"]) / "Dockerfile").exists()
+    assert services["migrate"]["pull_policy"] == "build"
     assert all(services[n].get("pull_policy") == "never" for n in APP_IMAGE_SERVICES - {"migrate"})
 
 
