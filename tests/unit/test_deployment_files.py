@@ -158,3 +158,13 @@ def test_compose_health_checks_and_dependencies():
             assert source.startswith((".", "/")) or source in doc["volumes"], f"{name}: undeclared volume {source}"
         assert "/app" not in [v.split(":")[1] for v in service.get("volumes", [])], "no source bind-mount"
     assert (REPO / "anticounterfeit" / "celery.py").exists()  # the workers' health checks ping -A anticounterfeit
+
+
+def test_compose_sets_only_variables_the_project_reads():
+    """A misspelt variable would be ignored silently: each must be read by settings.py or by ./run."""
+    settings_source = (REPO / "anticounterfeit" / "settings.py").read_text()
+    for name, service in compose()["services"].items():
+        if service.get("image") != compose()["services"]["web"]["image"]:
+            continue
+        for variable in service.get("environment", {}):
+            assert f'"{variable}"' in settings_source or f"${{{variable}" in RUN, f"{name}: {variable} is read nowhere"
