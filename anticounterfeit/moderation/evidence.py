@@ -115,7 +115,7 @@ def _box_style(match: dict) -> str:
     return f"left:{x0 * 100:.1f}%;top:{y0 * 100:.1f}%;width:{(x1 - x0) * 100:.1f}%;height:{(y1 - y0) * 100:.1f}%"
 
 
-_SAYS = re.compile(r"^(?P<fact>(title|description) says '[^']*')")
+_SAYS = re.compile(r"^(?P<fact>(title|description) says '.*?') \(")
 
 
 def explanation_lines(lines: list[str]) -> list[str]:

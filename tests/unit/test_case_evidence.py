@@ -9,6 +9,8 @@ def test_a_word_matching_several_aliases_is_explained_once():
              "title says 'famsko' (brand mention of Famsko)",
              "seller not authorized for Famsko", "seller not authorized for Famsko"]
     assert explanation_lines(lines) == [lines[0], lines[1], lines[3], lines[4]]
+    apostrophes = ["title says 'famsko's' (brand mention of Famsko)", "title says 'famsko's bag' (protected term of X)"]
+    assert explanation_lines(apostrophes) == apostrophes  # two facts, though one begins like the other
 
 
 def test_region_box_is_drawn_only_for_a_strong_localised_region_match():
