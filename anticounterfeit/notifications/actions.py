@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +18,7 @@ from anticounterfeit.core import audit, queue, tasks
 
 from . import webhook_guard, webhooks
 from .models import Notification, WebhookDelivery
+from .rendering import email_parts, render_text
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ def _create(kind: str, *, context: dict, seller=None, user=None, email: str = ""
             appeal_deadline=None, acting_user=None) -> Notification:
     context = {"seller": seller, "recipient": user, "listing": listing, "decision": decision,
                "appeal_deadline": appeal_deadline, **context}
-    subject = render_to_string(f"notifications/{kind}_subject.txt", context).strip()
-    body = render_to_string(f"notifications/{kind}.txt", context).strip()
+    subject = render_text(f"notifications/{kind}_subject.txt", context).strip()
+    body = render_text(f"notifications/{kind}.txt", context).strip()
     notification = Notification.objects.create(
         seller=seller, user=user, kind=kind, listing=listing, decision=decision, subject=subject[:200], body=body,
         appeal_deadline=appeal_deadline, email_to=email,
@@ -189,10 +189,9 @@ def send_notification_email(notification_id: int, *, last_try: bool) -> Delivery
                                                               Notification.EmailStatus.NONE}:
         return Delivery.SKIPPED
     link = settings.NOTIFY["SITE_URL"].rstrip("/") + reverse("notifications:notice", args=[notification.pk])
-    context = {"notification": notification, "link": link}
-    message = EmailMultiAlternatives(notification.subject, render_to_string("notifications/email.txt", context),
-                                     settings.DEFAULT_FROM_EMAIL, [notification.email_to])
-    message.attach_alternative(render_to_string("notifications/email.html", context), "text/html")
+    text, html = email_parts(notification, link)
+    message = EmailMultiAlternatives(notification.subject, text, settings.DEFAULT_FROM_EMAIL, [notification.email_to])
+    message.attach_alternative(html, "text/html")
     attempts = notification.email_attempts + 1
     try:
         message.send()
