@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from ml.config import ImageLimits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
@@ -145,6 +147,7 @@ CELERY_TASK_ROUTES = {
     "workers.maintenance.*": {"queue": "index"},
     "workers.training.*": {"queue": "index"},
     "workers.trust.*": {"queue": "index"},
+    "workers.retro.*": {"queue": "scan"},  # catalog imports and retroactive matching scan listings
 }
 CELERY_TASK_DEFAULT_QUEUE = "scan"
 CELERY_BEAT_SCHEDULE = {
@@ -243,10 +246,12 @@ BRAND_SELF_SERVICE = {
 RETRO_MATCH_BATCH = env.int("RETRO_MATCH_BATCH", default=16)
 
 # --- Images and bundles (bad input limits) ---
+# One source for what a listing may carry: the API refuses more, and the detector scans all of it.
+IMAGE_LIMITS = ImageLimits()
 UPLOAD_LIMITS = {
-    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
-    "MAX_IMAGE_PIXELS": 40_000_000,
-    "MAX_IMAGES_PER_LISTING": 10,
+    "MAX_IMAGE_BYTES": IMAGE_LIMITS.max_image_bytes,
+    "MAX_IMAGE_PIXELS": IMAGE_LIMITS.max_image_pixels,
+    "MAX_IMAGES_PER_LISTING": IMAGE_LIMITS.max_images_per_listing,
     "MAX_TITLE": 300,
     "MAX_DESCRIPTION": 10_000,
     "MAX_BATCH": 500,

@@ -79,7 +79,7 @@ def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE
     """
     limits = detector_config()
     stale = [image for listing in listings  # the detector embeds only a listing's first images
-             for image in list(listing.images.all())[: limits.max_images_per_listing]
+             for image in list(listing.images.all())[: limits.limits.max_images_per_listing]
              if image.features_version != models.version or _vector_of(image, models.image.dim) is None]
     done = 0
     for start in range(0, len(stale), batch):

@@ -77,8 +77,8 @@ def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_ve
 def file_features(image: ListingImage) -> tuple[np.ndarray, str]:
     """What the detector computes for this image file."""
     models, limits = load_models(), DetectorConfig()
-    picture = load_image(media_path(image.image), max_bytes=limits.max_image_bytes,
-                         max_pixels=limits.max_image_pixels, draft_size=models.image.config.draft_size)
+    picture = load_image(media_path(image.image), max_bytes=limits.limits.max_image_bytes,
+                         max_pixels=limits.limits.max_image_pixels, draft_size=models.image.config.draft_size)
     return models.image.embed([picture], regions=False)[0][0], pdq_hex(picture)
 
 
