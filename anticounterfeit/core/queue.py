@@ -56,6 +56,8 @@ def publish(ids: Sequence[int] | None = None, *, limit: int = 500) -> int:
             rows = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
                 status=OutboxMessage.Status.PENDING)
             rows = list(rows.filter(pk__in=ids) if ids is not None else rows.order_by("pk")[:limit])
+            if settings.EMBEDDED_MODE:  # the runner marks each row published once its task has run
+                return _embedded_runner().submit_all(rows)
             for row in rows:
                 try:
                     _send(row)
@@ -94,23 +96,32 @@ def retry_dead(ids: Sequence[int]) -> int:
 
 
 def _send(row: OutboxMessage) -> None:
-    if settings.EMBEDDED_MODE:
-        _embedded_runner().submit(row.task_name, row.args, row.kwargs)
-        return
     current_app.send_task(row.task_name, args=row.args, kwargs=row.kwargs, headers={"outbox_id": row.pk},
                   retry=True, retry_policy=PUBLISH_RETRY_POLICY)
 
 
 class EmbeddedRunner:
-    """Runs published tasks in order on one daemon thread of this process (the embedded mode's worker)."""
+    """Runs published tasks in order on one daemon thread of this process (the embedded mode's worker).
+
+    A row stays pending until its task has run, so what a process did not get to (it exited) is run by the next
+    one's ``publish_pending``.
+    """
 
     def __init__(self) -> None:
         self._calls: stdlib_queue.Queue = stdlib_queue.Queue()
+        self._taken: set[int] = set()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="embedded-tasks", daemon=True)
         self._thread.start()
 
-    def submit(self, task_name: str, args: list, kwargs: dict) -> None:
-        self._calls.put((task_name, args, kwargs))
+    def submit_all(self, rows: Sequence[OutboxMessage]) -> int:
+        """Queue the rows not queued or running already; returns how many were new."""
+        with self._lock:
+            new = [row for row in rows if row.pk not in self._taken]
+            for row in new:
+                self._taken.add(row.pk)
+                self._calls.put((row.pk, row.task_name, row.args, row.kwargs))
+        return len(new)
 
     def wait_until_idle(self) -> None:
         self._calls.join()
@@ -118,14 +129,21 @@ class EmbeddedRunner:
     def _run(self) -> None:
         app = current_app
         app.loader.import_default_modules()  # the task modules named in the app's ``include``
+        publish_pending()  # what an earlier process of the embedded mode queued and did not get to
         while True:
-            task_name, args, kwargs = self._calls.get()
+            pk, task_name, args, kwargs = self._calls.get()
             try:
-                app.tasks[task_name].apply(args=args, kwargs=kwargs, throw=False)
+                result = app.tasks[task_name].apply(args=args, kwargs=kwargs, throw=False)
+                OutboxMessage.objects.filter(pk=pk).update(
+                    status=OutboxMessage.Status.DEAD if result.failed() else OutboxMessage.Status.PUBLISHED,
+                    published_at=timezone.now(), attempts=F("attempts") + 1,
+                    last_error=str(result.result)[:300] if result.failed() else "")
             except Exception:  # noqa: BLE001 - one failing task must not stop the runner
                 log.exception("embedded task %s failed", task_name)
             finally:
                 close_old_connections()
+                with self._lock:
+                    self._taken.discard(pk)
                 self._calls.task_done()
 
 
