@@ -4,14 +4,9 @@ Service-backed tests are marked ``services``. They skip when PostgreSQL/Redis ar
 and with AC_REQUIRE_SERVICES=1 (CI) any such skip fails the run.
 """
 import os
-import time
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-FAKEBENCH = REPO.parent / "shared" / "fakebench"
-ARTIFACTS = REPO / "tests" / "artifacts"
 
 
 def services_configured() -> tuple[bool, str]:
@@ -97,16 +92,6 @@ def celery_worker_real(django_db_setup, django_db_blocker):
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
                           queues=queues, shutdown_timeout=30, loglevel="WARNING") as worker:
             yield worker
-
-
-def wait_for(predicate, timeout: float = 120, interval: float = 0.3, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import Case, Decision
 from anticounterfeit.notifications.models import Notification
 from anticounterfeit.trust.models import TrustEvent
-from tests.conftest import wait_for
+from tests.support import wait_for
 
 from .helpers import api_payload, labels_by_id, read_jsonl
 

@@ -16,8 +16,8 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import RestrictionReview, SellerLink, TrustEvent
-from tests.conftest import wait_for
 from tests.factories import jpeg_bytes, make_brand, make_reference, scanned_listing
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

@@ -13,8 +13,8 @@ from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.notifications import webhooks
 from anticounterfeit.notifications.actions import send_webhooks
 from anticounterfeit.notifications.models import WebhookDelivery
-from tests.conftest import wait_for
 from tests.factories import scanned_listing
+from tests.support import wait_for
 from workers.notify import sweep_failed_webhooks
 
 from .local_servers import webhook_receiver

@@ -11,7 +11,7 @@ from django.urls import reverse
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.notifications.models import WebhookDelivery
 from anticounterfeit.notifications.webhook_guard import blocked_kind
-from tests.conftest import wait_for
+from tests.support import wait_for
 from workers.notify import deliver_webhook
 
 from .local_servers import webhook_receiver

@@ -18,7 +18,7 @@ from ml.detector import Detector
 from ml.index import ReferenceIndex
 from ml.models import load_models
 from ml.types import BrandInfo, ListingInput, ReferenceInfo, SellerInfo
-from tests.conftest import FAKEBENCH
+from tests.support import FAKEBENCH
 
 BRANDS = {"ring": "Ringo", "star": "Starco", "cross": "Crosso"}
 
