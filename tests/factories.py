@@ -4,11 +4,14 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
+from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
+from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.models import Brand, ReferenceImage, ReferenceItem
 from anticounterfeit.detection.actions import ScanBatchContext, record_detection
 from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.detection.scanning import listings_for_scan
+from anticounterfeit.notifications.actions import send_webhooks
 from ml.types import Match, ScanResult
 
 
@@ -66,3 +69,16 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
     record_detection(listing.pk, result, bank_version=1, context=context)
     listing.refresh_from_db()
     return listing
+
+
+def market(make_user, name: str, url: str = "") -> MarketplaceClient:
+    """A marketplace API client (its user made by the ``make_user`` fixture) with a webhook URL."""
+    return MarketplaceClient.objects.create(name=f"Market {name}", user=make_user(name, Role.API_CLIENT), webhook_url=url)
+
+
+def removal_for(client: MarketplaceClient, listing_id: str = "L-1"):
+    """The ``listing.removed`` webhook delivery for a new listing of ``client``."""
+    listing = scanned_listing(listing_id, "S-1", score=0.9)
+    type(listing).objects.filter(pk=listing.pk).update(client=client)
+    listing.refresh_from_db()
+    return send_webhooks("listing.removed", listing=listing, seller=listing.seller)[0]

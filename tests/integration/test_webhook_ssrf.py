@@ -11,11 +11,11 @@ from django.urls import reverse
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.notifications.models import WebhookDelivery
 from anticounterfeit.notifications.webhook_guard import blocked_kind
+from tests.factories import market, removal_for
 from tests.support import wait_for
 from workers.notify import deliver_webhook
 
 from .local_servers import webhook_receiver
-from .test_webhook_admin import market, removal_for
 
 pytestmark = [pytest.mark.services]
 
