@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+TESTS = Path(__file__).resolve().parent
+
 
 def services_configured() -> tuple[bool, str]:
     db = os.environ.get("DATABASE_URL", "")
@@ -28,13 +30,25 @@ def services_configured() -> tuple[bool, str]:
 _skipped_services: list[str] = []
 
 
+SUITE_ORDER = ("unit", "integration", "browser", "bench")  # fast rules first, then services, then the browser
+
+
+def _suite_rank(item) -> int:
+    path = Path(item.path).resolve()
+    folder = path.relative_to(TESTS).parts[0] if TESTS in path.parents else ""
+    return SUITE_ORDER.index(folder) if folder in SUITE_ORDER else len(SUITE_ORDER)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_suite_rank)  # stable: each folder keeps its own order
+    service_items = [item for item in items if item.get_closest_marker("services")]
+    if not service_items:  # a unit-only run never touches Redis
+        return
     ok, why = services_configured()
     if ok:
         return
-    for item in items:
-        if item.get_closest_marker("services"):
-            item.add_marker(pytest.mark.skip(reason=f"needs real services: {why}"))
+    for item in service_items:
+        item.add_marker(pytest.mark.skip(reason=f"needs real services: {why}"))
 
 
 def pytest_runtest_logreport(report):

@@ -4,6 +4,9 @@ test's edits to another's)."""
 import ast
 from pathlib import Path
 
+import pytest
+import redis
+
 TESTS = Path(__file__).resolve().parents[1]
 
 
@@ -38,3 +41,15 @@ def test_no_test_module_imports_another_or_a_conftest():
     offenders = {str(path.relative_to(TESTS)): found for path in sorted(TESTS.rglob("test_*.py"))
                  if (found := forbidden_imports(path.read_text(encoding="utf-8")))}
     assert offenders == {}
+
+
+def test_a_unit_test_cannot_reach_redis():
+    with pytest.raises(AssertionError, match="connected to Redis"):
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1).ping()
+
+
+def test_a_unit_test_cannot_reach_the_database():
+    from django.db import connection
+
+    with pytest.raises(RuntimeError, match="Database access not allowed"):
+        connection.cursor()
