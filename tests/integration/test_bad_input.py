@@ -82,10 +82,6 @@ def test_api_rejects_duplicates_and_other_clients_cannot_read(api, make_user):
     assert api.get("/api/v1/listings/dup").status_code == 200
 
 
-def test_api_requires_a_token():
-    assert APIClient().post("/api/v1/listings", {}, format="json").status_code in (401, 403)
-
-
 def test_catalog_import_reports_unknown_brand_and_keeps_the_rest(tmp_path):
     (tmp_path / "images" / "ref").mkdir(parents=True)
     (tmp_path / "images" / "ref" / "a.jpg").write_bytes(jpeg_bytes())

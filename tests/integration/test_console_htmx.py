@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 
@@ -81,15 +80,6 @@ def test_counters_partial_is_for_staff(world):
     body = response.content.decode()
     assert response.status_code == 200 and 'data-testid="count-open">2<' in body and "<html" not in body
     assert _client(world["owner"]).get("/console/counters/").status_code == 403
-
-
-def test_vendored_htmx_is_served_locally_with_its_licence():
-    path = finders.find("vendor/htmx.min.js")
-    assert path is not None
-    with open(path, encoding="utf-8") as f:
-        assert "Zero-Clause BSD" in f.readline()
-        assert f.read(20).startswith("var htmx=function()")
-    assert finders.find("vendor/htmx.LICENSE") is not None
 
 
 # ---- case page: the lease strip -------------------------------------------------------------------------------
