@@ -2,7 +2,10 @@
 import io
 
 import numpy as np
+from django.test import Client
 from PIL import Image, ImageDraw
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
@@ -82,3 +85,25 @@ def removal_for(client: MarketplaceClient, listing_id: str = "L-1"):
     type(listing).objects.filter(pk=listing.pk).update(client=client)
     listing.refresh_from_db()
     return send_webhooks("listing.removed", listing=listing, seller=listing.seller)[0]
+
+
+def logged_in(user=None, **kwargs) -> Client:
+    """A Django test client, logged in as ``user`` when one is given (``kwargs`` go to ``Client``)."""
+    client = Client(**kwargs)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def token_client(user) -> APIClient:
+    """An API client that authenticates as ``user`` with a new token."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return api
+
+
+def market_api(make_user, username: str, name: str) -> APIClient:
+    """A marketplace client called ``name`` with its API user ``username``, and an API client authenticated as it."""
+    user = make_user(username, Role.API_CLIENT)
+    MarketplaceClient.objects.create(name=name, user=user)
+    return token_client(user)

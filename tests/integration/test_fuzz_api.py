@@ -13,14 +13,10 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from anticounterfeit.accounts.models import Role
-from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.api.serializers import ListingIntakeSerializer
 from anticounterfeit.listings.models import Listing, ListingImage
-from tests.factories import jpeg_bytes
+from tests.factories import jpeg_bytes, market_api
 from tests.strategies import json_values, nasty_value
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -33,11 +29,7 @@ FIELDS = set(ListingIntakeSerializer().fields) | {"non_field_errors"}
 @pytest.fixture
 def api(make_user):
     cache.clear()
-    user = make_user("market-fuzz", Role.API_CLIENT)
-    MarketplaceClient.objects.create(name="Market fuzz", user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+    return market_api(make_user, "market-fuzz", "Market fuzz")
 
 
 def assert_clean(response) -> None:

@@ -1,13 +1,11 @@
 """Abuse limits on PostgreSQL: login lockout, API throttling (production settings: tests/unit/test_production_settings.py)."""
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
+from tests.factories import market_api
 
 pytestmark = [pytest.mark.services]
 
@@ -53,11 +51,7 @@ def test_api_is_throttled_per_client(make_user, monkeypatch):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "3/min", "anon": "2/min"})
     clients = []
     for name in ("a", "b"):
-        user = make_user(f"market-{name}", Role.API_CLIENT)
-        MarketplaceClient.objects.create(name=f"Market {name}", user=user)
-        api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-        clients.append(api)
+        clients.append(market_api(make_user, f"market-{name}", f"Market {name}"))
     a, b = clients
     assert [a.get("/api/v1/listings/nope").status_code for _ in range(3)] == [404, 404, 404]
     throttled = a.get("/api/v1/listings/nope")
