@@ -2,13 +2,19 @@
 import io
 
 import numpy as np
+from django.test import Client
 from PIL import Image, ImageDraw
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
+from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
+from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.models import Brand, ReferenceImage, ReferenceItem
 from anticounterfeit.detection.actions import ScanBatchContext, record_detection
 from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.detection.scanning import listings_for_scan
+from anticounterfeit.notifications.actions import send_webhooks
 from ml.types import Match, ScanResult
 
 
@@ -66,3 +72,38 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
     record_detection(listing.pk, result, bank_version=1, context=context)
     listing.refresh_from_db()
     return listing
+
+
+def market(make_user, name: str, url: str = "") -> MarketplaceClient:
+    """A marketplace API client (its user made by the ``make_user`` fixture) with a webhook URL."""
+    return MarketplaceClient.objects.create(name=f"Market {name}", user=make_user(name, Role.API_CLIENT), webhook_url=url)
+
+
+def removal_for(client: MarketplaceClient, listing_id: str = "L-1"):
+    """The ``listing.removed`` webhook delivery for a new listing of ``client``."""
+    listing = scanned_listing(listing_id, "S-1", score=0.9)
+    type(listing).objects.filter(pk=listing.pk).update(client=client)
+    listing.refresh_from_db()
+    return send_webhooks("listing.removed", listing=listing, seller=listing.seller)[0]
+
+
+def logged_in(user=None, **kwargs) -> Client:
+    """A Django test client, logged in as ``user`` when one is given (``kwargs`` go to ``Client``)."""
+    client = Client(**kwargs)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def token_client(user) -> APIClient:
+    """An API client that authenticates as ``user`` with a new token."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return api
+
+
+def market_api(make_user, username: str, name: str) -> APIClient:
+    """A marketplace client called ``name`` with its API user ``username``, and an API client authenticated as it."""
+    user = make_user(username, Role.API_CLIENT)
+    MarketplaceClient.objects.create(name=name, user=user)
+    return token_client(user)

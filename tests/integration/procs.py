@@ -10,10 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import redis
+
+from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -21,13 +22,8 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 
 
 def wait_until(predicate, timeout: float, message: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+    """``wait_for`` with the argument order the process helpers use."""
+    return wait_for(predicate, timeout=timeout, interval=interval, message=message)
 
 
 def free_port() -> int:

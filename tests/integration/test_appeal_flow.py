@@ -17,7 +17,7 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Appeal, Case
 from anticounterfeit.notifications.models import Notification, WebhookDelivery
-from tests.conftest import wait_for
+from tests.support import wait_for
 
 from .helpers import labels_by_id, read_jsonl
 from .local_servers import webhook_receiver

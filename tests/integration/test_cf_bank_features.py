@@ -10,7 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.detection import detector_cache as runtime
 from anticounterfeit.detection.actions import record_detection
@@ -50,11 +49,6 @@ def catalog():
     brand = make_brand("acme", "Acme")
     make_reference(brand, "ref-a")
     return brand
-
-
-@pytest.fixture
-def moderator(make_user):
-    return make_user("mod", Role.MODERATOR)
 
 
 def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_version: str, vectors, pdqs) -> Listing:

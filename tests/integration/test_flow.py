@@ -6,11 +6,8 @@ rating drop, counterfeit bank grows → the same fake from another seller scores
 import pytest
 from django.core import mail
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.actions import import_bundle
 from anticounterfeit.catalog.models import ImportJob, ReferenceItem
 from anticounterfeit.core.models import AuditEvent
@@ -19,20 +16,11 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import Case, Decision
 from anticounterfeit.notifications.models import Notification
 from anticounterfeit.trust.models import TrustEvent
-from tests.conftest import wait_for
+from tests.support import wait_for
 
 from .helpers import api_payload, labels_by_id, read_jsonl
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def api(make_user):
-    user = make_user("market", Role.API_CLIENT)
-    MarketplaceClient.objects.create(name="Market A", user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def test_whole_flow(celery_worker_real, demo_bundle, api, make_user, client):

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from ml.cli import bench
-from tests.conftest import FAKEBENCH
+from tests.support import FAKEBENCH
 
 pytestmark = [
     pytest.mark.bench,
