@@ -203,3 +203,29 @@ def indexed_catalog(bundle: Path) -> int:
     job = import_bundle(str(bundle), rebuild=False)
     assert job.errors == [], job.errors
     return build_bank("test catalog")
+
+
+def start_relay(env: dict, workdir: Path, interval: float = 0.5) -> subprocess.Popen:
+    """``manage.py relay_outbox`` (as ``./run relay``): publishes what the commit hooks could not."""
+    return subprocess.Popen([PYTHON, "manage.py", "relay_outbox", "--interval", str(interval)], cwd=REPO, env=env,
+                            stdout=_log(workdir, "relay"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@contextlib.contextmanager
+def publishing_to(broker_url: str):
+    """Point this process's Celery app (its commit hooks, as in a web process) at the test's own broker."""
+    from anticounterfeit.celery import app
+
+    def reset():
+        app._pool = None
+        with contextlib.suppress(AttributeError, KeyError):
+            app.__dict__["amqp"]._producer_pool = None
+
+    before = app.conf.broker_write_url  # what publishing uses (broker_url cannot be overridden once read)
+    app.conf.broker_write_url = broker_url
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.broker_write_url = before
+        reset()
