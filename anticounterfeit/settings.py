@@ -156,6 +156,7 @@ OUTBOX = {
     "REPUBLISH_AFTER_SECONDS": env.int("OUTBOX_REPUBLISH_AFTER_SECONDS", default=3600),
 }
 CELERY_BEAT_SCHEDULE = {
+    "compact-banks": {"task": "workers.bank_builds.compact_banks", "schedule": timedelta(minutes=env.int("BANK_COMPACT_MINUTES", default=60))},
     "relay-outbox": {"task": "workers.maintenance.relay_outbox", "schedule": timedelta(seconds=env.int("OUTBOX_BEAT_SECONDS", default=30))},
     "requeue-stuck-pending": {"task": "workers.maintenance.requeue_stuck_listings", "schedule": timedelta(seconds=env.int("SWEEP_INTERVAL_SECONDS", default=120))},
     "expire-case-leases": {"task": "workers.maintenance.expire_case_leases", "schedule": timedelta(minutes=1)},
