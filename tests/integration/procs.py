@@ -113,9 +113,9 @@ def _log(workdir: Path, name: str):
 
 
 def start_worker(env: dict, workdir: Path, name: str, *, beat: bool = False, concurrency: int = 1,
-                 loglevel: str = "WARNING") -> subprocess.Popen:
-    """``celery worker`` (prefork pool) consuming the scan/index/notify queues, optionally with embedded beat."""
-    cmd = [CELERY, "-A", "anticounterfeit", "worker", "-Q", "scan,index,notify", "-P", "prefork",
+                 loglevel: str = "WARNING", queues: str = "scan,index,notify") -> subprocess.Popen:
+    """``celery worker`` (prefork pool) consuming ``queues``, optionally with embedded beat."""
+    cmd = [CELERY, "-A", "anticounterfeit", "worker", "-Q", queues, "-P", "prefork",
            "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
            "-l", loglevel]
     if beat:
