@@ -1,6 +1,6 @@
 """The names of the Celery tasks the apps queue (``anticounterfeit.core.queue.enqueue``).
 
-The apps never import ``workers``; they name its tasks. ``tests/unit/test_layers.py`` checks that every name
+The apps never import ``workers``; they name its tasks. ``tests/unit/test_task_registry.py`` checks that every name
 here is a task the worker registers.
 """
 SCAN_LISTING = "workers.scan.scan_listing"

@@ -18,7 +18,7 @@ from django.utils import timezone
 from anticounterfeit.core import audit, queue, tasks
 
 from . import webhook_guard, webhooks
-from .models import Notification, WebhookDelivery
+from .models import RETRYABLE_BY_HAND, Notification, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,9 @@ def set_webhook_url(client, url: str, *, acting_user) -> None:
 
 @transaction.atomic
 def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
-    """A person asks for one more attempt of a failed or abandoned delivery (to the client's current URL)."""
-    done = {WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED}
-    updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=done).update(
+    """A person asks for one more attempt of a failed, abandoned or interrupted (``sending``) delivery (to the
+    client's current URL)."""
+    updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=RETRYABLE_BY_HAND).update(
         status=WebhookDelivery.Status.PENDING)
     if not updated:
         return False

@@ -84,3 +84,9 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.client} ({self.status})"
+
+
+# What a person may send again by hand ("retry now"): failed and abandoned deliveries, and a claimed send whose
+# worker died (its outcome is unknown; the receiver drops a repeat by its Idempotency-Key).
+RETRYABLE_BY_HAND = frozenset({WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED,
+                               WebhookDelivery.Status.SENDING})

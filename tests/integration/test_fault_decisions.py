@@ -1,6 +1,7 @@
 """Redis stops while people decide: every kind of decision still answers success and is committed, and once
 Redis is back the relay publishes its consequences and each happens exactly once: one e-mail per notice (a local
-SMTP server counts them), one POST per webhook delivery (a local receiver counts them), one bank update.
+SMTP server counts them), one POST per webhook delivery (a local receiver counts them), one bank delta per
+removed or reinstated listing (and no full rebuild).
 
 The console runs in this process (Django's test client) and publishes to a private redis-server that the test
 stops; the relay (``manage.py relay_outbox``) and a Celery worker are real subprocesses.
@@ -14,7 +15,9 @@ from django.urls import reverse
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.models import BrandReport
+from anticounterfeit.core import tasks
 from anticounterfeit.core.models import OutboxMessage
+from anticounterfeit.detection.models import BankDelta, BankVersion
 from anticounterfeit.listings.models import Listing, Seller
 from anticounterfeit.moderation import actions as moderation
 from anticounterfeit.moderation.models import Appeal, Case, Decision
@@ -118,6 +121,16 @@ def assert_committed(world) -> None:
     assert Seller.objects.get(seller_key="S-1").restricted
 
 
+def assert_one_bank_delta_each(world, banks_before: int) -> None:
+    """Each removed listing joined the counterfeit bank once, the reinstated one left it once; nothing rebuilt."""
+    removed = [world["listings"][key].listing_key for key in ("takedown", "bulk1", "bulk2", "report", "self")]
+    adds = BankDelta.objects.filter(op=BankDelta.Op.ADD_COUNTERFEIT)
+    assert {key: adds.filter(source_key=key).count() for key in removed} == dict.fromkeys(removed, 1)
+    assert BankDelta.objects.filter(op=BankDelta.Op.REMOVE_COUNTERFEIT).count() == 1
+    assert BankDelta.objects.get(op=BankDelta.Op.REMOVE_COUNTERFEIT).source_key == "L-appeal"
+    assert BankVersion.objects.count() == banks_before
+
+
 def test_every_decision_succeeds_with_redis_down_and_each_consequence_happens_once(world, tmp_path):
     smtp_port = free_port()
     with (private_redis() as broker, publishing_to(broker.url), smtp_server(smtp_port) as mails,
@@ -128,6 +141,7 @@ def test_every_decision_succeeds_with_redis_down_and_each_consequence_happens_on
         OutboxMessage.objects.update(status=Status.DONE)
         first_notice = (Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
         first_row = OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True).first()
+        banks_before = BankVersion.objects.count()
 
         broker.stop()
         started = time.monotonic()
@@ -138,6 +152,7 @@ def test_every_decision_succeeds_with_redis_down_and_each_consequence_happens_on
         rows = OutboxMessage.objects.filter(pk__gt=first_row)
         assert rows.exists() and not rows.exclude(status=Status.PENDING).exists(), "queued while the broker was down"
         expected = {name: rows.filter(task_name=name).count() for name in rows.values_list("task_name", flat=True)}
+        assert tasks.REBUILD_BANKS not in expected, "a decision queued a full bank rebuild"
 
         broker.start()  # empty, on the same port
         env = service_env(broker.url, tmp_path, EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}", AC_ENGINE="eager",
@@ -159,12 +174,15 @@ def test_every_decision_succeeds_with_redis_down_and_each_consequence_happens_on
             assert len({post["headers"]["Idempotency-Key"] for post in posts}) == len(posts)
             assert {name: rows.filter(task_name=name, status=Status.DONE).count() for name in expected} == expected
 
+            assert_one_bank_delta_each(world, banks_before)
+
             # The broker delivers every message again (a redelivery): a consumer that completed does nothing.
             from anticounterfeit.celery import app
             for row in rows:
                 app.send_task(row.task_name, args=row.args, kwargs=row.kwargs, headers={"outbox_id": row.pk})
             time.sleep(8)
             assert len(mails) == notices.count() and len(posts) == deliveries.count()
+            assert_one_bank_delta_each(world, banks_before)
         finally:
             stop(worker)
             stop(relay)
