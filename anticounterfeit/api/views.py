@@ -78,6 +78,10 @@ class ListingDetailView(APIView):
         description="An API client reads its own listings only. Listing ids are unique per client, so staff name "
                     "the client when several clients sent the same id (otherwise 409 lists them).")
     def get(self, request, listing_id: str):
+        """The scan status for the marketplace (and staff, brand owners): never for sellers, who must not learn
+        of an investigation before its decision (their seller center shows decisions only)."""
+        if role_of(request.user) == Role.SELLER:
+            raise PermissionDenied("sellers read their listings' decisions in the seller center")
         listings = Listing.objects.visible_to(request.user).filter(listing_key=listing_id).select_related("client")
         if request.query_params.get("client"):
             listings = listings.filter(client__name=request.query_params["client"])

@@ -268,7 +268,10 @@ def set_quarantine(reference: ReferenceItem, quarantined: bool, *, acting_user) 
     reference.save(update_fields=["quarantined"])
     audit.record("reference.quarantine", reference, actor=acting_user, before={"quarantined": before},
                  after={"quarantined": quarantined})
-    queue.enqueue(tasks.REBUILD_BANKS, reason=f"quarantine {reference.ref_key}")
+    if quarantined:  # a tombstone in the live banks; lifting a quarantine needs the reference embedded again
+        queue.enqueue(tasks.EXCLUDE_REFERENCE, reference.ref_key)
+    else:
+        queue.enqueue(tasks.REBUILD_BANKS, reason=f"quarantine of {reference.ref_key} lifted")
     return reference
 
 
@@ -393,7 +396,7 @@ def delete_reference(reference: ReferenceItem, *, acting_user) -> None:
     key = reference.ref_key
     audit.record("reference.delete", reference, actor=acting_user, before={"ref_key": key, "title": reference.title})
     reference.delete()
-    queue.enqueue(tasks.REBUILD_BANKS, reason=f"reference {key} deleted")
+    queue.enqueue(tasks.EXCLUDE_REFERENCE, key)  # a tombstone in the live banks, not a rebuild
 
 
 def _safe_name(name: str) -> str:

@@ -28,6 +28,7 @@ from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
 from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision
+from .thumbnails import attach_thumbnails
 
 staff_required = role_required(*STAFF_ROLES)
 lead_required = role_required(*LEAD_ROLES)
@@ -59,6 +60,8 @@ def queue(request):
     if request.session.get("queue_params") != request.GET.urlencode():  # n / next-after-decision keep these filters
         request.session["queue_params"] = request.GET.urlencode()
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # evaluated once: the thumbnails are set on these rows
+    attach_thumbnails(page.object_list)
     context = {
         "form": form, "page": page, "now": timezone.now(), "policy": policy,
         "prev_qs": querystring(request.GET, page=page.previous_page_number()) if page.has_previous() else "",
@@ -146,6 +149,7 @@ def case_detail(request, pk: int):
         "description_html": evidence.highlight(listing.description, brands),
         "ocr": evidence.ocr_texts(detection, listing, brands),
         "signals": evidence.signal_lines(detection.signals) if detection else [],
+        "explanation": evidence.explanation_lines(detection.explanation) if detection else [],
         "price": evidence.price_context(listing, rows),
         "card": evidence.seller_card(seller, listing, case, request.user),
         **_lease_context(case, request.user),
@@ -289,6 +293,7 @@ def appeal_detail(request, pk: int):
         "description_html": evidence.highlight(listing.description, brands),
         "ocr": evidence.ocr_texts(case.detection, listing, brands),
         "signals": evidence.signal_lines(case.detection.signals) if case.detection else [],
+        "explanation": evidence.explanation_lines(case.detection.explanation) if case.detection else [],
         "price": evidence.price_context(listing, rows),
         "history": evidence.history(listing),
         "own_decision": appeal.decision.moderator_id == request.user.pk,

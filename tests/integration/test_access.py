@@ -6,7 +6,6 @@ notice, brand reference, API listing, protected media), where an object you may 
 """
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from anticounterfeit.accounts.models import Role
@@ -16,7 +15,7 @@ from anticounterfeit.listings.models import Listing, ListingImage, Seller
 from anticounterfeit.moderation import actions as moderation
 from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
-from tests.factories import make_brand, make_reference, scanned_listing
+from tests.factories import make_brand, make_reference, scanned_listing, token_client
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 DENIED = {302, 403, 404}
@@ -130,8 +129,7 @@ def test_staff_open_every_object_page(world, client):
 
 def test_api_clients_read_only_their_own_listings(world):
     for k, other in (("A", "B"), ("B", "A")):
-        api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=world['users']['api_client'][k]).key}")
+        api = token_client(world["users"]["api_client"][k])
         assert api.get(f"/api/v1/listings/API-{k}").status_code == 200
         assert api.get(f"/api/v1/listings/API-{other}").status_code == 404
         assert api.get(f"/api/v1/listings/L-{k}").status_code == 404  # not submitted by this client

@@ -15,8 +15,8 @@ from anticounterfeit.notifications.actions import notify_seller
 from anticounterfeit.notifications.models import Notification, WebhookDelivery
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import RestrictionReview
-from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
+from tests.support import wait_for
 
 from .local_servers import free_port, smtp_server, webhook_receiver
 

@@ -20,7 +20,7 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import SellerLink, TrustEvent
-from tests.factories import jpeg_bytes, make_brand, make_reference, record_scan, scanned_listing
+from tests.factories import jpeg_bytes, record_scan, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -43,17 +43,6 @@ def sales(api, seller_id: str, count: int, report_id: str = "r-1"):
     period_end = (timezone.localdate() - timedelta(days=1)).isoformat()
     return api.post(f"/api/v1/sellers/{seller_id}/sales",
                     {"report_id": report_id, "count": count, "period_end": period_end}, format="json")
-
-
-@pytest.fixture
-def acme():
-    brand = make_brand("acme", "Acme")
-    return brand, make_reference(brand, "ref-a")
-
-
-@pytest.fixture
-def moderator(make_user):
-    return make_user("mod", Role.MODERATOR)
 
 
 def test_trust_cannot_be_laundered_through_another_marketplace(make_user, acme, moderator):

@@ -3,8 +3,6 @@ the repeat-infringer policy (review → restriction → API refusal → lift) an
 import pytest
 from django.core.management import call_command
 from django.template.loader import render_to_string
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.models import MarketplaceClient
@@ -16,21 +14,10 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import RestrictionReview, SellerLink, TrustEvent
-from tests.conftest import wait_for
-from tests.factories import jpeg_bytes, make_brand, make_reference, scanned_listing
+from tests.factories import jpeg_bytes, scanned_listing
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
-
-
-@pytest.fixture
-def acme():
-    brand = make_brand("acme", "Acme")
-    return brand, make_reference(brand, "ref-a")
-
-
-@pytest.fixture
-def staff(make_user):
-    return make_user("mod", Role.MODERATOR), make_user("lead", Role.LEAD)
 
 
 def take_down(listing, moderator, reason="counterfeit"):
@@ -123,15 +110,6 @@ def test_scan_input_carries_the_current_rating(acme, staff):
     take_down(scanned_listing("L-1", "S-1", score=0.95, brand=brand, ref=ref), staff[0])
     later = scanned_listing("L-later", "S-1", score=0.1)
     assert listing_input(later).seller.trust_rating == float(rating("S-1"))
-
-
-@pytest.fixture
-def api(make_user):
-    user = make_user("market", Role.API_CLIENT)
-    MarketplaceClient.objects.create(name="Market A", user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def post_listing(api, listing_id, seller_id="S-rep"):
