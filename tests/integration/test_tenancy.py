@@ -52,7 +52,7 @@ def test_trust_cannot_be_laundered_through_another_marketplace(make_user, acme, 
     api_b, _ = market(make_user, "B")
     for n in range(4):
         listing = scanned_listing(f"L-{n}", "S00009", score=0.95, brand=brand, ref=ref, client=client_a)
-        moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator, rebuild=False)
+        moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator)
     seller_a = Seller.objects.get(client=client_a, seller_key="S00009")
     before = seller_a.trust_rating
 
@@ -78,7 +78,7 @@ def test_notices_go_to_the_registering_tenants_address(make_user, acme, moderato
                       format="json").status_code == 201
     listing = Listing.objects.get(client=client_a, listing_key="A-1")
     record_scan(listing, score=0.95, brand=brand, ref=ref)
-    moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator, rebuild=False)
+    moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator)
     notices = Notification.objects.filter(listing=listing)
     assert notices.exists() and set(notices.values_list("email_to", flat=True)) == {"owner@a.example"}
     assert not Notification.objects.filter(email_to="attacker@b.example").exists()
@@ -151,8 +151,7 @@ def test_prior_takedowns_match_the_history(acme, moderator, make_user):
     decisions = []
     for n in range(4):
         listing = scanned_listing(f"P-{n}", "S-p", score=0.95, brand=brand, ref=ref)
-        decisions.append(moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator,
-                                                 rebuild=False))
+        decisions.append(moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator))
     seller = Seller.objects.get(seller_key="S-p")
     assert seller.prior_takedowns == 4 == trust_actions.takedowns_from_history(seller)
     appeal = moderation.file_appeal(decisions[0], seller=seller, statement="Bought from the brand's own shop.")
@@ -176,7 +175,7 @@ def test_copied_photos_do_not_strike_bystanders(acme, moderator):
     for image, pdq in zip(fake.images.order_by("position"), pdqs, strict=True):
         image.pdq = pdq
         image.save(update_fields=["pdq"])
-    decision = moderation.do_take_down(Case.objects.get(listing=fake).pk, acting_user=moderator, rebuild=False)
+    decision = moderation.do_take_down(Case.objects.get(listing=fake).pk, acting_user=moderator)
     trust_actions.link_sellers_for_decision(decision.pk)
     assert SellerLink.objects.filter(state="suggested").count() >= 1  # evidence for the moderator ...
     for seller in Seller.objects.exclude(seller_key="S-fake"):
@@ -193,7 +192,7 @@ def test_stock_and_catalog_photos_are_no_evidence_of_a_link(acme, moderator, set
         scanned_listing(f"stock-{n}", f"S-stock-{n}", score=0.1, pdq=stock)
     fake = scanned_listing("FAKE-stock", "S-fake", score=0.95, brand=brand, ref=ref, pdq=stock)
     trust_actions.link_sellers_for_decision(moderation.do_take_down(
-        Case.objects.get(listing=fake).pk, acting_user=moderator, rebuild=False).pk)
+        Case.objects.get(listing=fake).pk, acting_user=moderator).pk)
     assert not SellerLink.objects.exists()
 
     catalog = "3c" * 32  # the brand's own catalog photo (the scan matched it to the reference by PDQ)
@@ -202,7 +201,7 @@ def test_stock_and_catalog_photos_are_no_evidence_of_a_link(acme, moderator, set
                               "images": [{"filename": "c.jpg", "data": jpeg_bytes()}]}, enqueue=False)
     record_scan(fake2, score=0.95, brand=brand, ref=ref, pdq=catalog, catalog_copy=True)
     trust_actions.link_sellers_for_decision(moderation.do_take_down(
-        Case.objects.get(listing=fake2).pk, acting_user=moderator, rebuild=False).pk)
+        Case.objects.get(listing=fake2).pk, acting_user=moderator).pk)
     assert not SellerLink.objects.exists()
 
 
@@ -224,7 +223,7 @@ def test_a_seller_downloads_their_own_appeal_file_and_nobody_else_does(acme, mod
     """Finding 8: a seller requesting the evidence file of their own appeal got 404."""
     brand, ref = acme
     listing = scanned_listing("AP-1", "S-appeal", score=0.95, brand=brand, ref=ref)
-    decision = moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator, rebuild=False)
+    decision = moderation.do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator)
     appeal = moderation.file_appeal(decision, seller=listing.seller, statement="Invoice attached.",
                                     evidence=ContentFile(b"%PDF-1.4 invoice", name="invoice.pdf"))
     url = f"/media/{appeal.evidence.name}"

@@ -93,7 +93,7 @@ def step(parties, model: Model, op: tuple) -> None:
             record_scan(listing, score=0.95)
         case = Case.objects.open().filter(listing=listing).first()
         if case is not None:
-            moderation.do_take_down(case.pk, acting_user=parties["moderator"], rebuild=False)
+            moderation.do_take_down(case.pk, acting_user=parties["moderator"])
     elif kind == "appeal":
         listing = Listing.objects.filter(client=client, listing_key=op[2], status=Listing.Status.REMOVED).first()
         decision = listing and listing.cases.order_by("-pk").first().decisions.order_by("-pk").first()

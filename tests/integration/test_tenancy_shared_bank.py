@@ -43,7 +43,7 @@ def test_a_fake_confirmed_at_a_is_flagged_at_b_without_a_seller_data(make_user):
     build_bank("test: catalog")
     detector_cache._state.update(version=None, detector=None)
     assert scan_listings([fake_a.pk]) == 1
-    do_take_down(Case.objects.get(listing=fake_a).pk, acting_user=moderator, rebuild=False)
+    do_take_down(Case.objects.get(listing=fake_a).pk, acting_user=moderator)
     build_bank("test: A's takedown")
     detector_cache._state.update(version=None, detector=None)
 
