@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from anticounterfeit.accounts.models import Role
+from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.actions import import_bundle
 from anticounterfeit.catalog.models import ImportJob, ReferenceItem
 from anticounterfeit.core.models import AuditEvent
@@ -24,8 +25,9 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def test_whole_flow(celery_worker_real, demo_bundle, api, make_user, client):
-    # 1. Import: rows now, banks built by the worker on the index queue.
-    job = import_bundle(str(demo_bundle))
+    # 1. Import: rows now, banks built by the worker on the index queue. The bundle's sellers are the marketplace's
+    # (the API client "Market A" that sends the listings): seller ids are per tenant.
+    job = import_bundle(str(demo_bundle), tenant=MarketplaceClient.objects.get(name="Market A"))
     assert job.errors == []
     assert ReferenceItem.objects.count() == len(read_jsonl(demo_bundle / "catalog.jsonl"))
     bank = wait_for(lambda: BankVersion.objects.first(), message="the first bank version")
