@@ -338,6 +338,7 @@ class Detector:
         for m in mentions:
             # Naming the brand in the title is the seller's own claim: it outweighs look-alike images.
             w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * {"title": 1.0, "image": 0.8}.get(m.field, 0.6)
+            w *= m.weight  # a product line that is an ordinary word says little about the brand
             w *= 0.8 if m.distance else 1.0
             votes[m.brand_id] = max(votes[m.brand_id], w)
         for b, v in e.img.items():
@@ -386,7 +387,8 @@ class Detector:
             "mention_title": float(any(m.kind in ("name", "alias") for m in title_m)),
             "mention_any": float(bool(names)),
             "mention_desc_only": float(bool(bm) and not title_m),
-            "mention_protected_only": float(bool(bm) and not names),
+            # as strong as the most distinctive protected term found ("Pilot" counts for less than "Ultraboost")
+            "mention_protected_only": 0.0 if names else max((m.weight for m in bm), default=0.0),
             "mention_fuzzy": float(bool(bm) and min(m.distance for m in bm) > 0),
             "mention_obfuscated": float(obfuscated),
             "mention_image": float(in_image),
