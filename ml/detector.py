@@ -11,7 +11,7 @@ from PIL import Image
 
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig, EmbedderConfig
-from ml.evasion import evasion_terms, genuine_claims, hype_terms
+from ml.evasion import evasion_terms, genuine_claims, hype_terms, second_hand_terms
 from ml.image_embedder import RegionVectors
 from ml.images import ImageError, image_map, load_image, square_pixels
 from ml.index import ReferenceIndex
@@ -397,6 +397,7 @@ class Detector:
             "evasion_terms": min(3.0, float(len(evasion))),
             "hype_terms": min(4.0, float(len(hype_terms(text_blob)))),
             "genuine_claims": min(3.0, float(len(genuine_claims(text_blob)))),
+            "second_hand": min(2.0, float(len(second_hand_terms(text_blob)))),
             "price_vs_msrp": log_ratio_feature(price_ratio(lst.price, msrp)),
             "price_vs_brand": log_ratio_feature(price_ratio(lst.price, self.brand_median.get(brand))),
             "price_known": float(lst.price is not None and msrp is not None),

@@ -33,9 +33,11 @@ MONOTONE: dict[str, int] = {
     "x_compatible_noimg": -1, "price_vs_msrp": -1, "price_vs_brand": -1, "x_cheap": 1, "x_cheap_unauth": 1,
     "x_unauth_pdq": 1, "x_unauth_img": 1, "x_unauth_logo": 1, "x_unauth_region": 1, "x_unauth_mention": 1,
     "x_unauth_claim": 1, "x_unauth_text": 1, "x_evasion_brand": 1, "x_desc_only_unauth": 1,
+    "seller_log_age": -1, "seller_log_sales": -1, "seller_trust": -1,
 }
 CF_COPY_SIM = 0.95  # cosine to a confirmed counterfeit's image from which it is the same photo
-CATALOG_COPY_SIM = 0.93  # cosine to a catalog photo from which it is that photo (PDQ near-copy counts too)
+CATALOG_COPY_SIM = 0.95  # cosine to a catalog photo from which it is that photo ...
+CATALOG_COPY_PDQ_SIM = 0.9  # ... or this close with a PDQ near-copy (PDQ alone also matches plain, flat photos)
 FRACTION_OF_MSRP = -1.74  # log2 price/MSRP: below ~30 % of MSRP (used goods sell at 35-80 %)
 
 
@@ -54,7 +56,8 @@ def strong_evidence(f: dict[str, float]) -> list[StrongEvidence]:
     out = []
     if f.get("cf_pdq_match", 0.0) >= 1.0 or f.get("cf_sim", 0.0) >= CF_COPY_SIM:
         out.append(STRONG_EVIDENCE[0])
-    catalog_copy = f.get("pdq_match", 0.0) >= 1.0 or f.get("img_sim", 0.0) >= CATALOG_COPY_SIM
+    img = f.get("img_sim", 0.0)
+    catalog_copy = img >= CATALOG_COPY_SIM or (f.get("pdq_match", 0.0) >= 1.0 and img >= CATALOG_COPY_PDQ_SIM)
     if (catalog_copy and f.get("price_known", 0.0) and f.get("price_vs_msrp", 0.0) <= FRACTION_OF_MSRP
             and not f.get("seller_authorized", 0.0)):
         out.append(STRONG_EVIDENCE[1])

@@ -53,6 +53,41 @@ def format_reliability(table: list[ReliabilityBin]) -> str:
 Train = Callable[[list[int]], Callable[[list[int]], np.ndarray]]  # train rows -> (test rows -> scores)
 
 
+@dataclass(frozen=True)
+class ExtraRows:
+    """Labelled rows added to every training fold and never scored (generated bundles), at a sample weight."""
+
+    features: list[dict[str, float]]
+    labels: list[int]
+    weight: float = 0.5
+
+
+def scorer_trainer(features: list[dict[str, float]], y: Sequence[int], *, C: float = 0.3,
+                   extra: ExtraRows | None = None) -> Train:
+    """A ``Train`` that fits ``ml.scorer.Scorer`` on the given rows (plus ``extra``) and scores other rows."""
+    from ml.scorer import Scorer
+
+    def train(rows: list[int]) -> Callable[[list[int]], np.ndarray]:
+        feats = [features[i] for i in rows] + (extra.features if extra else [])
+        labels = [int(y[i]) for i in rows] + (list(extra.labels) if extra else [])
+        weights = [1.0] * len(rows) + ([extra.weight] * len(extra.labels) if extra else [])
+        scorer = Scorer.train(feats, labels, C=C, sample_weight=weights if extra else None)
+        return lambda test: scorer.predict([features[i] for i in test])
+
+    return train
+
+
+def grouped_scores(y: Sequence[int], groups: Sequence[str], train: Train, folds: int = 5) -> np.ndarray:
+    """Every row scored by a model fitted on the other groups' rows (``GroupKFold``: a brand never spans folds)."""
+    from sklearn.model_selection import GroupKFold
+
+    p = np.zeros(len(y))
+    idx = np.arange(len(y))
+    for tr, te in GroupKFold(folds).split(idx, y, groups):
+        p[te] = train(tr.tolist())(te.tolist())
+    return p
+
+
 def leave_one_trick_out(y: Sequence[int], categories: Sequence[str], groups: Sequence[str], train: Train,
                         folds: int = 5) -> dict[str, float]:
     """Recall at ``THRESHOLD`` per counterfeit category (``cf_*``) when neither its brand nor its trick was
