@@ -23,7 +23,7 @@ class OcrRecall:
     per_layout: dict[str, float] = field(default_factory=dict)
 
 
-def printed_word_recall(n: int = 60, seed: int = 5, size: int = 480) -> OcrRecall:
+def printed_word_recall(n: int = 60, seed: int = 5, size: int = 480, config=None) -> OcrRecall:
     from ml.brands import BrandMatcher
     from ml.ocr import image_text
     from ml.synth.names import invent_names
@@ -32,11 +32,11 @@ def printed_word_recall(n: int = 60, seed: int = 5, size: int = 480) -> OcrRecal
 
     rng = random.Random(seed)
     samples = [printed_word(rng, w, size) for w in invent_names(random.Random(seed + 1), n)]
-    image_text(samples[0].image)  # load the engine outside the timing
+    image_text(samples[0].image, config)  # load the engine outside the timing
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     t0 = time.perf_counter()
     for s in samples:
-        text = image_text(s.image)
+        text = image_text(s.image, config)
         read = any(m.kind == "name" for m in BrandMatcher([BrandInfo("b", s.word)]).find(text, "image"))
         per[s.layout][0] += int(read)
         per[s.layout][1] += 1
@@ -50,9 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--size", type=int, default=480)
+    ap.add_argument("--size", type=int, default=640, help="photo side in px")
+    ap.add_argument("--detect-side", type=int, default=None, help="text detector input side (default: OcrConfig's)")
     a = ap.parse_args(argv)
-    r = printed_word_recall(a.n, a.seed, a.size)
+    from ml.ocr import OcrConfig
+
+    config = OcrConfig(max_side=a.detect_side) if a.detect_side else OcrConfig()
+    r = printed_word_recall(a.n, a.seed, a.size, config)
     print(f"OCR read {r.recall:.3f} of {r.n} printed brand words, {r.ms_per_image:.0f} ms per image")
     for k, v in r.per_layout.items():
         print(f"    {k:10s} {v:.3f}")

@@ -32,7 +32,7 @@ class OcrConfig:
 
 
 _lock = threading.Lock()
-_engine_of: dict[int, object] = {}  # pid -> engine
+_engine_of: dict[tuple[int, OcrConfig], object] = {}  # (pid, config) -> engine
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,7 +55,7 @@ def ocr_status() -> str:
 
 def _engine(config: OcrConfig):
     with _lock:
-        engine = _engine_of.get(os.getpid())
+        engine = _engine_of.get((os.getpid(), config))
         if engine is None:
             from rapidocr import RapidOCR
 
@@ -64,8 +64,9 @@ def _engine(config: OcrConfig):
                 "Det.limit_side_len": config.max_side, "Det.limit_type": "max",
                 "EngineConfig.onnxruntime.intra_op_num_threads": config.threads,
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1})
-            _engine_of.clear()
-            _engine_of[os.getpid()] = engine
+            if any(pid != os.getpid() for pid, _ in _engine_of):  # a forked child: the parent's are not ours
+                _engine_of.clear()
+            _engine_of[(os.getpid(), config)] = engine
         return engine
 
 
