@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from ml.config import ImageLimits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
@@ -140,11 +142,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
     "workers.scan.scan_ocr": {"queue": "ocr"},  # OCR follow-ups: own queue/pool, never delay first verdicts
     "workers.scan.*": {"queue": "scan"},
-    "workers.banks.*": {"queue": "index"},
+    "workers.bank_builds.*": {"queue": "index"},
     "workers.notify.*": {"queue": "notify"},
     "workers.maintenance.*": {"queue": "index"},
     "workers.training.*": {"queue": "index"},
     "workers.trust.*": {"queue": "index"},
+    "workers.retro.*": {"queue": "scan"},  # catalog imports and retroactive matching scan listings
 }
 CELERY_TASK_DEFAULT_QUEUE = "scan"
 CELERY_BEAT_SCHEDULE = {
@@ -164,7 +167,6 @@ DETECTION = {
     "HIGH_PRIORITY_THRESHOLD": env.float("HIGH_PRIORITY_THRESHOLD", default=0.85),
     "BANK_DIR": MEDIA_ROOT / "banks",
     "EMBED_CACHE_DIR": VAR_DIR / "embed-cache",
-    "TORCH_THREADS": env.int("TORCH_THREADS", default=0),  # 0 = all cores of this worker
     "STUCK_PENDING_AFTER": timedelta(minutes=env.float("STUCK_PENDING_MINUTES", default=5)),
     # A fast result still waiting for its OCR follow-up this long gets the follow-up queued again (beat sweeper).
     "OCR_FOLLOWUP_GRACE": timedelta(seconds=env.float("OCR_FOLLOWUP_GRACE_SECONDS", default=600)),
@@ -173,6 +175,21 @@ DETECTION = {
     "RETRAIN_MIN_NEW_DECISIONS": env.int("RETRAIN_MIN_NEW_DECISIONS", default=200),
     "RETRAIN_MIN_DECISIONS": env.int("RETRAIN_MIN_DECISIONS", default=100),
 }
+
+# --- ML (ml/ reads no environment: anticounterfeit/detection/ml_config.py passes these into its config classes) ---
+AC_ENGINE = env.str("AC_ENGINE", default="auto")  # cuda | mixed | onnx | compile | eager | auto (ml.engines)
+AC_BF16 = env.str("AC_BF16", default="auto")  # bf16 policy of the CPU engines: auto | 1 | 0
+AC_ENGINE_CACHE = env.str("AC_ENGINE_CACHE", default="")  # ONNX exports; "" = ~/.cache/anticounterfeit/engines
+TORCH_THREADS = env.int("TORCH_THREADS", default=0)  # intra-op threads per process; 0 = all cores of this worker
+AC_IMAGE_THREADS = env.int("AC_IMAGE_THREADS", default=0)  # image decode threads; 0 = from TORCH_THREADS, max 4
+AC_LOGO_VERIFY = env.bool("AC_LOGO_VERIFY", default=True)  # the follow-up scan's small-logo stage
+AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=1)  # images OCR reads per listing; 0 = off
+# Vector banks (ml.config.BankConfig): exact search up to AC_HNSW_ABOVE vectors, HNSW up to AC_IVF_ABOVE, IVF-PQ above.
+AC_HNSW_ABOVE = env.int("AC_HNSW_ABOVE", default=50_000)
+AC_HNSW_EF_SEARCH = env.int("AC_HNSW_EF_SEARCH", default=128)
+AC_IVF_ABOVE = env.int("AC_IVF_ABOVE", default=200_000)
+AC_IVF_NPROBE = env.int("AC_IVF_NPROBE", default=16)
+
 CASE_LEASE = timedelta(minutes=env.int("CASE_LEASE_MINUTES", default=15))
 CASE_SLA = timedelta(hours=env.int("CASE_SLA_HOURS", default=24))  # oldest open case older than this is flagged
 # Queue recency: a case opened this much later counts double (moderation.actions.case_priority). Changing it
@@ -228,10 +245,12 @@ BRAND_SELF_SERVICE = {
 RETRO_MATCH_BATCH = env.int("RETRO_MATCH_BATCH", default=16)
 
 # --- Images and bundles (bad input limits) ---
+# One source for what a listing may carry: the API refuses more, and the detector scans all of it.
+IMAGE_LIMITS = ImageLimits()
 UPLOAD_LIMITS = {
-    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
-    "MAX_IMAGE_PIXELS": 40_000_000,
-    "MAX_IMAGES_PER_LISTING": 10,
+    "MAX_IMAGE_BYTES": IMAGE_LIMITS.max_image_bytes,
+    "MAX_IMAGE_PIXELS": IMAGE_LIMITS.max_image_pixels,
+    "MAX_IMAGES_PER_LISTING": IMAGE_LIMITS.max_images_per_listing,
     "MAX_TITLE": 300,
     "MAX_DESCRIPTION": 10_000,
     "MAX_BATCH": 500,

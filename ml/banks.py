@@ -147,7 +147,7 @@ class VectorBank:
     @property
     def window_scores_rounded(self) -> bool:
         """Whether ``best_of_windows`` scores in bf16 (off by ~1e-3): callers re-score the pairs they keep."""
-        from ml.engine import bf16_hardware
+        from ml.engines.policy import bf16_hardware
 
         return not self.approximate and bf16_hardware()
 
@@ -158,7 +158,7 @@ class VectorBank:
         The region search: 126 windows per photo, and the detector keeps only the best window per reference.
         Top-k search per window (FAISS) kept 8 per window, so a reference beaten by eight others in every window
         was missed; this scores them all, from the cells (``RegionVectors.best_scores``: half the products of
-        scoring the windows), in bf16 on bf16 hardware (AMX: ~7x fp32; a score is off by ~1e-3, so callers
+        scoring the windows), in bf16 on bf16 hardware (much faster than fp32; a score is off by ~1e-3, so callers
         re-score the pairs they keep with ``RegionVectors.scores``). Flat banks only: an approximate bank's rows are too
         many to score all (use ``search``).
         """

@@ -1,4 +1,4 @@
-"""Read and validate a catalog/listing bundle (folder or ZIP) in the DESIGN.md JSONL format.
+"""Read and validate a catalog/listing bundle (folder or ZIP) in the JSONL bundle format (docs/architecture.md, Data formats).
 
 A bad line is skipped with a precise error (file, line, item, field); everything else is kept.
 """

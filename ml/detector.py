@@ -12,24 +12,24 @@ from PIL import Image
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig, EmbedderConfig
 from ml.evasion import evasion_terms, genuine_claims, hype_terms, second_hand_terms
+from ml.hardware import aside
 from ml.image_embedder import RegionVectors
 from ml.images import ImageError, image_map, load_image, square_pixels
 from ml.index import ReferenceIndex
 from ml.logo_verify import LogoVerifier
-from ml.models import Models
+from ml.models import LoadedModels
 from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
 from ml.ocr import image_text, ocr_available
 from ml.pdq import PDQ_BITS, pdq_hex_of
 from ml.pricing import log_ratio_feature, price_ratio
-from ml.runtime import aside
 from ml.seller import seller_features
 from ml.textnorm import fold
-from ml.types import Detection, ListingInput, Match
+from ml.types import ListingInput, Match, ScanResult
 
 
 @dataclass
-class _Evidence:
-    """Per-listing raw search results, keyed by brand, before they become features."""
+class Evidence:
+    """One listing's raw search results, keyed by brand, before they become features."""
 
     img: dict[str, tuple[float, str, int, int]] = field(default_factory=dict)  # brand -> (sim, ref, li, ri)
     logo: dict[str, tuple[float, str, int, int, tuple]] = field(default_factory=dict)
@@ -38,6 +38,26 @@ class _Evidence:
     pdq: dict[str, tuple[int, str, int, int]] = field(default_factory=dict)
     cf_sim: tuple[float, str, str | None] = (0.0, "", None)
     cf_pdq: tuple[int, str, str | None] = (PDQ_BITS, "", None)
+
+
+@dataclass
+class ListingSignals:
+    """Everything the detector finds in one listing but its score: what the scorer reads (``features``), what a
+    result shows (brand, matches, explanation inputs) and what is stored for later comparison (vectors, hashes).
+    Training and evaluation read these without scoring."""
+
+    features: dict[str, float]
+    brand_id: str | None  # the attributed brand (None: nothing points anywhere)
+    mentions: list[Mention]
+    evidence: Evidence
+    evasion: list[str]
+    matches: list[Match]
+    image_vectors: np.ndarray  # (n decoded images, D) float32 global vectors
+    pdq_hashes: list[str]  # hex per decoded image, the rows of image_vectors
+    image_positions: list[int]  # index in the listing's image list of each row
+    errors: list[str]
+    image_text: dict[int, str]  # OCR text per image position (only images OCR ran on)
+    followup_pending: bool  # see ScanResult.followup_pending
 
 
 class ScanImage(NamedTuple):
@@ -53,7 +73,7 @@ def decode_scan_image(source: str | os.PathLike | bytes, config: DetectorConfig,
     (e.g. the counterfeit bank's refresh) goes through here too, so stored and scanned features agree.
     Raises ``ImageError``.
     """
-    im = load_image(source, max_bytes=config.max_image_bytes, max_pixels=config.max_image_pixels,
+    im = load_image(source, max_bytes=config.limits.max_image_bytes, max_pixels=config.limits.max_image_pixels,
                     draft_size=embedder.draft_size)
     square = square_pixels(im, embedder.input_size)
     return ScanImage(im, square, pdq_hex_of(im, square))
@@ -65,7 +85,7 @@ def _keep_max(d: dict, brand: str, value: tuple) -> None:
 
 
 class Detector:
-    def __init__(self, models: Models, index: ReferenceIndex, scorer=None, config: DetectorConfig | None = None):
+    def __init__(self, models: LoadedModels, index: ReferenceIndex, scorer=None, config: DetectorConfig | None = None):
         from ml.scorer import Scorer
 
         self.models = models
@@ -79,40 +99,36 @@ class Detector:
         self.logo_verifier = LogoVerifier(models, index, self.config.logo)
 
     # ---- public -----------------------------------------------------------------------------
-    def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[Detection]:
-        """Scan a batch; a bad image is reported in Detection.errors and the rest is still used.
+    def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[ScanResult]:
+        """Scan a batch; a bad image is reported in ScanResult.errors and the rest is still used.
 
-        ``ocr=False`` is the fast path: OCR (~10 ms per image) and the small-logo stage (ml/logo_verify.py,
-        ~150-250 ms per image) are left to a follow-up scan (``ocr=True``) of the listings marked
-        ``Detection.followup_pending``, which replaces this result.
+        ``ocr=False`` is the fast path: OCR and the small-logo stage (ml/logo_verify.py), the slowest stages
+        per image, are left to a follow-up scan (``ocr=True``) of the listings marked
+        ``ScanResult.followup_pending``, which replaces this result.
         """
         return self.scan_detailed(listings, ocr=ocr)[0]
 
     def scan_detailed(self, listings: list[ListingInput], *,
-                      ocr: bool = True) -> tuple[list[Detection], dict[str, list]]:
+                      ocr: bool = True) -> tuple[list[ScanResult], list[ListingSignals]]:
         """Like ``scan`` but also returns the raw extraction (evidence per brand) for evaluation."""
-        feats = self.extract(listings, ocr=ocr)
-        probs = self.scorer.predict(feats["features"]) if listings else np.zeros(0)
+        found = self.extract(listings, ocr=ocr)
+        probs = self.scorer.predict([s.features for s in found]) if listings else np.zeros(0)
         out = []
-        for n, lst in enumerate(listings):
-            f = feats["features"][n]
-            brand = feats["brands"][n]
-            out.append(Detection(
-                listing_id=lst.listing_id, score=float(probs[n]), brand_id=brand, signals=f,
-                explanation=self._explain(lst, f, brand, feats["mentions"][n], feats["evidence"][n],
-                                          feats["evasion"][n]),
-                matches=feats["matches"][n], image_vectors=feats["vectors"][n], pdq_hashes=feats["pdq"][n],
-                model_version=self.model_version, errors=feats["errors"][n], image_text=feats["image_text"][n],
-                image_positions=feats["positions"][n],
-                followup_pending=feats["followup_pending"][n]))
-        return out, feats
+        for lst, s, p in zip(listings, found, probs.tolist(), strict=True):
+            out.append(ScanResult(
+                listing_id=lst.listing_id, score=p, brand_id=s.brand_id, signals=s.features,
+                explanation=self._explain(lst, s.features, s.brand_id, s.mentions, s.evidence, s.evasion),
+                matches=s.matches, image_vectors=s.image_vectors, pdq_hashes=s.pdq_hashes,
+                model_version=self.model_version, errors=s.errors, image_text=s.image_text,
+                image_positions=s.image_positions, followup_pending=s.followup_pending))
+        return out, found
 
-    def extract(self, listings: list[ListingInput], *, ocr: bool = True) -> dict[str, list]:
-        """Everything but the score: features, attributed brand, matches, vectors (used by training too)."""
+    def extract(self, listings: list[ListingInput], *, ocr: bool = True) -> list[ListingSignals]:
+        """Everything but the score, one record per listing (used by training too)."""
         cfg = self.models.image.config
         images, owners, errors = [], [], [[] for _ in listings]
         jobs = [(n, i, p) for n, lst in enumerate(listings)
-                for i, p in enumerate(lst.image_paths[: self.config.max_images_per_listing])]
+                for i, p in enumerate(lst.image_paths[: self.config.limits.max_images_per_listing])]
 
         def decode(job: tuple) -> ScanImage | ImageError:
             try:
@@ -134,7 +150,7 @@ class Detector:
         tvec = text_job.result()
         sq = np.stack(squares) if squares else np.zeros((0, cfg.input_size, cfg.input_size, 3), np.uint8)
         glob, regs = self.models.image.embed_factored(sq, regions=True)
-        ev = [_Evidence() for _ in listings]
+        ev = [Evidence() for _ in listings]
         self._search_images(glob, regs, hexes, owners, ev)
         self._search_text(tvec, ev)
         text_mentions = [self.matcher.find(lst.title, "title") +
@@ -142,7 +158,7 @@ class Detector:
         rows_of = [[k for k, (o, _) in enumerate(owners) if o == n] for n in range(len(listings))]
         read: list[tuple[list[Mention], dict[int, str]]] = [([], {}) for _ in listings]
         if ocr:
-            # Tesseract reads on the background thread (it releases the GIL) while this thread verifies
+            # OCR reads on the background thread (onnxruntime releases the GIL) while this thread verifies
             # small logos, so the follow-up scan's two slow stages share the cores instead of queueing.
             reading = aside(lambda: [self._ocr_mentions(text_mentions[n], lst.image_paths,
                                                         [owners[k][1] for k in rows_of[n]])
@@ -150,30 +166,25 @@ class Detector:
             self._find_small_logos(text_mentions, images, owners, ev)
             read = reading.result()
 
-        res: dict[str, list] = defaultdict(list)
+        out = []
         for n, lst in enumerate(listings):
             rows = rows_of[n]
             mentions = text_mentions[n]
             ocr_mentions, ocr_text = read[n]
-            res["followup_pending"].append(not ocr and bool(rows) and (
-                self._ocr_could_matter(mentions) and ocr_available()
-                or self._logos_could_matter(mentions, ev[n])))
+            pending = not ocr and bool(rows) and (self._ocr_could_matter(mentions)
+                                                  and ocr_available()
+                                                  or self._logos_could_matter(mentions, ev[n]))
             mentions += ocr_mentions
             evasion = evasion_terms(lst.title + " . " + lst.description)
             brand = self._attribute(mentions, ev[n])
             f = self._features(lst, brand, mentions, evasion, ev[n], n_images=len(rows), n_errors=len(errors[n]))
-            res["features"].append(f)
-            res["brands"].append(brand)
-            res["mentions"].append(mentions)
-            res["evidence"].append(ev[n])
-            res["evasion"].append(evasion)
-            res["matches"].append(self._matches(ev[n], brand))
-            res["vectors"].append(glob[rows] if rows else np.zeros((0, self.models.image.dim), np.float32))
-            res["pdq"].append([hexes[k] for k in rows])
-            res["positions"].append([owners[k][1] for k in rows])
-            res["errors"].append(errors[n])
-            res["image_text"].append(ocr_text)
-        return res
+            out.append(ListingSignals(
+                features=f, brand_id=brand, mentions=mentions, evidence=ev[n], evasion=evasion,
+                matches=self._matches(ev[n], brand),
+                image_vectors=glob[rows] if rows else np.zeros((0, self.models.image.dim), np.float32),
+                pdq_hashes=[hexes[k] for k in rows], image_positions=[owners[k][1] for k in rows],
+                errors=errors[n], image_text=ocr_text, followup_pending=pending))
+        return out
 
     def _ocr_mentions(self, text_mentions: list[Mention], sources: tuple,
                       positions: list[int]) -> tuple[list[Mention], dict[int, str]]:
@@ -189,11 +200,11 @@ class Detector:
         texts: dict[int, str] = {}
         for pos in positions[: self.config.ocr_max_images]:
             try:
-                im = load_image(sources[pos], max_bytes=self.config.max_image_bytes,
-                                max_pixels=self.config.max_image_pixels, draft_size=OCR_MAX_SIDE)
+                im = load_image(sources[pos], max_bytes=self.config.limits.max_image_bytes,
+                                max_pixels=self.config.limits.max_image_pixels, draft_size=OCR_MAX_SIDE)
             except ImageError:  # decoded fine a moment ago; a file replaced meanwhile is just not read
                 continue
-            text = image_text(im).strip()
+            text = image_text(im, self.config.ocr).strip()
             if text:
                 texts[pos] = text
                 found += [m for m in self.matcher.find(text, "image") if m.kind in ("name", "alias")]
@@ -207,7 +218,7 @@ class Detector:
         """OCR can change the result only when it runs at all and the text names no catalog brand."""
         return self.config.ocr_max_images > 0 and not self._names_a_brand(text_mentions)
 
-    def _logos_could_matter(self, text_mentions: list[Mention], e: _Evidence) -> bool:
+    def _logos_could_matter(self, text_mentions: list[Mention], e: Evidence) -> bool:
         """The small-logo stage can matter where the text names no catalog brand and no fast image evidence is
         already strong (a near-copy, or an image/logo match at ``skip_above``) — and the bank has logos."""
         strongest = max((v[0] for d in (e.img, e.logo) for v in d.values()), default=0.0)
@@ -217,7 +228,7 @@ class Detector:
                 and self.logo_verifier.available)
 
     def _find_small_logos(self, text_mentions: list[list[Mention]], images: list,
-                          owners: list[tuple[int, int]], ev: list[_Evidence]) -> None:
+                          owners: list[tuple[int, int]], ev: list[Evidence]) -> None:
         """Follow-up scans only: verified small logos (ml/logo_verify.py) become ``logo`` evidence of their brand.
 
         Runs on the first ``logo.max_images`` decoded images of each listing where ``_logos_could_matter``.
@@ -238,7 +249,7 @@ class Detector:
                 _keep_max(ev[n].logo, h.brand_id, (verifier.to_sim(h.ncc), h.ref_id, li, h.image, h.box))
 
     # ---- searching --------------------------------------------------------------------------
-    def _search_images(self, glob, regs, hexes, owners, ev: list[_Evidence]) -> None:
+    def _search_images(self, glob, regs, hexes, owners, ev: list[Evidence]) -> None:
         if not len(glob):
             return
         idx = self.index
@@ -323,7 +334,7 @@ class Detector:
         q = np.repeat(np.arange(len(s)), s.shape[1])
         return i.ravel(), s.ravel(), q // n_win, q % n_win
 
-    def _search_text(self, tvec: np.ndarray, ev: list[_Evidence]) -> None:
+    def _search_text(self, tvec: np.ndarray, ev: list[Evidence]) -> None:
         s, ids = self.index.ref_text.search(tvec, 16)
         for n in range(len(ev)):
             for sc, j in zip(s[n], ids[n], strict=True):
@@ -332,7 +343,7 @@ class Detector:
                     _keep_max(ev[n].text, m["brand_id"], (float(sc), m["ref_id"]))
 
     # ---- brand + features -------------------------------------------------------------------
-    def _attribute(self, mentions: list[Mention], e: _Evidence) -> str | None:
+    def _attribute(self, mentions: list[Mention], e: Evidence) -> str | None:
         """Pick the brand with the most combined evidence; None when nothing points anywhere."""
         votes: dict[str, float] = defaultdict(float)
         for m in mentions:
@@ -358,7 +369,7 @@ class Detector:
         return b if v >= 0.3 else None
 
     def _features(self, lst: ListingInput, brand: str | None, mentions: list[Mention], evasion: list[str],
-                  e: _Evidence, *, n_images: int, n_errors: int) -> dict[str, float]:
+                  e: Evidence, *, n_images: int, n_errors: int) -> dict[str, float]:
         in_image = any(m.brand_id == brand and m.field == "image" for m in mentions)
         bm = [m for m in mentions if m.brand_id == brand and m.field != "image"]
         title_m = [m for m in bm if m.field == "title"]
@@ -409,7 +420,7 @@ class Detector:
         f.update(seller_features(lst.seller, brand))
         return f
 
-    def _best_ref(self, e: _Evidence, brand: str | None) -> str | None:
+    def _best_ref(self, e: Evidence, brand: str | None) -> str | None:
         """The reference the listing most resembles within the attributed brand (for MSRP)."""
         if brand is None:
             return None
@@ -423,7 +434,7 @@ class Detector:
         cands = [c for c in cands if self.index.references.get(c[1]) and self.index.references[c[1]].msrp]
         return max(cands)[1] if cands else None
 
-    def _matches(self, e: _Evidence, brand: str | None) -> list[Match]:
+    def _matches(self, e: Evidence, brand: str | None) -> list[Match]:
         out = []
         for kind, d in (("image", e.img), ("region", e.logo), ("region", e.region)):
             for b, v in d.items():
@@ -441,7 +452,7 @@ class Detector:
         return sorted(out, key=lambda m: -m.score)[: self.config.top_k * 3]
 
     def _explain(self, lst: ListingInput, f: dict[str, float], brand: str | None, mentions: list[Mention],
-                 e: _Evidence, evasion: list[str]) -> list[str]:
+                 e: Evidence, evasion: list[str]) -> list[str]:
         lines: list[str] = []
         name = self.brand_names.get(brand, brand) if brand else None
         if brand:

@@ -8,9 +8,10 @@ import torch
 from PIL import Image
 
 from ml.config import EmbedderConfig
-from ml.engine import ImageForward, eager_image
+from ml.engines.base import ImageForward
+from ml.engines.eager import eager_image
+from ml.hardware import one_blas_thread
 from ml.images import image_map, square_pixels
-from ml.runtime import one_blas_thread
 from ml.vectors import l2_normalize
 
 
@@ -62,7 +63,7 @@ class RegionVectors:
         """fp32 score of window ``windows[k]`` of image ``images[k]`` against unit vector ``columns[k]``: (K,).
 
         Scored from the cells like ``best_scores`` (the window's average of the column's cell scores over its
-        norm), one (K, D) x (D, n) product per image, with no window vector materialised (~3x faster than
+        norm), one (K, D) x (D, n) product per image, with no window vector materialised (cheaper than
         materialising them, then a dot). numpy on one thread: torch's pool wakes its threads for each of these
         small products.
         """
@@ -106,7 +107,7 @@ class RegionVectors:
 
 
 class ImageEmbedder:
-    """Preprocess + pooling around a swappable network call (``forward``, see ml/engine.py)."""
+    """Preprocess + pooling around a swappable network call (``forward``, see ml/engines/)."""
 
     def __init__(self, model: torch.nn.Module, config: EmbedderConfig, forward: ImageForward | None = None):
         self.model = model.eval()
@@ -141,7 +142,7 @@ class ImageEmbedder:
         """uint8 squares -> (B, 3, S, S) float32 network input, ((v / 255 - mean) / std) in place.
 
         One strided copy into channel-first floats, then three in-place passes on torch's threads: the same
-        float32 ops as the textbook formula (bit-identical), ~2x faster than a per-channel lookup table.
+        float32 ops as the textbook formula (bit-identical), cheaper than a per-channel lookup table.
         """
         b, s = squares.shape[0], squares.shape[1]
         x = torch.empty((b, 3, s, s), dtype=torch.float32)
@@ -179,9 +180,9 @@ class ImageEmbedder:
 
         One pass over the whole image squashed to ``side`` (a multiple of 64); a tile is the half-size block
         of the feature map's cells, seen in context rather than cut out and padded. Against embedding 9 crops
-        at the input size, a 640 px pass took 0.8 of the time and, with fakebench logos pasted at 5-8% of a
+        at the input size, a 640 px pass took less time and, with fakebench logos pasted at 5-8% of a
         photo, put the right reference among the small-logo stage's 3 candidates in 63% of photos instead of
-        55% (ml/logo_verify.py, ``python -m ml.eval_small_logos``).
+        55% (ml/logo_verify.py, ``python -m ml.cli.eval_small_logos``).
         """
         if side % 64:
             raise ValueError(f"tile pass side {side} is not a multiple of 64 (two tiles of whole feature cells)")

@@ -10,24 +10,26 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image, ImageOps
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 40_000_000
-# Image decode and resize release the GIL, so a scan batch's images use every core (~1.7x on 2 cores):
-# ``AC_IMAGE_THREADS``, else the process's thread budget (``ml.runtime.thread_budget``), at most 4.
-IMAGE_THREADS = int(os.environ.get("AC_IMAGE_THREADS") or 0)
+from ml.config import ImageLimits
+
+DEFAULT_MAX_BYTES = ImageLimits.max_image_bytes
+DEFAULT_MAX_PIXELS = ImageLimits.max_image_pixels
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
 def image_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-    """``[fn(x) for x in items]`` across a small per-process thread pool (``ml.runtime.thread_pool``), results
+    """``[fn(x) for x in items]`` across a small per-process thread pool (``ml.hardware.thread_pool``), results
     in input order. Exceptions propagate from the first failing item, as in the loop.
+
+    Image decode and resize release the GIL, so a scan batch's images use every core: as many threads as
+    ``ml.hardware.image_threads`` gives.
     """
-    from ml.runtime import thread_budget, thread_pool
+    from ml.hardware import image_threads, thread_pool
 
     items = list(items)
-    threads = IMAGE_THREADS or min(4, thread_budget())
+    threads = image_threads()
     if threads <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
     return list(thread_pool("image", threads).map(fn, items))
@@ -47,7 +49,7 @@ def load_image(
     """Decode one image to RGB, refusing anything that is not a small-enough real image.
 
     The pixel count is checked from the header before decoding, so a decompression bomb costs
-    nothing. With ``draft_size`` a JPEG is decoded at a reduced scale (DCT scaling, ~2x faster).
+    nothing. With ``draft_size`` a JPEG is decoded at a reduced scale (DCT scaling: far less work).
     """
     if isinstance(path_or_bytes, bytes | bytearray):
         data = bytes(path_or_bytes)
@@ -97,7 +99,7 @@ def square_pixels(im: Image.Image, side: int) -> np.ndarray:
 
     if im.mode != "RGB":  # load_image already gives RGB; convert() would copy it for nothing
         im = im.convert("RGB")
-    # torchvision's uint8 antialiased bilinear kernel: within 2 levels (mean 0.01) of PIL's BILINEAR, ~2x faster.
+    # torchvision's uint8 antialiased bilinear kernel: within 2 levels (mean 0.01) of PIL's BILINEAR, and faster.
     hwc = torch.from_numpy(np.array(im, np.uint8))
     out = resize(hwc.permute(2, 0, 1), [side, side], interpolation=InterpolationMode.BILINEAR, antialias=True)
     return np.ascontiguousarray(out.permute(1, 2, 0).numpy())

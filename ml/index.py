@@ -13,8 +13,9 @@ import numpy as np
 from PIL import ImageOps
 
 from ml.banks import PdqBank, VectorBank
+from ml.config import BankConfig
 from ml.images import ImageError, load_image
-from ml.models import Models
+from ml.models import LoadedModels
 from ml.pdq import pdq_hex_of
 from ml.types import BrandInfo, ReferenceInfo
 
@@ -86,13 +87,13 @@ class BankArrays:
 
 class ReferenceIndex:
     def __init__(self, brands: list[BrandInfo], references: list[ReferenceInfo], image_dim: int, text_dim: int,
-                 model_version: str):
+                 model_version: str, bank_config: BankConfig | None = None):
         self.brands = list(brands)
         self.references = {r.ref_id: r for r in references}
         self.model_version = model_version
-        self.ref_image = VectorBank(image_dim)
-        self.ref_text = VectorBank(text_dim)
-        self.cf_image = VectorBank(image_dim)
+        self.ref_image = VectorBank(image_dim, bank_config)
+        self.ref_text = VectorBank(text_dim, bank_config)
+        self.cf_image = VectorBank(image_dim, bank_config)
         self.ref_pdq = PdqBank()
         self.cf_pdq = PdqBank()
         self.excluded: set[str] = set()
@@ -127,10 +128,11 @@ class ReferenceIndex:
 
     # ---- building -------------------------------------------------------------------------
     @classmethod
-    def build(cls, brands: list[BrandInfo], references: list[ReferenceInfo], models: Models,
-              cache_dir: str | None = None) -> ReferenceIndex:
-        """Embed every reference image (and its mirror image) and text; cached by file sha256."""
-        idx = cls(brands, references, models.image.dim, models.text.dim, models.version)
+    def build(cls, brands: list[BrandInfo], references: list[ReferenceInfo], models: LoadedModels,
+              cache_dir: str | None = None, bank_config: BankConfig | None = None) -> ReferenceIndex:
+        """Embed every reference image (and its mirror image) and text; cached by file sha256. ``bank_config``
+        decides when the vector banks leave exact search (default: ``BankConfig()``)."""
+        idx = cls(brands, references, models.image.dim, models.text.dim, models.version, bank_config)
         cache = EmbeddingCache(cache_dir, models.version)
         jobs: list[tuple[ReferenceInfo, int, str, str]] = []  # ref, image no, path, sha
         for r in references:
@@ -237,7 +239,7 @@ class ReferenceIndex:
             raise
 
     @classmethod
-    def load(cls, directory: str) -> ReferenceIndex:
+    def load(cls, directory: str, bank_config: BankConfig | None = None) -> ReferenceIndex:
         with open(os.path.join(directory, "index.json"), encoding="utf-8") as f:
             doc = json.load(f)
         if doc.get("format") != INDEX_FORMAT:
@@ -250,7 +252,7 @@ class ReferenceIndex:
         idx.model_version, idx.version = doc["model_version"], doc["version"]
         idx.excluded, idx.errors = set(doc.get("excluded", [])), list(doc.get("errors", []))
         for name in _BANKS:
-            setattr(idx, name, VectorBank.load(directory, name))
+            setattr(idx, name, VectorBank.load(directory, name, bank_config))
         for name in _PDQ_BANKS:
             setattr(idx, name, PdqBank.load(directory, name))
         return idx

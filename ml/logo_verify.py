@@ -25,7 +25,7 @@ from PIL import Image
 from ml.config import LogoVerifyConfig
 from ml.images import ImageError, image_map, load_image
 from ml.index import ReferenceIndex
-from ml.models import Models
+from ml.models import LoadedModels
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def colour_map(lab: np.ndarray, palette: np.ndarray, sigma: float) -> np.ndarray
     """Per pixel, how close it is to the nearest logo colour: exp(-d^2 / sigma^2) in [0, 1].
 
     On one plane per channel, in place: the float32 ops of ``((lab - c) ** 2).sum(axis=2)`` in the same order
-    (bit-identical), ~10x faster than through (H, W, 3) temporaries.
+    (bit-identical), without the (H, W, 3) temporaries that dominated its cost.
     """
     planes = [np.ascontiguousarray(lab[..., i], np.float32) for i in range(3)]
     d2 = np.full(lab.shape[:2], np.inf, np.float32)
@@ -126,7 +126,7 @@ def masked_ncc(img: np.ndarray, img_sq: np.ndarray, shape: np.ndarray, mask: np.
                min_std: float) -> np.ndarray | None:
     """Normalised cross-correlation of ``shape`` with every window of ``img``, counted inside ``mask`` only.
 
-    Three plain correlations (the masked mode of ``cv2.matchTemplate`` costs ~5x more): with the template
+    Three plain correlations (the masked mode of ``cv2.matchTemplate`` costs several times more): with the template
     made zero-mean inside the mask, the numerator needs no window mean. Windows flatter than ``min_std``
     score 0. None when the template itself is flat.
     """
@@ -250,7 +250,7 @@ def match_template(lab: np.ndarray, t: LogoTemplate, config: LogoVerifyConfig) -
 class LogoVerifier:
     """Both stages over one reference index; logo vectors and templates are prepared once per index."""
 
-    def __init__(self, models: Models, index: ReferenceIndex, config: LogoVerifyConfig | None = None):
+    def __init__(self, models: LoadedModels, index: ReferenceIndex, config: LogoVerifyConfig | None = None):
         self.models = models
         self.index = index
         self.config = config or LogoVerifyConfig()
@@ -319,7 +319,7 @@ class LogoVerifier:
 
         Every (image, candidate template) pair is matched on the image thread pool (``ml.images.image_map``):
         OpenCV releases the GIL, and one ``matchTemplate`` on a small template barely uses a second core, so
-        the pairs side by side take ~1.4x less time than one after another, with the same results (scores to
+        the pairs side by side take less time than one after another, with the same results (scores to
         float rounding: OpenCV sums a correlation in another order on a pool thread).
         """
         labs = [work_image(im, self.config) for im in images]

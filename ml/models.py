@@ -11,13 +11,13 @@ from ml.text_embedder import TextEmbedder
 
 
 @dataclass
-class Models:
+class LoadedModels:
     image: ImageEmbedder
     text: TextEmbedder
     config: ModelsConfig
     engine: str = "eager"  # the engine actually in use (an unavailable one falls back to eager)
     # Where the engine runs the networks: "cuda" or "cpu". The embedders' own models (``image.model``,
-    # ``text.model``) stay fp32 on the CPU either way; ``ml.engine.eager_image(model, device)`` runs a copy there.
+    # ``text.model``) stay fp32 on the CPU either way; ``ml.engines.eager_image(model, device)`` runs a copy there.
     device: str = "cpu"
 
     @property
@@ -37,18 +37,20 @@ def models_version(config: ModelsConfig) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def load_models(config: ModelsConfig | None = None) -> Models:
-    from ml import runtime
+def load_models(config: ModelsConfig | None = None) -> LoadedModels:
+    from ml import hardware
     from ml.effnet import build_effnet, fuse_batchnorm
-    from ml.engine import build_forwards, resolve_engine
+    from ml.engines import build_forwards, resolve_engine
     from ml.paths import minilm_dir
 
     config = config or ModelsConfig()
-    runtime.configure(config.torch_threads)
+    hardware.configure(config.threads, config.image_threads)
     net = build_effnet(config.effnet_weights)
     image = ImageEmbedder(fuse_batchnorm(net) if config.fuse_batchnorm else net, config.image)
     text = TextEmbedder(config.text_model_dir or minilm_dir(), config.text)
     engine, image.forward, text.forward = build_forwards(
-        resolve_engine(config.engine), image.model, text.model, input_size=config.image.input_size,
-        batch=config.image.batch_size, threads=config.torch_threads, extra_sizes=(config.tile_pass_size,))
-    return Models(image=image, text=text, config=config, engine=engine, device="cuda" if engine == "cuda" else "cpu")
+        resolve_engine(config.engine, config.bf16), image.model, text.model, input_size=config.image.input_size,
+        batch=config.image.batch_size, threads=config.threads, extra_sizes=(config.tile_pass_size,),
+        bf16=config.bf16, cache_dir=config.engine_cache)
+    return LoadedModels(image=image, text=text, config=config, engine=engine,
+                        device="cuda" if engine == "cuda" else "cpu")

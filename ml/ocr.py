@@ -15,20 +15,14 @@ import functools
 import logging
 import os
 import threading
-from dataclasses import dataclass
 
 from PIL import Image
 
+from ml.config import OcrConfig
+
 log = logging.getLogger(__name__)
 
-MAX_SIDE = 640  # the detector's input: brand words big enough to matter survive, and detection time drops ~3x
-
-
-@dataclass(frozen=True)
-class OcrConfig:
-    max_side: int = MAX_SIDE
-    min_confidence: float = 0.5  # recogniser score below which a read word is dropped
-    threads: int = 1  # onnxruntime threads per engine: OCR runs beside other work on a busy worker
+MAX_SIDE = OcrConfig().max_side  # photos are decoded for OCR at this size
 
 
 _lock = threading.Lock()

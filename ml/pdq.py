@@ -7,9 +7,9 @@ from PIL import Image
 PDQ_BITS = 256
 # PDQ reduces every image to a 64x64 luma square before its DCT. The detector already holds each image as
 # a 256x256 squash-resized copy (the embedder's input, ml.images.square_pixels), so the hash is computed from
-# that copy area-averaged to 64x64: ~0.1 ms instead of ~2 ms for resizing and filtering the decoded photo,
+# that copy area-averaged to 64x64, far cheaper than resizing and filtering the decoded photo,
 # with the same near-copy matches per fakebench category at distance 48. Hashes of one image differ between
-# methods, so the method is part of the hash version: ml.models.Models.version includes PDQ_VERSION, the
+# methods, so the method is part of the hash version: ml.models.LoadedModels.version includes PDQ_VERSION, the
 # embedding cache misses and banks built under another version are known to need a rebuild.
 PDQ_SIDE = 256
 PDQ_GRID = 64

@@ -345,7 +345,7 @@ class Scorer:
 
     @classmethod
     def load_default(cls) -> Scorer:
-        """The shipped default (trained by ``python -m ml.train_default``)."""
+        """The shipped default (trained by ``python -m ml.cli.train_default``)."""
         if not os.path.exists(DEFAULT_PATH):
             return cls.untrained()
         return cls.load(DEFAULT_PATH)

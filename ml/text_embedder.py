@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from ml.config import TextConfig
-from ml.engine import TextForward, eager_text
+from ml.engines.base import TextForward
+from ml.engines.eager import eager_text
 from ml.vectors import l2_normalize
 
 

@@ -60,7 +60,9 @@ class Match:
 
 
 @dataclass
-class Detection:
+class ScanResult:
+    """What the detector says about one listing (the Django side stores it as a ``Detection`` row)."""
+
     listing_id: str
     score: float
     brand_id: str | None

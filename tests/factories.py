@@ -5,10 +5,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from anticounterfeit.api.intake import accept_validated
-from anticounterfeit.catalog.models import BankVersion, Brand, ReferenceImage, ReferenceItem
-from anticounterfeit.listings.actions import ScanBatchContext, record_detection
-from ml.types import Detection, Match
-from workers.scan import listings_for_scan
+from anticounterfeit.catalog.models import Brand, ReferenceImage, ReferenceItem
+from anticounterfeit.detection.actions import ScanBatchContext, record_detection
+from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.detection.scanning import listings_for_scan
+from ml.types import Match, ScanResult
 
 
 def jpeg_bytes(color=(200, 30, 30), size=(96, 96), text: str = "") -> bytes:
@@ -37,23 +38,29 @@ def make_reference(brand: Brand, key="ref-1", msrp=120) -> ReferenceItem:
 def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Brand | None = None,
                     ref: ReferenceItem | None = None, price=25, title=None, description: str = "",
                     image_color=None, pdq: str | None = None, signals: dict | None = None,
-                    batch_context: bool = False):
+                    batch_context: bool = False, images: list[bytes] | None = None,
+                    matches: list[Match] | None = None, explanation: list[str] | None = None):
     """Accept a listing and record a detection for it, as a worker would.
 
     ``image_color``/``pdq`` make a listing's image distinct (by default all listings share one image);
-    ``batch_context`` records it the way a scan batch does (with a ``ScanBatchContext``).
+    ``batch_context`` records it the way a scan batch does (with a ``ScanBatchContext``); ``images`` (encoded
+    files), ``matches`` and ``explanation`` replace the defaults.
     """
+    images = images or [jpeg_bytes(image_color or (200, 30, 30))]
     listing = accept_validated({
         "listing_id": listing_id, "seller_id": seller_id, "title": title or f"Listing {listing_id}", "description": description,
-        "price": price, "currency": "USD", "images": [{"filename": "a.jpg", "data": jpeg_bytes(image_color or (200, 30, 30))}],
+        "price": price, "currency": "USD", "images": [{"filename": f"{n}.jpg", "data": data} for n, data in enumerate(images)],
     })
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
-    matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
-                     ref_image=0, box=(0.1, 0.1, 0.5, 0.5))] if ref and brand else []
-    result = Detection(
+    if matches is None:
+        matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
+                         ref_image=0)] if ref and brand else []
+    result = ScanResult(
         listing_id=listing_id, score=score, brand_id=brand.brand_key if brand else None,
-        signals=signals if signals is not None else {"image_sim": 0.93}, explanation=[f"image matched {brand.name if brand else '-'} reference (0.93)"],
-        matches=matches, image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=[pdq if pdq is not None else "ab" * 32], model_version="test",
+        signals=signals if signals is not None else {"image_sim": 0.93},
+        explanation=explanation or [f"image matched {brand.name if brand else '-'} reference (0.93)"],
+        matches=matches, image_vectors=np.ones((len(images), 8), dtype=np.float32),
+        pdq_hashes=[pdq if pdq is not None else "ab" * 32] * len(images), model_version="test",
     )
     context = ScanBatchContext.of(listings_for_scan([listing.pk])) if batch_context else None
     record_detection(listing.pk, result, bank_version=1, context=context)

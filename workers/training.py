@@ -4,14 +4,14 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from anticounterfeit.detection import actions
+
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="workers.training.retrain_scorer_if_due", acks_late=True)
 def retrain_scorer_if_due() -> int | None:
     """Returns the new version number, or None when too few new decisions exist (checked each run)."""
-    from anticounterfeit.detection import actions
-
     new = actions.new_decisions_since(actions.active_version())
     if new < settings.DETECTION["RETRAIN_MIN_NEW_DECISIONS"]:
         return None

@@ -5,6 +5,9 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from anticounterfeit.core import queue, tasks
+from anticounterfeit.trust import actions as trust_actions
+
 log = logging.getLogger(__name__)
 RETRY = {"acks_late": True, "autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 2,
          "retry_backoff_max": 120, "retry_jitter": True, "max_retries": 5}
@@ -14,9 +17,7 @@ AGE_BATCH = 500
 @shared_task(name="workers.trust.link_sellers", **RETRY)
 def link_sellers(decision_id: int) -> int:
     """Queued on commit of a takedown: link other sellers whose images match the confirmed counterfeit."""
-    from anticounterfeit.trust.actions import link_sellers_for_decision
-
-    linked = link_sellers_for_decision(decision_id)
+    linked = trust_actions.link_sellers_for_decision(decision_id)
     if linked:
         log.info("decision %s linked %s listing(s) of other sellers", decision_id, linked)
     return linked
@@ -25,11 +26,7 @@ def link_sellers(decision_id: int) -> int:
 @shared_task(name="workers.trust.credit_account_age", **RETRY)
 def credit_account_age(after_pk: int = 0) -> int:
     """Beat (daily): one slice of sellers gets the tenure credits that fell due; the next slice is queued."""
-    from anticounterfeit.trust.actions import credit_account_age_batch
-
-    from .enqueue import send_quietly
-
-    added, next_pk = credit_account_age_batch(after_pk=after_pk, limit=AGE_BATCH)
+    added, next_pk = trust_actions.credit_account_age_batch(after_pk=after_pk, limit=AGE_BATCH)
     if next_pk is not None:
-        send_quietly(credit_account_age, next_pk)
+        queue.enqueue(tasks.CREDIT_ACCOUNT_AGE, next_pk)
     return added

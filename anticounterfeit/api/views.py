@@ -66,6 +66,10 @@ class ListingBatchView(APIView):
 class ListingDetailView(APIView):
     @extend_schema(responses={200: ListingStatusSerializer})
     def get(self, request, listing_id: str):
+        """The scan status for the marketplace (and staff, brand owners): never for sellers, who must not learn
+        of an investigation before its decision (their seller center shows decisions only)."""
+        if role_of(request.user) == Role.SELLER:
+            raise PermissionDenied("sellers read their listings' decisions in the seller center")
         listing = get_object_or_404(Listing.objects.visible_to(request.user), listing_key=listing_id)
         return Response(ListingStatusSerializer(listing).data)
 

@@ -9,16 +9,17 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from anticounterfeit.core import audit
+from anticounterfeit.core import audit, queue, tasks
 from anticounterfeit.listings.models import Seller
 
 from .models import AuthorizedSeller, Brand, BrandReport, ImportJob, ReferenceImage, ReferenceItem
@@ -52,21 +53,88 @@ def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: Imp
     job.save()
     audit.record("catalog.import", job, actor=acting_user, after={"counts": counts, "errors": len(errors)})
     if rebuild:
-        from workers.banks import rebuild_banks
-
-        transaction.on_commit(lambda: rebuild_banks.delay(reason=f"import #{job.pk}", import_job_id=job.pk))
+        queue.enqueue(tasks.REBUILD_BANKS, reason=f"import #{job.pk}", import_job_id=job.pk)
     return job
 
 
+@transaction.atomic
 def finish_import_job(job_id: int, *, bank_version: int) -> None:
     """The banks are built: match the listings already in the system against the new version (workers.retro)."""
-    from workers.enqueue import send_quietly
-    from workers.retro import match_existing
-
-    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.MATCHING, retro_done=0, retro_total=0)
+    job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None:
+        return
+    _set_job_state(job, status=ImportJob.Status.MATCHING, retro_done=0, retro_total=0, bank_version=bank_version)
     log.info("import #%s indexed into bank v%s; matching existing listings", job_id, bank_version)
-    if not send_quietly(match_existing, job_id):
-        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE, finished_at=timezone.now())
+    queue.enqueue(tasks.MATCH_EXISTING, job_id)
+
+
+def _set_job_state(job: ImportJob, **changes) -> None:
+    """Change an import job's progress fields (audited: the job is what the brand's progress bar shows)."""
+    note = {key: changes.pop(key) for key in ("bank_version", "error") if key in changes}
+    before = {field: getattr(job, field) for field in changes}
+    for field, value in changes.items():
+        setattr(job, field, value)
+    job.save(update_fields=list(changes))
+    audit.record("catalog.import_job", job, before={k: str(v) for k, v in before.items()},
+                 after={**{k: str(v) for k, v in changes.items()}, **note})
+
+
+@transaction.atomic
+def fail_import_job(job_id: int, error: str) -> None:
+    """A background import failed: the job shows why (the upload is kept for a retry)."""
+    job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is not None:
+        _set_job_state(job, status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+                       errors=[*job.errors, f"import failed: {error}"], error=error[:200])
+
+
+@transaction.atomic
+def start_retro_match(job_id: int | None, total: int) -> None:
+    """Retroactive matching starts: the job counts the active listings it will rescan."""
+    job = ImportJob.objects.select_for_update().filter(pk=job_id).first() if job_id else None
+    if job is not None:
+        _set_job_state(job, retro_total=total, retro_done=0)
+
+
+@transaction.atomic
+def record_retro_progress(job_id: int | None, *, scanned: int, done: bool) -> None:
+    """One batch of retroactive matching is scanned (``done``: nothing is left, or the next batch is not queued)."""
+    job = ImportJob.objects.select_for_update().filter(pk=job_id).first() if job_id else None
+    if job is None:
+        return
+    if done:
+        _set_job_state(job, status=ImportJob.Status.DONE, finished_at=timezone.now(),
+                       retro_done=max(job.retro_total, job.retro_done + scanned))
+    else:
+        _set_job_state(job, retro_done=job.retro_done + scanned)
+
+
+def import_upload(job_id: int, path: str) -> int | None:
+    """Import a portal upload (ZIP or folder under MEDIA_ROOT/uploads) for its queued job, then remove the upload.
+
+    A failure other than the database's is shown on the job and the upload is kept for a retry.
+    """
+    from django.conf import settings
+
+    job = ImportJob.objects.select_related("brand", "created_by").filter(pk=job_id).first()
+    if job is None or job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        return None
+    upload = Path(path)
+    uploads = (Path(settings.MEDIA_ROOT) / "uploads").resolve()
+    try:
+        import_bundle(str(upload), acting_user=job.created_by, job=job)
+    except (OperationalError, DatabaseError):
+        raise  # transient: the task retries
+    except Exception as exc:  # noqa: BLE001 - the job shows the failure; the upload is kept for a retry
+        log.exception("import #%s failed", job_id)
+        fail_import_job(job_id, str(exc))
+        return None
+    folder = upload.resolve()
+    if uploads in folder.parents:  # remove the whole upload folder (ZIP, CSV bundle or picked folder)
+        while folder.parent != uploads:
+            folder = folder.parent
+        shutil.rmtree(folder, ignore_errors=True)
+    return job_id
 
 
 @transaction.atomic
@@ -176,14 +244,12 @@ def _store_reference_images(item: ReferenceItem, paths) -> int:
 
 @transaction.atomic
 def set_quarantine(reference: ReferenceItem, quarantined: bool, *, acting_user) -> ReferenceItem:
-    from workers.banks import rebuild_banks
-
     before = reference.quarantined
     reference.quarantined = quarantined
     reference.save(update_fields=["quarantined"])
     audit.record("reference.quarantine", reference, actor=acting_user, before={"quarantined": before},
                  after={"quarantined": quarantined})
-    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"quarantine {reference.ref_key}"))
+    queue.enqueue(tasks.REBUILD_BANKS, reason=f"quarantine {reference.ref_key}")
     return reference
 
 
@@ -198,13 +264,10 @@ def _upload_dir() -> Path:
 
 def _queue_import(brand: Brand, path: Path, source: str, acting_user) -> ImportJob:
     """Create the job the progress bar follows and hand the bundle to a worker once committed."""
-    from workers.enqueue import enqueue_on_commit
-    from workers.retro import import_upload
-
     job = ImportJob.objects.create(source=source[:500], brand=brand, status=ImportJob.Status.QUEUED,
                                    created_by=acting_user if getattr(acting_user, "pk", None) else None)
     audit.record("catalog.upload", job, actor=acting_user, after={"brand": brand.brand_key, "source": source[:200]})
-    enqueue_on_commit(import_upload, job.pk, str(path))
+    queue.enqueue(tasks.IMPORT_UPLOAD, job.pk, str(path))
     return job
 
 
@@ -308,12 +371,10 @@ def save_reference(brand: Brand, *, acting_user, ref_key: str, title: str, descr
 
 @transaction.atomic
 def delete_reference(reference: ReferenceItem, *, acting_user) -> None:
-    from workers.banks import rebuild_banks
-
     key = reference.ref_key
     audit.record("reference.delete", reference, actor=acting_user, before={"ref_key": key, "title": reference.title})
     reference.delete()
-    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"reference {key} deleted"))
+    queue.enqueue(tasks.REBUILD_BANKS, reason=f"reference {key} deleted")
 
 
 def _safe_name(name: str) -> str:
@@ -350,9 +411,6 @@ def update_brand_profile(brand: Brand, *, acting_user, name: str, aliases: list[
                          trademark_numbers: list[str], contact_name: str, contact_email: str) -> ImportJob | None:
     """Save the profile. A change to the name, aliases or protected terms changes text matching: the banks are
     rebuilt and the active listings re-matched (as for a new reference), followed by the returned job."""
-    from workers.banks import rebuild_banks
-    from workers.enqueue import enqueue_on_commit
-
     fields = ["name", "aliases", "protected_terms", "trademark_numbers", "contact_name", "contact_email"]
     before = {f: getattr(brand, f) for f in fields}
     brand.name, brand.aliases, brand.protected_terms = name, aliases, protected_terms
@@ -365,7 +423,7 @@ def update_brand_profile(brand: Brand, *, acting_user, name: str, aliases: list[
     job = ImportJob.objects.create(source=f"profile: {', '.join(changed)} changed"[:500], brand=brand,
                                    status=ImportJob.Status.INDEXING,
                                    created_by=acting_user if getattr(acting_user, "pk", None) else None)
-    enqueue_on_commit(rebuild_banks, reason=f"profile of {brand.brand_key}", import_job_id=job.pk)
+    queue.enqueue(tasks.REBUILD_BANKS, reason=f"profile of {brand.brand_key}", import_job_id=job.pk)
     return job
 
 

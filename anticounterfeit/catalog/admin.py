@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AuthorizedSeller, BankVersion, Brand, ImportJob, ReferenceImage, ReferenceItem
+from .models import AuthorizedSeller, Brand, ImportJob, ReferenceImage, ReferenceItem
 
 
 class ReferenceImageInline(admin.TabularInline):
@@ -15,4 +15,4 @@ class ReferenceItemAdmin(admin.ModelAdmin):
     inlines = [ReferenceImageInline]
 
 
-admin.site.register([Brand, AuthorizedSeller, BankVersion, ImportJob])
+admin.site.register([Brand, AuthorizedSeller, ImportJob])

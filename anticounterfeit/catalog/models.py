@@ -91,22 +91,6 @@ class AuthorizedSeller(models.Model):
         return f"{self.seller} authorized for {self.brand}"
 
 
-class BankVersion(models.Model):
-    """A built set of FAISS banks on disk. Workers reload when the newest number changes."""
-
-    number = models.PositiveIntegerField(unique=True)
-    path = models.CharField(max_length=500)
-    counts = models.JSONField(default=dict)
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-number"]
-
-    def __str__(self) -> str:
-        return f"bank v{self.number}"
-
-
 class ImportJobQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ImportJobQuerySet":
         if is_staff_role(user):

@@ -23,6 +23,7 @@ from anticounterfeit.accounts.permissions import role_required
 from anticounterfeit.core import audit
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.listings.models import Listing
+from anticounterfeit.moderation.evidence import explanation_lines
 
 from . import actions
 from .accuracy import accuracy_of, report_outcomes
@@ -294,6 +295,7 @@ def match_detail(request, pk: int):
             return redirect("catalog:match", pk=listing.pk)
     return render(request, "catalog/match.html", {
         "listing": listing, "detection": detection, "evidence": evidence, "form": form,
+        "explanation": explanation_lines(detection.explanation) if detection else [],
         "reports": BrandReport.objects.visible_to(request.user).filter(listing=listing).select_related("case"),
     })
 
@@ -336,7 +338,7 @@ def detections_matching(key: str, kinds: set[str], limit: int = 100):
     """Latest detections whose matches name ``key`` (a reference id, or a confirmed counterfeit's listing id)."""
     from django.db import connection
 
-    from anticounterfeit.listings.models import Detection
+    from anticounterfeit.detection.models import Detection
 
     detections = Detection.objects.select_related("listing__seller", "brand").order_by("-created_at")
     if connection.vendor == "postgresql":

@@ -1,22 +1,18 @@
-"""Changing the detection policy: the thresholds every scan and the queue read (one row, audited)."""
+"""Core state changes: putting dead letters of the outbox back in the queue (audited)."""
+from collections.abc import Sequence
+
 from django.db import transaction
 
-from . import audit
-from .models import DetectionPolicy
+from . import audit, queue
+from .models import OutboxMessage
 
 
 @transaction.atomic
-def update_detection_policy(*, acting_user, review_threshold: float, high_priority_threshold: float) -> DetectionPolicy:
-    """Validate and store new thresholds; the audit row keeps the old values so a change can be undone."""
-    if not 0.0 < review_threshold < 1.0:
-        raise ValueError("review_threshold: must be between 0 and 1")
-    if not review_threshold <= high_priority_threshold <= 1.0:
-        raise ValueError("high_priority_threshold: must be between the review threshold and 1")
-    DetectionPolicy.current()
-    policy = DetectionPolicy.objects.select_for_update().get(pk=1)
-    before = {"review_threshold": policy.review_threshold, "high_priority_threshold": policy.high_priority_threshold}
-    policy.review_threshold, policy.high_priority_threshold = review_threshold, high_priority_threshold
-    policy.save(update_fields=["review_threshold", "high_priority_threshold", "updated_at"])
-    audit.record("policy.update", policy, actor=acting_user, before=before,
-                 after={"review_threshold": review_threshold, "high_priority_threshold": high_priority_threshold})
-    return policy
+def retry_dead_letters(ids: Sequence[int], *, acting_user) -> int:
+    """Queue dead outbox rows again; one audit row per message."""
+    messages = list(OutboxMessage.objects.select_for_update().filter(pk__in=ids, status=OutboxMessage.Status.DEAD))
+    for message in messages:
+        audit.record("outbox.retry", message, actor=acting_user, before={"status": message.status,
+                                                                         "last_error": message.last_error},
+                     after={"status": OutboxMessage.Status.PENDING})
+    return queue.retry_dead([message.pk for message in messages])

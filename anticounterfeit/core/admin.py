@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import AuditEvent, DetectionPolicy
+from . import actions
+from .models import AuditEvent, OutboxMessage
 
 
 @admin.register(AuditEvent)
@@ -16,6 +17,24 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(DetectionPolicy)
-class DetectionPolicyAdmin(admin.ModelAdmin):
-    list_display = ["review_threshold", "high_priority_threshold", "updated_at"]
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Queued consequences: what is still pending (broker down) and the dead letters, which admins retry."""
+
+    list_display = ["pk", "created_at", "task_name", "status", "attempts", "last_error", "published_at"]
+    list_filter = ["status", "task_name"]
+    actions = ["retry"]
+
+    @admin.action(description="Retry the selected dead letters")
+    def retry(self, request, queryset) -> None:
+        count = actions.retry_dead_letters(list(queryset.values_list("pk", flat=True)), acting_user=request.user)
+        self.message_user(request, f"{count} dead letter(s) queued again.")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

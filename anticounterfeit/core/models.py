@@ -1,4 +1,4 @@
-"""Cross-domain records: the audit log and the detection policy (one source of truth for thresholds)."""
+"""Cross-domain records: the audit log, the detection policy and the outbox of queued work."""
 from django.conf import settings
 from django.db import models
 
@@ -28,24 +28,31 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action} {self.object_repr}"
 
 
-class DetectionPolicy(models.Model):
-    """Review thresholds. A single row (pk=1) holds the live values; brands may override."""
+class OutboxMessage(models.Model):
+    """A task to publish, written in the same transaction as the state change it follows from.
 
-    review_threshold = models.FloatField()
-    high_priority_threshold = models.FloatField()
-    updated_at = models.DateTimeField(auto_now=True)
+    The row makes the consequence durable: if the broker is down at commit time the decision still stands and
+    the relay (``anticounterfeit.core.queue.publish_pending``) publishes the row once the broker is back.
+    """
 
-    @classmethod
-    def current(cls) -> "DetectionPolicy":
-        defaults = settings.DETECTION
-        policy, _ = cls.objects.get_or_create(
-            pk=1,
-            defaults={
-                "review_threshold": defaults["REVIEW_THRESHOLD"],
-                "high_priority_threshold": defaults["HIGH_PRIORITY_THRESHOLD"],
-            },
-        )
-        return policy
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PUBLISHED = "published"
+        DEAD = "dead"  # publishing failed too often: shown to admins, who can retry it
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    task_name = models.CharField(max_length=120)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["created_at"], name="outbox_pending_idx",
+                                condition=models.Q(status="pending"))]
 
     def __str__(self) -> str:
-        return f"review ≥ {self.review_threshold:.2f}, high priority ≥ {self.high_priority_threshold:.2f}"
+        return f"outbox #{self.pk} {self.task_name} ({self.status})"

@@ -48,7 +48,7 @@ def health(request):
 
     A stale bank is degraded, not down (scans continue on it while the rebuild runs), so it does not turn 503.
     """
-    from workers.runtime import bank_status
+    from anticounterfeit.detection.detector_cache import bank_status
 
     checks = {"database": "ok", "ocr_engine": ocr_status()}
     try:

@@ -1,21 +1,50 @@
 from django.contrib import admin
 
 from anticounterfeit.detection import actions
-from anticounterfeit.detection.models import AllowRule, BrandPolicy, ScorerVersion
+from anticounterfeit.detection.models import (
+    AllowRule,
+    BankVersion,
+    BrandPolicy,
+    Detection,
+    DetectionPolicy,
+    ScorerVersion,
+)
 
 
-@admin.register(ScorerVersion)
-class ScorerVersionAdmin(admin.ModelAdmin):
-    """Read-only: versions change only through ``detection.actions`` (train / activate / rollback)."""
-
-    list_display = ("number", "version", "is_active", "n_decisions", "n_counterfeit", "created_at", "created_by")
-    readonly_fields = [f.name for f in ScorerVersion._meta.fields]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that change only through ``detection.actions`` (audited), never by hand in the admin."""
 
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ScorerVersion)
+class ScorerVersionAdmin(ReadOnlyAdmin):
+    list_display = ("number", "version", "is_active", "n_decisions", "n_counterfeit", "created_at", "created_by")
+
+
+@admin.register(DetectionPolicy)
+class DetectionPolicyAdmin(ReadOnlyAdmin):
+    """Edited on the console's settings page (``update_detection_policy``)."""
+
+    list_display = ("review_threshold", "high_priority_threshold", "updated_at")
+
+
+@admin.register(BankVersion)
+class BankVersionAdmin(ReadOnlyAdmin):
+    list_display = ("number", "reason", "created_at")
+
+
+@admin.register(Detection)
+class DetectionAdmin(ReadOnlyAdmin):
+    list_display = ("listing", "score", "brand", "bank_version", "model_version", "created_at")
+    list_select_related = ("listing", "brand")
 
 
 @admin.register(BrandPolicy)

@@ -1,4 +1,5 @@
-"""Scorer versions trained from moderator decisions; exactly one (or none: the shipped default) is active."""
+"""Detection's records: scan results, the review policy, bank versions, scorer versions, brand policies and
+allow rules."""
 from django.conf import settings
 from django.db import models
 
@@ -81,3 +82,77 @@ class AllowRule(models.Model):
         if self.scope == self.Scope.IMAGE:
             return f"allow image {self.image_sha256[:12]}"
         return f"allow {self.seller} × {self.reference}"
+
+
+class DetectionPolicy(models.Model):
+    """Review thresholds. A single row (pk=1) holds the live values; brands may override."""
+
+    review_threshold = models.FloatField()
+    high_priority_threshold = models.FloatField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "core_detectionpolicy"
+
+    @classmethod
+    def current(cls) -> "DetectionPolicy":
+        defaults = settings.DETECTION
+        policy, _ = cls.objects.get_or_create(
+            pk=1,
+            defaults={
+                "review_threshold": defaults["REVIEW_THRESHOLD"],
+                "high_priority_threshold": defaults["HIGH_PRIORITY_THRESHOLD"],
+            },
+        )
+        return policy
+
+    def __str__(self) -> str:
+        return f"review ≥ {self.review_threshold:.2f}, high priority ≥ {self.high_priority_threshold:.2f}"
+
+
+class Detection(models.Model):
+    """One scan's result: score, matched brand, per-signal values, explanation and matches."""
+
+    listing = models.ForeignKey("listings.Listing", on_delete=models.CASCADE, related_name="detections")
+    created_at = models.DateTimeField(auto_now_add=True)
+    score = models.FloatField()
+    brand = models.ForeignKey("catalog.Brand", null=True, blank=True, on_delete=models.SET_NULL)
+    signals = models.JSONField(default=dict)
+    explanation = models.JSONField(default=list)
+    matches = models.JSONField(default=list)
+    errors = models.JSONField(default=list)
+    # Text OCR read per listing image position ({"0": "..."}; JSON keys are strings). OCR runs only when the
+    # title and description name no brand, so this is the evidence when it contributed.
+    image_text = models.JSONField(default=dict, blank=True)
+    model_version = models.CharField(max_length=80)
+    bank_version = models.PositiveIntegerField(default=0)
+    # A fast result whose OCR follow-up (workers.scan.scan_ocr) has not landed yet. Stored, not just queued, so a
+    # follow-up lost to a broker outage is found again by the sweeper (workers.maintenance.requeue_ocr_followups).
+    # Only a listing's newest detection may carry it.
+    followup_pending = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "listings_detection"  # the table it had before detection got its own app
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(followup_pending=True),
+                                name="detection_followup_pending")]
+
+    def __str__(self) -> str:
+        return f"detection {self.listing.listing_key} {self.score:.2f}"
+
+
+class BankVersion(models.Model):
+    """A built set of FAISS banks on disk. Workers reload when the newest number changes."""
+
+    number = models.PositiveIntegerField(unique=True)
+    path = models.CharField(max_length=500)
+    counts = models.JSONField(default=dict)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "catalog_bankversion"
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"bank v{self.number}"

@@ -1,5 +1,5 @@
 from django.contrib import admin
 
-from .models import Detection, Listing, Seller
+from .models import Listing, Seller
 
-admin.site.register([Seller, Listing, Detection])
+admin.site.register([Seller, Listing])

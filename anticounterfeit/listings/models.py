@@ -91,8 +91,8 @@ class ListingImage(models.Model):
     # Written by the scan; read when the listing is confirmed counterfeit (no re-embedding).
     vector = models.BinaryField(null=True, blank=True)
     pdq = models.CharField(max_length=64, blank=True, db_index=True)
-    # ml Models.version that computed vector/pdq ("" = none). Removed listings are never rescanned, so
-    # workers.banks.build_bank recomputes features of another version before they enter the counterfeit bank.
+    # ml LoadedModels.version that computed vector/pdq ("" = none). Removed listings are never rescanned, so
+    # detection.bank_builds.build_bank recomputes features of another version before they enter the counterfeit bank.
     features_version = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -100,36 +100,6 @@ class ListingImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing.listing_key}#{self.position}"
-
-
-class Detection(models.Model):
-    """One scan's result: score, matched brand, per-signal values, explanation and matches."""
-
-    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="detections")
-    created_at = models.DateTimeField(auto_now_add=True)
-    score = models.FloatField()
-    brand = models.ForeignKey("catalog.Brand", null=True, blank=True, on_delete=models.SET_NULL)
-    signals = models.JSONField(default=dict)
-    explanation = models.JSONField(default=list)
-    matches = models.JSONField(default=list)
-    errors = models.JSONField(default=list)
-    # Text OCR read per listing image position ({"0": "..."}; JSON keys are strings). OCR runs only when the
-    # title and description name no brand, so this is the evidence when it contributed.
-    image_text = models.JSONField(default=dict, blank=True)
-    model_version = models.CharField(max_length=80)
-    bank_version = models.PositiveIntegerField(default=0)
-    # A fast result whose OCR follow-up (workers.scan.scan_ocr) has not landed yet. Stored, not just queued, so a
-    # follow-up lost to a broker outage is found again by the sweeper (workers.maintenance.requeue_ocr_followups).
-    # Only a listing's newest detection may carry it.
-    followup_pending = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at"], condition=models.Q(followup_pending=True),
-                                name="detection_followup_pending")]
-
-    def __str__(self) -> str:
-        return f"detection {self.listing.listing_key} {self.score:.2f}"
 
 
 def media_path(field_file) -> str:

@@ -1,7 +1,7 @@
 """Moderation actions. Each is atomic, writes its AuditEvent and schedules follow-ups on commit.
 
 A takedown composes: listing status (listings.actions) → trust event (trust.actions) → seller notice
-(notifications.actions) → confirmed-counterfeit bank rebuild (workers.banks).
+(notifications.actions) → confirmed-counterfeit bank rebuild (queued by name: core.tasks.REBUILD_BANKS).
 """
 import math
 from datetime import UTC, datetime
@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import is_lead
-from anticounterfeit.core import audit
-from anticounterfeit.core.models import DetectionPolicy
+from anticounterfeit.core import audit, queue, tasks
+from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings import actions as listing_actions
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.notifications.actions import announce_decision
@@ -103,6 +103,18 @@ def rerank_open_cases() -> int:
         after = batch[-1].pk
 
 
+@transaction.atomic
+def expire_case_leases(now=None) -> int:
+    """Release the leases that ran out (beat), so the cases return to the shared queue; one audit row each."""
+    now = now or timezone.now()
+    expired = list(Case.objects.open().select_for_update(skip_locked=True, of=("self",)).select_related("listing")
+                   .filter(lease_expires_at__lt=now))
+    for case in expired:
+        audit.record("case.lease_expired", case, before={"assigned_to": case.assigned_to_id},
+                     after={"assigned_to": None})
+    return Case.objects.filter(pk__in=[case.pk for case in expired]).update(assigned_to=None, lease_expires_at=None)
+
+
 def lease_is_free(case: Case, user, now=None) -> bool:
     now = now or timezone.now()
     return case.assigned_to_id in (None, user.pk) or case.lease_expires_at is None or case.lease_expires_at <= now
@@ -170,7 +182,6 @@ def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEv
                    rebuild: bool = True) -> None:
     """A takedown's consequences, shared by moderator takedowns and brands' self-service removals."""
     from anticounterfeit.notifications.actions import notify_seller
-    from workers.banks import rebuild_banks
 
     listing = decision.case.listing
     seller = listing.seller
@@ -186,7 +197,7 @@ def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEv
     )
     announce_decision(decision, "removed", acting_user=acting_user)
     if rebuild:
-        transaction.on_commit(lambda: rebuild_banks.delay(reason=f"takedown of {listing.listing_key}"))
+        queue.enqueue(tasks.REBUILD_BANKS, reason=f"takedown of {listing.listing_key}")
 
 
 @transaction.atomic
@@ -221,7 +232,6 @@ def bulk_decide(case_ids: list[int], *, action: str, acting_user, reason_code: s
     A case someone else holds or that was decided meanwhile is skipped, never stolen; the banks are rebuilt
     once for the whole batch. One summary row on ``anchor`` (the case the moderator started from) ties them together.
     """
-    from workers.banks import rebuild_banks
 
     if action not in (Decision.Action.TAKEDOWN, Decision.Action.DISMISS):
         raise ValueError(f"action: '{action}' cannot be applied in bulk")
@@ -241,7 +251,7 @@ def bulk_decide(case_ids: list[int], *, action: str, acting_user, reason_code: s
     audit.record(f"case.bulk_{action}", anchor, actor=acting_user,
                  after={"decided": decided, "skipped": sorted(skipped), "reason_code": reason_code})
     if decided and action == Decision.Action.TAKEDOWN:
-        transaction.on_commit(lambda: rebuild_banks.delay(reason=f"bulk takedown of {len(decided)} listings"))
+        queue.enqueue(tasks.REBUILD_BANKS, reason=f"bulk takedown of {len(decided)} listings")
     return decided, skipped
 
 
@@ -287,7 +297,6 @@ def decide_appeal(appeal_id: int, *, acting_user, reinstate: bool, note: str = "
 def apply_reinstatement(decision: Decision, *, acting_user, reason: str) -> None:
     """Undo a takedown's consequences (appeal reinstatement, or a moderator reversing a brand's removal)."""
     from anticounterfeit.notifications.actions import notify_seller
-    from workers.banks import rebuild_banks
 
     listing = decision.case.listing
     seller = listing.seller
@@ -297,7 +306,7 @@ def apply_reinstatement(decision: Decision, *, acting_user, reason: str) -> None
     notify_seller(seller, "reinstatement", listing=listing, decision=decision, acting_user=acting_user,
                   context={"rating_after": seller.trust_rating, "tier": seller.trust_tier})
     announce_decision(decision, "reinstated", acting_user=acting_user)
-    transaction.on_commit(lambda: rebuild_banks.delay(reason=f"reinstatement of {listing.listing_key}"))
+    queue.enqueue(tasks.REBUILD_BANKS, reason=f"reinstatement of {listing.listing_key}")
 
 
 def _brand_accuracy_changed(case: Case, acting_user) -> None:

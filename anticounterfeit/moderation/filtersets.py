@@ -12,7 +12,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import is_lead
-from anticounterfeit.core.models import DetectionPolicy
+from anticounterfeit.detection.models import DetectionPolicy
 
 from .evidence import SIGNAL_KINDS, signal_filter
 from .models import Appeal, Case

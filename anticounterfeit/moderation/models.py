@@ -30,7 +30,7 @@ class Case(models.Model):
         BRAND_REPORT = "brand_report", "Brand report"
 
     listing = models.ForeignKey("listings.Listing", on_delete=models.CASCADE, related_name="cases")
-    detection = models.ForeignKey("listings.Detection", null=True, blank=True, on_delete=models.SET_NULL)
+    detection = models.ForeignKey("detection.Detection", null=True, blank=True, on_delete=models.SET_NULL)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.SCAN)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN, db_index=True)
     priority = models.FloatField(default=0.0)

@@ -18,17 +18,17 @@ from anticounterfeit.accounts.models import LEAD_ROLES, STAFF_ROLES, is_lead
 from anticounterfeit.accounts.permissions import role_required
 from anticounterfeit.catalog import actions as catalog_actions
 from anticounterfeit.catalog.models import Brand, ReferenceItem
-from anticounterfeit.core import actions as core_actions
 from anticounterfeit.core import audit
-from anticounterfeit.core.models import AuditEvent, DetectionPolicy
+from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.detection import actions as detection_actions
-from anticounterfeit.detection.models import AllowRule, BrandPolicy
+from anticounterfeit.detection.models import AllowRule, BrandPolicy, DetectionPolicy
 
 from . import actions, evidence
 from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
 from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision
+from .thumbnails import attach_thumbnails
 
 staff_required = role_required(*STAFF_ROLES)
 lead_required = role_required(*LEAD_ROLES)
@@ -60,6 +60,8 @@ def queue(request):
     if request.session.get("queue_params") != request.GET.urlencode():  # n / next-after-decision keep these filters
         request.session["queue_params"] = request.GET.urlencode()
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # evaluated once: the thumbnails are set on these rows
+    attach_thumbnails(page.object_list)
     context = {
         "form": form, "page": page, "now": timezone.now(), "policy": policy,
         "prev_qs": querystring(request.GET, page=page.previous_page_number()) if page.has_previous() else "",
@@ -147,6 +149,7 @@ def case_detail(request, pk: int):
         "description_html": evidence.highlight(listing.description, brands),
         "ocr": evidence.ocr_texts(detection, listing, brands),
         "signals": evidence.signal_lines(detection.signals) if detection else [],
+        "explanation": evidence.explanation_lines(detection.explanation) if detection else [],
         "price": evidence.price_context(listing, rows),
         "card": evidence.seller_card(seller, listing, case, request.user),
         **_lease_context(case, request.user),
@@ -290,6 +293,7 @@ def appeal_detail(request, pk: int):
         "description_html": evidence.highlight(listing.description, brands),
         "ocr": evidence.ocr_texts(case.detection, listing, brands),
         "signals": evidence.signal_lines(case.detection.signals) if case.detection else [],
+        "explanation": evidence.explanation_lines(case.detection.explanation) if case.detection else [],
         "price": evidence.price_context(listing, rows),
         "history": evidence.history(listing),
         "own_decision": appeal.decision.moderator_id == request.user.pk,
@@ -321,7 +325,7 @@ def policy_settings(request):
     form = PolicyForm(request.POST or None, initial={"review_threshold": policy.review_threshold,
                                                      "high_priority_threshold": policy.high_priority_threshold})
     if request.method == "POST" and form.is_valid():
-        core_actions.update_detection_policy(acting_user=request.user, **form.cleaned_data)
+        detection_actions.update_detection_policy(acting_user=request.user, **form.cleaned_data)
         messages.success(request, "Thresholds saved. New scans use them now.")
         return redirect("moderation:settings")
     changes = AuditEvent.objects.filter(action="policy.update").order_by("-created_at")[:10]

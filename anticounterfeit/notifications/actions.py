@@ -1,20 +1,34 @@
 """Creating notices and webhook deliveries. The rows are committed first; a worker sends the email or POSTs the
 webhook and retries, so a delivery failure never loses the notice."""
+import logging
+import smtplib
+import time
+from datetime import timedelta
+from enum import StrEnum
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
-from anticounterfeit.core import audit
+from anticounterfeit.core import audit, queue, tasks
 
+from . import webhook_guard, webhooks
 from .models import Notification, WebhookDelivery
+from .rendering import email_parts, render_text
+
+log = logging.getLogger(__name__)
 
 
 def _create(kind: str, *, context: dict, seller=None, user=None, email: str = "", listing=None, decision=None,
             appeal_deadline=None, acting_user=None) -> Notification:
     context = {"seller": seller, "recipient": user, "listing": listing, "decision": decision,
                "appeal_deadline": appeal_deadline, **context}
-    subject = render_to_string(f"notifications/{kind}_subject.txt", context).strip()
-    body = render_to_string(f"notifications/{kind}.txt", context).strip()
+    subject = render_text(f"notifications/{kind}_subject.txt", context).strip()
+    body = render_text(f"notifications/{kind}.txt", context).strip()
     notification = Notification.objects.create(
         seller=seller, user=user, kind=kind, listing=listing, decision=decision, subject=subject[:200], body=body,
         appeal_deadline=appeal_deadline, email_to=email,
@@ -23,9 +37,7 @@ def _create(kind: str, *, context: dict, seller=None, user=None, email: str = ""
     recipient = seller.seller_key if seller is not None else user.get_username()
     audit.record("notification.create", notification, actor=acting_user, after={"kind": kind, "recipient": recipient})
     if email:
-        from workers.notify import send_notification_email
-
-        transaction.on_commit(lambda: send_notification_email.delay(notification.pk))
+        queue.enqueue(tasks.SEND_NOTIFICATION_EMAIL, notification.pk)
     return notification
 
 
@@ -93,11 +105,7 @@ def send_webhooks(event: str, *, seller, listing=None, decision=None, extra: dic
         delivery = WebhookDelivery.objects.create(client=client, event=event, url=client.webhook_url, payload=payload)
         audit.record("webhook.queue", delivery, after={"event": event, "client": client.name})
         deliveries.append(delivery)
-    if deliveries:
-        from workers.notify import deliver_webhook
-
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids])
+    queue.enqueue_each(tasks.DELIVER_WEBHOOK, ([delivery.pk] for delivery in deliveries))
     return deliveries
 
 
@@ -145,9 +153,6 @@ def set_webhook_url(client, url: str, *, acting_user) -> None:
 @transaction.atomic
 def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
     """A person asks for one more attempt of a failed or abandoned delivery (to the client's current URL)."""
-    from workers.enqueue import enqueue_on_commit
-    from workers.notify import deliver_webhook
-
     done = {WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED}
     updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=done).update(
         status=WebhookDelivery.Status.PENDING)
@@ -155,5 +160,133 @@ def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
         return False
     audit.record("webhook.retry", delivery, actor=acting_user, before={"status": delivery.status},
                  after={"status": WebhookDelivery.Status.PENDING})
-    enqueue_on_commit(deliver_webhook, delivery.pk, sweep=True)
+    queue.enqueue(tasks.DELIVER_WEBHOOK, delivery.pk, sweep=True)
     return True
+
+
+# --- Delivering notices (the notify queue's tasks call these; each attempt is recorded on its row) ---
+
+class Delivery(StrEnum):
+    """What one delivery attempt came to; ``RETRY`` asks the calling task to try again after a backoff."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"
+    RETRY = "retry"
+    GAVE_UP = "gave_up"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+def send_notification_email(notification_id: int, *, last_try: bool) -> Delivery:
+    """Send a notice's text and HTML e-mail through the configured backend (EMAIL_URL) and record the attempt.
+
+    A failure leaves the notice in the inbox with ``failed`` status (``RETRY``); on the ``last_try`` it is
+    ``gave_up`` until the beat sweeper (``requeue_stalled_emails``) queues it again.
+    """
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is None or notification.email_status in {Notification.EmailStatus.SENT,
+                                                              Notification.EmailStatus.NONE}:
+        return Delivery.SKIPPED
+    link = settings.NOTIFY["SITE_URL"].rstrip("/") + reverse("notifications:notice", args=[notification.pk])
+    text, html = email_parts(notification, link)
+    message = EmailMultiAlternatives(notification.subject, text, settings.DEFAULT_FROM_EMAIL, [notification.email_to])
+    message.attach_alternative(html, "text/html")
+    attempts = notification.email_attempts + 1
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        status = Notification.EmailStatus.GAVE_UP if last_try else Notification.EmailStatus.FAILED
+        Notification.objects.filter(pk=notification_id).update(email_status=status, email_attempts=attempts,
+                                                               email_error=str(exc)[:300])
+        if last_try:
+            log.warning("email for notice %s failed %s times; the sweeper will queue it again: %s", notification_id,
+                        attempts, exc)
+            return Delivery.GAVE_UP
+        return Delivery.RETRY
+    Notification.objects.filter(pk=notification_id).update(
+        email_status=Notification.EmailStatus.SENT, email_attempts=attempts, email_error="")
+    return Delivery.SENT
+
+
+def deliver_webhook(delivery_id: int, *, sweep: bool, last_try: bool) -> Delivery:
+    """POST the signed payload and record the attempt; a non-2xx answer or a network error asks for a ``RETRY``.
+
+    After the ``last_try`` the delivery is ``failed``; the sweeper (``requeue_failed_webhooks``) re-attempts it
+    later with ``sweep=True``: one try, to the client's current URL, and ``abandoned`` once the sweeps are used up.
+    A URL that resolves to an internal address (``webhook_guard``) is ``failed`` at once, with no request made.
+    """
+    status = WebhookDelivery.Status
+    delivery = WebhookDelivery.objects.select_related("client").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status in {status.DELIVERED, status.FAILED, status.ABANDONED}:
+        return Delivery.SKIPPED
+    if sweep and not delivery.client.webhook_url:  # the client turned its webhooks off meanwhile
+        WebhookDelivery.objects.filter(pk=delivery_id).update(status=status.ABANDONED,
+                                                              last_error="the client has no webhook URL any more")
+        return Delivery.ABANDONED
+    if sweep and delivery.client.webhook_url != delivery.url:
+        delivery.url = delivery.client.webhook_url
+        WebhookDelivery.objects.filter(pk=delivery_id).update(url=delivery.url)
+    body = webhooks.encode(delivery.payload)
+    headers = webhooks.headers_for(delivery, body, int(time.time()))
+    code, error, refused = None, "", False
+    try:  # the guard refuses internal addresses before connecting, and never follows a redirect
+        response = webhook_guard.post(delivery.url, data=body, headers=headers,
+                                      timeout=settings.NOTIFY["WEBHOOK_TIMEOUT_SECONDS"])
+        code = response.status_code
+        if 300 <= code < 400:
+            error = f"HTTP {code}: redirect to {response.headers.get('Location', '?')[:150]} not followed"
+        elif not 200 <= code < 300:
+            error = f"HTTP {code}: {response.text[:200]}"
+    except webhook_guard.UnsafeWebhookURL as exc:  # not transient: no retries, the client must fix its URL
+        error, refused = f"refused, no request sent: {exc}", True
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    attempts, now = delivery.attempts + 1, timezone.now()
+    if not error:
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=status.DELIVERED, attempts=attempts, last_status_code=code, last_error="", delivered_at=now,
+            last_attempt_at=now)
+        return Delivery.DELIVERED
+    give_up = refused or sweep or last_try
+    final = status.ABANDONED if sweep and delivery.sweeps >= settings.NOTIFY["WEBHOOK_MAX_SWEEPS"] else status.FAILED
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        status=final if give_up else status.RETRYING, attempts=attempts, last_status_code=code,
+        last_error=error[:300], last_attempt_at=now)
+    if give_up:
+        log.warning("webhook delivery %s %s after %s attempts: %s", delivery_id, final, attempts, error)
+        return Delivery(str(final))
+    return Delivery.RETRY
+
+
+@transaction.atomic
+def requeue_failed_webhooks(limit: int = 200) -> int:
+    """Re-attempt deliveries that used up their retries, once each after WEBHOOK_SWEEP_AFTER_SECONDS × 2^sweeps
+    (the receiver may have been down for hours), at most WEBHOOK_MAX_SWEEPS times; then they are abandoned."""
+    cfg, now, status = settings.NOTIFY, timezone.now(), WebhookDelivery.Status
+    after = timedelta(seconds=cfg["WEBHOOK_SWEEP_AFTER_SECONDS"])
+    failed = WebhookDelivery.objects.filter(status=status.FAILED).annotate(
+        last=Coalesce("last_attempt_at", "created_at")).filter(last__lte=now - after)
+    queued = 0
+    for pk, sweeps, last in failed.order_by("last").values_list("pk", "sweeps", "last")[:limit]:
+        if sweeps >= cfg["WEBHOOK_MAX_SWEEPS"]:  # the limit was lowered since it failed
+            WebhookDelivery.objects.filter(pk=pk, status=status.FAILED).update(status=status.ABANDONED)
+            continue
+        if last > now - after * 2 ** sweeps:
+            continue
+        if WebhookDelivery.objects.filter(pk=pk, status=status.FAILED, sweeps=sweeps).update(
+                status=status.PENDING, sweeps=sweeps + 1):
+            queue.enqueue(tasks.DELIVER_WEBHOOK, pk, sweep=True)
+            queued += 1
+    return queued
+
+
+@transaction.atomic
+def requeue_stalled_emails(limit: int = 500) -> int:
+    """E-mails that used up their retries (e.g. a long SMTP outage) are queued again, each exactly once."""
+    status = Notification.EmailStatus
+    ids = list(Notification.objects.select_for_update(skip_locked=True).filter(email_status=status.GAVE_UP)
+               .values_list("pk", flat=True)[:limit])
+    Notification.objects.filter(pk__in=ids).update(email_status=status.PENDING)
+    queue.enqueue_each(tasks.SEND_NOTIFICATION_EMAIL, ([pk] for pk in ids))
+    return len(ids)

@@ -12,7 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import is_lead
-from anticounterfeit.core import audit
+from anticounterfeit.core import audit, queue, tasks
 
 from .models import CleanSalesReport, RestrictionReview, SellerLink, TrustEvent
 from .rating import (
@@ -82,10 +82,7 @@ def record_trust_event(seller, kind: str, *, decision=None, reverses=None, note:
                  after={"rating": rating.score, "tier": rating.tier, "event": kind})
     if kind in STRIKE_KINDS:
         if decision is not None:
-            from workers.enqueue import enqueue_on_commit
-            from workers.trust import link_sellers as link_sellers_task
-
-            enqueue_on_commit(link_sellers_task, decision.pk)
+            queue.enqueue(tasks.LINK_SELLERS, decision.pk)
         check_repeat_infringer(seller, acting_user=acting_user)
     return event
 

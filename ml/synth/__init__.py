@@ -1,4 +1,4 @@
-"""Synthetic catalog/listing bundles (DESIGN.md 'Data formats'), drawn with Pillow, for tests and scorer training."""
+"""Synthetic catalog/listing bundles (docs/architecture.md, Data formats), drawn with Pillow, for tests and scorer training."""
 
 from __future__ import annotations
 

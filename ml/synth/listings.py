@@ -7,7 +7,6 @@ import random
 
 from PIL import Image
 
-from . import tamper
 from .config import SynthConfig
 from .logo import distort
 from .market import Market
@@ -16,6 +15,7 @@ from .names import misspell
 from .printed import font_files
 from .product import Design, random_design
 from .scene import photograph
+from .tamper import collage, geometric, overlay, photometric, screenshot
 from .text import COMPAT, GENERIC_WORDS, everyday_use, listing_price, listing_text, msrp_for, product_title
 
 
@@ -107,20 +107,20 @@ class ListingMaker:
             out.photos = self._shots(rng, n, d, o.logo, lid)
         elif recipe == "cf_reuse_collage":
             pool = [ph for q in b.products for ph in q.photos]
-            out.photos = [tamper.collage(rng, [rng.choice(p.photos), *rng.sample(pool, min(len(pool), rng.randint(1, 3)))],
+            out.photos = [collage(rng, [rng.choice(p.photos), *rng.sample(pool, min(len(pool), rng.randint(1, 3)))],
                                          size) for _ in range(n)]
         elif recipe.startswith("cf_reuse"):
             for k in range(n):
                 src = p.photos[k % len(p.photos)]
                 if recipe == "cf_reuse_geometric":
-                    out.photos.append(tamper.geometric(rng, src))
+                    out.photos.append(geometric(rng, src))
                 elif recipe == "cf_reuse_photometric":
-                    out.photos.append(tamper.photometric(rng, src))
+                    out.photos.append(photometric(rng, src))
                 elif recipe == "cf_reuse_overlay":
-                    out.photos.append(tamper.overlay(rng, src, shop))
+                    out.photos.append(overlay(rng, src, shop))
                 else:
                     price = f"{p.currency} {p.msrp * rng.uniform(0.1, 0.4):.2f}"
-                    out.photos.append(tamper.screenshot(rng, src, size, p.title, price))
+                    out.photos.append(screenshot(rng, src, size, p.title, price))
         elif recipe == "cf_logo_new_product":
             off_catalog(new_design(), b.logo)
         elif recipe == "cf_logo_distorted":

@@ -1,6 +1,6 @@
 """Words printed on products: several fonts, colours and sizes, straight, tilted or curved, on textures.
 
-Used to measure how well OCR reads a brand printed as plain text on a product (``python -m ml.eval_ocr``) and by
+Used to measure how well OCR reads a brand printed as plain text on a product (``python -m ml.cli.eval_ocr``) and by
 the second development bundle's "brand printed on the product" listings.
 """
 

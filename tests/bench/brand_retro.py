@@ -124,7 +124,8 @@ def run(args, workdir: Path) -> None:
 
     from anticounterfeit.accounts.actions import create_user_with_role
     from anticounterfeit.accounts.models import Role
-    from anticounterfeit.catalog.models import BankVersion, Brand, ImportJob
+    from anticounterfeit.catalog.models import Brand, ImportJob
+    from anticounterfeit.detection.models import BankVersion
     from anticounterfeit.listings.models import Listing
     from anticounterfeit.moderation.models import Case
     from ml.synth import generate_bundle

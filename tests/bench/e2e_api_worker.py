@@ -29,7 +29,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_round(args, env, workdir: Path, bundle: Path, token: str, workers: int, tag: str) -> dict:
-    from anticounterfeit.listings.models import Detection, Listing
+    from anticounterfeit.detection.models import Detection
+    from anticounterfeit.listings.models import Listing
     from tests.integration.helpers import api_payload, read_jsonl
     from tests.integration.procs import free_port, http_json, start_web, start_worker, stop, wait_until
 

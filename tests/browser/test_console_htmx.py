@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.detection.actions import record_detection
 from anticounterfeit.moderation.models import Case
-from ml.types import Detection as MlDetection
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference, scanned_listing
 
 from .conftest import login
@@ -24,7 +24,7 @@ def world(make_user):
                     pdq="ef" * 32)
     ocr = scanned_listing("L-ocr", "S-4", score=0.2, title="Running shoes, blue", image_color=(30, 30, 30),
                           pdq="aa" * 32)
-    record_detection(ocr.pk, MlDetection(
+    record_detection(ocr.pk, ScanResult(
         listing_id="L-ocr", score=0.88, brand_id="acme", signals={"mention_image": 1.0}, matches=[],
         explanation=["text in image 1 names Acme"], image_vectors=np.ones((1, 8), dtype=np.float32),
         pdq_hashes=["aa" * 32], model_version="test", image_text={0: "ACME ORIGINAL 100%"}), bank_version=2)

@@ -63,7 +63,8 @@ def service_env(broker_url: str, workdir: Path, **extra: str) -> dict[str, str]:
 
     env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": broker_url,
            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "VAR_DIR": str(workdir / "var"), "DEBUG": "true",
-           "TORCH_THREADS": "1", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+           "TORCH_THREADS": "1", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # this checkout
     env.pop("REDIS_URL", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
@@ -198,7 +199,7 @@ def api_token(username: str = "market") -> str:
 def indexed_catalog(bundle: Path) -> int:
     """Import a bundle's catalog and build bank v1 in this process (no worker needed)."""
     from anticounterfeit.catalog.actions import import_bundle
-    from workers.banks import build_bank
+    from anticounterfeit.detection.bank_builds import build_bank
 
     job = import_bundle(str(bundle), rebuild=False)
     assert job.errors == [], job.errors

@@ -10,7 +10,8 @@ from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.actions import import_bundle
-from anticounterfeit.catalog.models import BankVersion, Brand
+from anticounterfeit.catalog.models import Brand
+from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings import actions as listing_actions
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from anticounterfeit.api.intake import accept_validated
-from anticounterfeit.catalog.models import BankVersion
+from anticounterfeit.detection import detector_cache as runtime
+from anticounterfeit.detection.bank_builds import build_bank
+from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings.models import Listing
 from tests.conftest import wait_for
 from tests.factories import jpeg_bytes, make_brand, make_reference
-from workers import runtime
-from workers.banks import build_bank
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 OLD = "effl0-minilm-00000000"

@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.catalog.actions import import_bundle, save_reference
-from anticounterfeit.catalog.models import BankVersion, Brand, ImportJob
+from anticounterfeit.catalog.models import Brand, ImportJob
+from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings.models import Listing
 from tests.conftest import wait_for
 

@@ -12,8 +12,11 @@ from PIL import Image
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
-from anticounterfeit.catalog.models import BankVersion
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.detection import detector_cache as runtime
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.bank_builds import build_bank, refresh_counterfeit_features
+from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.detection.scanning import scan_listings
 from anticounterfeit.listings.models import Listing, ListingImage, media_path
 from anticounterfeit.moderation.actions import do_take_down
 from anticounterfeit.moderation.models import Case
@@ -22,11 +25,8 @@ from ml.images import load_image
 from ml.index import ReferenceIndex
 from ml.models import load_models
 from ml.pdq import pdq_hex
-from ml.types import Detection
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference
-from workers import runtime
-from workers.banks import build_bank, refresh_counterfeit_features
-from workers.scan import scan_listings
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 DIM = 1280
@@ -64,7 +64,7 @@ def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_ve
         "images": [{"filename": f"{seed}.jpg", "data": pattern_jpeg(seed)} for seed in seeds],
     }, enqueue=False)
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
-    result = Detection(listing_id=key, score=0.97, brand_id=brand.brand_key, signals={"image_sim": 0.9},
+    result = ScanResult(listing_id=key, score=0.97, brand_id=brand.brand_key, signals={"image_sim": 0.9},
                        explanation=["test"], matches=[], image_vectors=np.asarray(vectors, np.float32),
                        pdq_hashes=list(pdqs), model_version=f"{features_version}/scorer/index")
     record_detection(listing.pk, result, bank_version=1)
@@ -77,8 +77,8 @@ def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_ve
 def file_features(image: ListingImage) -> tuple[np.ndarray, str]:
     """What the detector computes for this image file."""
     models, limits = load_models(), DetectorConfig()
-    picture = load_image(media_path(image.image), max_bytes=limits.max_image_bytes,
-                         max_pixels=limits.max_image_pixels, draft_size=models.image.config.draft_size)
+    picture = load_image(media_path(image.image), max_bytes=limits.limits.max_image_bytes,
+                         max_pixels=limits.limits.max_image_pixels, draft_size=models.image.config.draft_size)
     return models.image.embed([picture], regions=False)[0][0], pdq_hex(picture)
 
 
@@ -128,7 +128,7 @@ def test_unreadable_file_is_skipped_and_the_rest_refreshed(catalog, moderator, c
     missing, readable = listing.images.all()
     os.remove(media_path(missing.image))
 
-    with caplog.at_level(logging.WARNING, logger="workers.banks"):
+    with caplog.at_level(logging.WARNING, logger="anticounterfeit.detection.bank_builds"):
         number = build_bank("test")
 
     assert any("cf-broken" in r.getMessage() and "image 0" in r.getMessage() for r in caplog.records)
@@ -162,7 +162,7 @@ def test_scan_features_are_paired_with_the_images_that_decoded(catalog):
     }, enqueue=False)
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     second = unit(np.arange(DIM) + 1.0)
-    result = Detection(listing_id="two", score=0.1, brand_id=None, signals={}, explanation=[], matches=[],
+    result = ScanResult(listing_id="two", score=0.1, brand_id=None, signals={}, explanation=[], matches=[],
                        image_vectors=second[None, :], pdq_hashes=[SENTINEL_PDQ], model_version="m1/s/i",
                        errors=["image 1 (7.jpg): not a valid image (OSError: truncated)"], image_positions=[1])
     record_detection(listing.pk, result, bank_version=1)

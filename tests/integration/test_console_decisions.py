@@ -6,7 +6,8 @@ from django.test import Client
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.core.models import AuditEvent, DetectionPolicy
+from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Appeal, Case, Decision

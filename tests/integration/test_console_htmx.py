@@ -11,10 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.listings.actions import record_detection
-from anticounterfeit.listings.models import Detection
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.models import Detection
 from anticounterfeit.moderation.models import Case
-from ml.types import Detection as MlDetection
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -50,7 +50,7 @@ def test_queue_answers_htmx_with_the_results_partial(world, django_assert_max_nu
     assert 'hx-target="#queue-results"' in html and 'hx-push-url="true"' in html  # the filter form asks htmx
     assert 'id="counters"' in html and 'hx-trigger="every 30s"' in html
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(11):  # 8 + 3 for the page's thumbnails
         partial = client.get("/console/", {"band": "high"}, HTTP_HX_TARGET="queue-results", **HX)
     body = partial.content.decode()
     assert body.lstrip().startswith('<div id="queue-results">') and "<html" not in body and 'id="filters"' not in body
@@ -136,7 +136,7 @@ def test_claim_needs_csrf_and_post(world):
 
 def _scan_with_ocr(brand, ref, text: str, *, key="L-ocr"):
     listing = scanned_listing(key, "S-ocr", score=0.2, title="Sneakers blue", image_color=(40, 40, 40), pdq="ee" * 32)
-    result = MlDetection(
+    result = ScanResult(
         listing_id=key, score=0.9, brand_id=brand.brand_key, signals={"mention_image": 1.0, "img_sim": 0.3},
         explanation=["text in image 1 names Acme"], matches=[], image_vectors=np.ones((1, 8), dtype=np.float32),
         pdq_hashes=["ee" * 32], model_version="test", image_text={0: text, 1: ""},

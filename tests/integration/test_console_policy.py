@@ -4,13 +4,13 @@ import pytest
 from django.test import Client
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.core.models import AuditEvent, DetectionPolicy
-from anticounterfeit.detection.models import AllowRule, BrandPolicy
-from anticounterfeit.listings.actions import record_detection
+from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.models import AllowRule, BrandPolicy, DetectionPolicy
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Case, Decision
-from ml.types import Detection, Match
+from ml.types import Match, ScanResult
 from tests.factories import make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -24,7 +24,7 @@ def _client(user) -> Client:
 
 def _rescan(listing, brand, ref, *, score=0.95, bank_version=2):
     """The same listing scanned again (a new bank version), matching the same reference, as a worker would."""
-    result = Detection(
+    result = ScanResult(
         listing_id=listing.listing_key, score=score, brand_id=brand.brand_key, signals={"image_sim": 0.93},
         explanation=["image matched again"], model_version="test", image_vectors=np.ones((1, 8), dtype=np.float32),
         matches=[Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,

@@ -8,7 +8,7 @@ from anticounterfeit.catalog.actions import set_quarantine
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.detection import actions
 from anticounterfeit.detection.models import AllowRule
-from anticounterfeit.listings.actions import review_threshold_for
+from anticounterfeit.detection.policy import review_threshold_for
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.actions import do_dismiss, do_take_down
 from anticounterfeit.moderation.models import Case

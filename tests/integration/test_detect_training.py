@@ -7,11 +7,12 @@ from django.core.management import CommandError, call_command
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.catalog.models import Brand
 from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.detection.actions import active_version as active_scorer_version
+from anticounterfeit.detection.detector_cache import load_scorer
 from anticounterfeit.detection.models import ScorerVersion
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Case
 from tests.factories import make_brand, make_reference, scanned_listing
-from workers.runtime import active_scorer_version, load_scorer
 from workers.training import retrain_scorer_if_due
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -92,11 +93,11 @@ def test_beat_task_retrains_only_when_enough_new_decisions(moderator, settings):
 def test_workers_pick_up_a_new_active_scorer_and_a_rollback(moderator, tmp_path):
     from PIL import Image
 
-    from anticounterfeit.catalog.models import BankVersion
+    from anticounterfeit.detection.detector_cache import get_detector
+    from anticounterfeit.detection.models import BankVersion
     from ml.index import ReferenceIndex
     from ml.models import load_models
     from ml.types import BrandInfo, ReferenceInfo
-    from workers.runtime import get_detector
 
     Image.new("RGB", (128, 128), (200, 30, 30)).save(tmp_path / "r.jpg")
     index = ReferenceIndex.build([BrandInfo("acme", "Acme", (), ())],

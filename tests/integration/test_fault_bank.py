@@ -4,12 +4,12 @@ import os
 import pytest
 
 from anticounterfeit.api.intake import accept_validated
-from anticounterfeit.catalog.models import BankVersion
+from anticounterfeit.detection import detector_cache as runtime
+from anticounterfeit.detection.bank_builds import build_bank
+from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.detection.scanning import scan_listings
 from ml import banks as ml_banks
 from tests.factories import jpeg_bytes
-from workers import runtime
-from workers.banks import build_bank
-from workers.scan import scan_listings
 
 from .procs import indexed_catalog
 

@@ -17,9 +17,9 @@ from rest_framework.test import APIClient
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.listings.maintenance import remove_orphan_listing_files
 from anticounterfeit.listings.models import Listing, ListingImage, Seller
 from tests.factories import jpeg_bytes
-from workers.maintenance import remove_orphan_listing_files
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

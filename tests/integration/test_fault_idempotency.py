@@ -3,19 +3,19 @@ import numpy as np
 import pytest
 
 from anticounterfeit.core.models import AuditEvent
-from anticounterfeit.listings.actions import record_detection
-from anticounterfeit.listings.models import Detection
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.models import Detection
 from anticounterfeit.moderation.models import Case
 from anticounterfeit.trust.models import TrustEvent
-from ml.types import Detection as Result
+from ml.types import ScanResult
 from tests.factories import make_brand, make_reference, scanned_listing
 from workers.scan import SCAN_TASK_OPTIONS, scan_batch, scan_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 
-def result_for(listing, score: float) -> Result:
-    return Result(listing_id=listing.listing_key, score=score, brand_id="acme", signals={"image_sim": score},
+def result_for(listing, score: float) -> ScanResult:
+    return ScanResult(listing_id=listing.listing_key, score=score, brand_id="acme", signals={"image_sim": score},
                   explanation=["test"], matches=[], image_vectors=np.ones((1, 8), dtype=np.float32),
                   pdq_hashes=["ab" * 32], model_version="test")
 

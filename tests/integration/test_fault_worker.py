@@ -10,7 +10,8 @@ import time
 import pytest
 
 from anticounterfeit.core.models import AuditEvent
-from anticounterfeit.listings.models import Detection, Listing
+from anticounterfeit.detection.models import Detection
+from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import Case
 
 from .helpers import api_payload, read_jsonl

@@ -12,8 +12,9 @@ from rest_framework.test import APIClient
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.actions import import_bundle
-from anticounterfeit.catalog.models import BankVersion, ImportJob, ReferenceItem
+from anticounterfeit.catalog.models import ImportJob, ReferenceItem
 from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import Case, Decision
 from anticounterfeit.notifications.models import Notification

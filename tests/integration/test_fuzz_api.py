@@ -149,8 +149,8 @@ HOSTILE = {
 
 
 def test_hostile_images_are_refused_or_stored_safely_and_scan_without_crashing(api, demo_bundle):
+    from anticounterfeit.detection.scanning import scan_listings
     from tests.integration.procs import indexed_catalog
-    from workers.scan import scan_listings
 
     outside = "/tmp/ac-h7-traversal.jpg"
     if os.path.exists(outside):

@@ -11,19 +11,22 @@ from PIL import Image, ImageDraw, ImageFont
 
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.catalog.models import Brand
-from anticounterfeit.core.models import AuditEvent, DetectionPolicy
-from anticounterfeit.listings.actions import record_detection, review_threshold_for, set_status
-from anticounterfeit.listings.models import Detection, Listing
+from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.detection.actions import record_detection
+from anticounterfeit.detection.bank_builds import build_bank
+from anticounterfeit.detection.detector_cache import get_detector
+from anticounterfeit.detection.models import Detection, DetectionPolicy
+from anticounterfeit.detection.policy import review_threshold_for
+from anticounterfeit.detection.scanning import listing_input, requeue_ocr_followups, scan_listings
+from anticounterfeit.listings.actions import set_status
+from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import Case
 from anticounterfeit.trust.models import TrustEvent
 from ml.ocr import ocr_available
-from ml.types import Detection as Result
+from ml.types import ScanResult
 from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
-from workers.banks import build_bank
-from workers.maintenance import requeue_ocr_followups, requeue_stuck_listings
-from workers.runtime import get_detector
-from workers.scan import listing_input, scan_listings
+from workers.maintenance import requeue_stuck_listings
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 needs_ocr = pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
@@ -108,8 +111,8 @@ def test_brand_only_in_the_image_is_found_by_the_ocr_followup(celery_worker_real
     assert scan_listings([listing.pk]) == 0
 
 
-def result(listing, score: float, *, brand_id: str | None = "acme", pending: bool = False, text: str = "") -> Result:
-    return Result(listing_id=listing.listing_key, score=score, brand_id=brand_id,
+def result(listing, score: float, *, brand_id: str | None = "acme", pending: bool = False, text: str = "") -> ScanResult:
+    return ScanResult(listing_id=listing.listing_key, score=score, brand_id=brand_id,
                   signals={"image_sim": 0.2, "mention_image": 1.0 if text else 0.0}, explanation=["test"], matches=[],
                   image_vectors=np.ones((1, 8), dtype=np.float32), pdq_hashes=["ab" * 32], model_version="test",
                   image_text={0: text} if text else {}, followup_pending=pending)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from anticounterfeit.catalog.models import BankVersion, ImportJob
+from anticounterfeit.catalog.models import ImportJob
+from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings.models import Listing
 from tests.conftest import FAKEBENCH, wait_for
 

@@ -3,19 +3,20 @@ import pytest
 
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.catalog.models import AuthorizedSeller
-from anticounterfeit.core.models import DetectionPolicy
-from anticounterfeit.listings.actions import ScanBatchContext, record_detection
-from anticounterfeit.listings.models import Detection, Listing
-from tests.factories import jpeg_bytes, make_brand
-from workers import runtime
-from workers.scan import (
+from anticounterfeit.core import locks
+from anticounterfeit.detection import detector_cache as runtime
+from anticounterfeit.detection.actions import ScanBatchContext, record_detection
+from anticounterfeit.detection.models import Detection, DetectionPolicy
+from anticounterfeit.detection.scanning import (
     SCAN_BATCH,
     SCAN_CLAIM_SECONDS,
-    _claim_key,
+    claim_key,
     listing_input,
     listings_for_scan,
-    scan_listing,
 )
+from anticounterfeit.listings.models import Listing
+from tests.factories import jpeg_bytes, make_brand
+from workers.scan import scan_listing
 
 from .procs import indexed_catalog
 
@@ -32,16 +33,16 @@ def test_single_listing_tasks_scan_waiting_listings_in_batches_without_taking_cl
     indexed_catalog(demo_bundle)
     runtime._state.update(version=None, detector=None)
     ids = _pending(11)
-    client = runtime._redis()
-    client.delete(*[_claim_key(pk) for pk in ids])  # claims left by an earlier run on this Redis
-    assert runtime.take_once(_claim_key(ids[3]), SCAN_CLAIM_SECONDS)  # in another worker's batch right now
+    client = locks._redis()
+    client.delete(*[claim_key(pk) for pk in ids])  # claims left by an earlier run on this Redis
+    assert locks.take_once(claim_key(ids[3]), SCAN_CLAIM_SECONDS)  # in another worker's batch right now
 
     assert scan_listing(ids[0]) == SCAN_BATCH  # its own listing + the 7 oldest unclaimed waiting ones
     status = dict(Listing.objects.filter(pk__in=ids).values_list("pk", "status"))
     still = [pk for pk in ids if status[pk] == Listing.Status.PENDING]
     assert still == [ids[3], ids[9], ids[10]]
-    assert 0 < client.ttl(_claim_key(ids[1])) <= SCAN_CLAIM_SECONDS
-    assert not client.exists(_claim_key(ids[9]), _claim_key(ids[10]))  # never more claimed than a batch takes
+    assert 0 < client.ttl(claim_key(ids[1])) <= SCAN_CLAIM_SECONDS
+    assert not client.exists(claim_key(ids[9]), claim_key(ids[10]))  # never more claimed than a batch takes
 
     assert scan_listing(ids[1]) == 2  # already scanned in the batch: only the two unclaimed stragglers
     assert scan_listing(ids[3]) == 1  # a claimed listing's own task still scans it (its claimer may have died)

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
-from anticounterfeit.listings.actions import review_threshold_for
+from anticounterfeit.detection.policy import review_threshold_for
 from anticounterfeit.listings.models import Listing, Seller
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Case
@@ -115,7 +115,7 @@ def test_review_threshold_follows_the_tier_but_never_hides_a_strong_match(acme, 
 
 
 def test_scan_input_carries_the_current_rating(acme, staff):
-    from workers.scan import listing_input
+    from anticounterfeit.detection.scanning import listing_input
 
     brand, ref = acme
     take_down(scanned_listing("L-1", "S-1", score=0.95, brand=brand, ref=ref), staff[0])

@@ -9,7 +9,7 @@ the same run must stay far behind.
 """
 import pytest
 
-from ml.evaluate import evaluate
+from ml.cli.evaluate import evaluate
 from ml.synth import generate_bundle
 from tests.conftest import FAKEBENCH
 

@@ -150,7 +150,7 @@ def test_only_the_follow_up_scan_runs_the_stage(logo_index, monkeypatch):
 def test_follow_up_pending_without_ocr_only_when_the_logo_stage_can_run(logo_index, monkeypatch):
     models, index, root = logo_index
     lst = _listing(root, "pending", _background("busy", 21))
-    monkeypatch.setattr("ml.detector.ocr_available", lambda: False)
+    monkeypatch.setattr("ml.detector.ocr_available", lambda *_: False)
     assert Detector(models, index).scan([lst], ocr=False)[0].followup_pending
     off = dataclasses.replace(DetectorConfig(), logo=dataclasses.replace(CFG, enabled=False))
     assert not Detector(models, index, config=off).scan([lst], ocr=False)[0].followup_pending

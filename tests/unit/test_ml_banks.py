@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 
 from ml.banks import VectorBank
-from ml.bench_banks import clustered_vectors
+from ml.cli.bench_banks import clustered_vectors
 from ml.config import BankConfig
 
 CFG = dataclasses.replace(BankConfig(), hnsw_above=1000)

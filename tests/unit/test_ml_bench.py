@@ -1,10 +1,10 @@
-"""``python -m ml.bench`` runs end to end on a few fakebench listings and ends with the issue's summary line."""
+"""``python -m ml.cli.bench`` runs end to end on a few fakebench listings and ends with the issue's summary line."""
 import os
 import re
 
 import pytest
 
-from ml import bench
+from ml.cli import bench
 from tests.conftest import FAKEBENCH
 
 pytestmark = [
@@ -13,9 +13,10 @@ pytestmark = [
 ]
 
 
-def test_scan_bench_prints_ratios_against_plain_eager(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("AC_ENGINE_CACHE", str(tmp_path))  # embedding cache of the run, not the user's
-    assert bench.main(["--bundle", str(FAKEBENCH), "--listings", "16", "--rounds", "1"]) == 0
+def test_scan_bench_prints_ratios_against_plain_eager(capsys, tmp_path):
+    # --engine-cache: the run's exports and embedding cache, not the user's
+    assert bench.main(["--bundle", str(FAKEBENCH), "--listings", "16", "--rounds", "1",
+                       "--engine-cache", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "plain eager fp32 forward" in out and "OCR follow-ups" in out
     if (os.cpu_count() or 1) > 1:  # default: one lane per core, each a spawned scan process like a worker's

@@ -7,7 +7,7 @@ from ml.detector import Detector
 from ml.index import ReferenceIndex
 from ml.models import load_models
 from ml.scorer import Scorer
-from ml.types import BrandInfo, Detection, ListingInput, ReferenceInfo, SellerInfo
+from ml.types import BrandInfo, ListingInput, ReferenceInfo, ScanResult, SellerInfo
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_scan_reports_bad_image_and_scores_the_rest(setup):
     plain = ListingInput("L2", SellerInfo("S1"), "Garden hose 20m", "Green hose.", 15.0, "USD", ())
     det = Detector(models, index)
     out = det.scan([fake, plain])
-    assert [type(d) for d in out] == [Detection, Detection]
+    assert [type(d) for d in out] == [ScanResult, ScanResult]
     d = out[0]
     assert d.errors and d.errors[0].startswith("image 1 (bad.jpg): not a valid image")
     assert d.image_vectors.shape == (1, 1280) and len(d.pdq_hashes) == 1 and len(d.pdq_hashes[0]) == 64

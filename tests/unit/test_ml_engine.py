@@ -7,11 +7,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ml import engine
 from ml.config import ModelsConfig
-from ml.engine import bf16_hardware, bf16_units, build_forwards, resolve_engine
+from ml.engines import build_forwards, cuda, policy, resolve_engine, text_packing
+from ml.engines.policy import bf16_hardware, bf16_units
+from ml.hardware import fast_bf16
 from ml.models import load_models
-from ml.runtime import fast_bf16
 from tests.conftest import FAKEBENCH
 
 needs_bf16 = pytest.mark.skipif(not bf16_units(), reason="no bf16 units (AMX / AVX512-BF16 / CUDA) here")
@@ -21,15 +21,9 @@ BF16_HERE = "auto" if bf16_hardware() else "1"
 
 
 @pytest.fixture(scope="module")
-def both(monkeypatch_module):
-    monkeypatch_module.setenv("AC_BF16", "0")  # fp32 throughout: the plain ONNX Runtime engine
-    return load_models(ModelsConfig(engine="onnx")), load_models(ModelsConfig(engine="eager"))
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
+def both():
+    # bf16 "0": fp32 throughout, the plain ONNX Runtime engine
+    return load_models(ModelsConfig(engine="onnx", bf16="0")), load_models(ModelsConfig(engine="eager"))
 
 
 def _photos() -> list[Image.Image]:
@@ -40,19 +34,14 @@ def _photos() -> list[Image.Image]:
     return [noise, logo, Image.new("RGB", (64, 64), (10, 120, 200))]
 
 
-def test_resolve_engine_reads_env_and_refuses_unknown(monkeypatch):
+def test_resolve_engine_follows_the_policy_and_refuses_unknown(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU box, whatever this one is
-    monkeypatch.setenv("AC_ENGINE", "eager")
-    assert resolve_engine() == "eager"
-    monkeypatch.setenv("AC_ENGINE", "auto")
+    assert resolve_engine("eager") == "eager"
     assert resolve_engine() == ("mixed" if bf16_hardware() else "onnx")  # onnxruntime is a pinned dependency
-    monkeypatch.setenv("AC_BF16", "1")  # bf16 wherever it runs natively, fast or not
-    assert resolve_engine() == ("mixed" if bf16_units() else "onnx")
-    monkeypatch.setenv("AC_BF16", "0")
-    assert resolve_engine() == "onnx"
-    monkeypatch.setenv("AC_BF16", "maybe")
-    with pytest.raises(ValueError, match="AC_BF16='maybe'"):
-        resolve_engine()
+    assert resolve_engine("auto", "1") == ("mixed" if bf16_units() else "onnx")  # bf16 wherever it runs natively
+    assert resolve_engine("auto", "0") == "onnx"
+    with pytest.raises(ValueError, match="bf16='maybe'"):
+        resolve_engine("auto", "maybe")
     assert resolve_engine("COMPILE") == "compile"
     assert resolve_engine("cuda") == "cuda"  # asked for by name: build_forwards falls back without a GPU
     with pytest.raises(ValueError, match="unknown engine 'tensorrt'"):
@@ -61,16 +50,14 @@ def test_resolve_engine_reads_env_and_refuses_unknown(monkeypatch):
 
 def test_auto_is_cuda_where_torch_sees_a_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    for policy in ("auto", "0", "1"):  # the GPU engine's precision is its own, AC_BF16 is for the CPU engines
-        monkeypatch.setenv("AC_BF16", policy)
-        assert resolve_engine("auto") == "cuda"
-    monkeypatch.setenv("AC_ENGINE", "onnx")
-    assert resolve_engine() == "onnx"  # a named engine still wins
+    for bf16 in ("auto", "0", "1"):  # the GPU engine's precision is its own, the bf16 policy is the CPU's
+        assert resolve_engine("auto", bf16) == "cuda"
+    assert resolve_engine("onnx") == "onnx"  # a named engine still wins
 
 
 def test_cuda_engine_without_a_gpu_falls_back_to_the_cpu_choice(monkeypatch, caplog):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(engine, "cpu_engine", lambda: "eager")  # keep the test fast: no export, no compile
+    monkeypatch.setattr(policy, "cpu_engine", lambda bf16="auto": "eager")  # keep the test fast: no export, no compile
     used, img, _txt = build_forwards("cuda", *_tiny_models(), input_size=32, batch=1, threads=1)
     assert used == "eager" and "engine cuda unavailable, falling back to eager" in caplog.text
     assert "no CUDA device" in caplog.text
@@ -84,13 +71,13 @@ def test_cuda_engine_code_path_matches_eager_on_the_cpu():
     x = ref.image.preprocess(_photos())
     want = ref.image.eager_forward(x)
     for blocks in (0, 1, 2):
-        fwd = engine.cuda_image(ref.image.model, (32,), 2, device="cpu", dtype=torch.float32, fp32_blocks=blocks,
+        fwd = cuda.cuda_image(ref.image.model, (32,), 2, device="cpu", dtype=torch.float32, fp32_blocks=blocks,
                                 graphs=False)
         got = fwd(x)  # 3 images, batch 2: two pieces
         assert got.dtype == torch.float32 and got.device.type == "cpu" and got.shape == want.shape
         assert torch.allclose(got, want, atol=1e-4)
     enc = ref.text.tokenize(["Acme RoadRunner trap, genuine", "-"])
-    txt = engine.cuda_text(ref.text.model, device="cpu", dtype=torch.float32)
+    txt = cuda.cuda_text(ref.text.model, device="cpu", dtype=torch.float32)
     assert torch.allclose(txt(enc), ref.text.eager_forward(enc), atol=1e-5)
 
 
@@ -153,9 +140,8 @@ def _tile_pass_agrees(fast, ref, ims, tiles: float = 0.995, windows: float = 0.9
 @needs_bf16
 def test_mixed_engine_stays_within_the_bar_and_runs_every_batch_size(both, monkeypatch):
     """fp32 stem on ONNX Runtime + bf16 body (torch.compile) + packed MiniLM (fp32 under ``auto``, bf16 with
-    ``AC_BF16=1``): cosine >= 0.995 of plain fp32."""
-    monkeypatch.setenv("AC_BF16", BF16_HERE)
-    mixed = load_models(ModelsConfig(engine="mixed"))
+    bf16 policy ``1``): cosine >= 0.995 of plain fp32."""
+    mixed = load_models(ModelsConfig(engine="mixed", bf16=BF16_HERE))
     _fast, ref = both
     assert mixed.engine == ("mixed" if BF16_HERE == "auto" else "mixed+bf16-text") and mixed.version == ref.version
     ims = _photos()
@@ -173,25 +159,22 @@ def test_mixed_engine_stays_within_the_bar_and_runs_every_batch_size(both, monke
 
 
 def test_auto_keeps_minilm_fp32_and_bf16_text_is_opt_in(monkeypatch):
-    """``mixed`` runs where bf16 is fast (its bf16 image body), but MiniLM stays fp32 unless ``AC_BF16=1``: bf16
+    """``mixed`` runs where bf16 is fast (its bf16 image body), but MiniLM stays fp32 unless bf16 is ``1``: bf16
     text cost a fakebench counterfeit under brand-grouped CV (recall@P0.95 0.9095 -> 0.9048)."""
-    for fast, units, policy, mixed, text in [(True, True, "auto", True, False), (False, True, "auto", False, False),
+    for fast, units, bf16, mixed, text in [(True, True, "auto", True, False), (False, True, "auto", False, False),
                                              (False, True, "1", True, True), (True, True, "0", False, False),
                                              (False, False, "1", False, False)]:
-        monkeypatch.setattr(engine, "bf16_hardware", lambda fast=fast: fast)
-        monkeypatch.setattr(engine, "bf16_units", lambda units=units: units)
-        monkeypatch.setenv("AC_BF16", policy)
-        assert (engine.mixed_ok(), engine._bf16_everywhere()) == (mixed, text), (fast, units, policy)
+        monkeypatch.setattr(policy, "bf16_hardware", lambda fast=fast: fast)
+        monkeypatch.setattr(policy, "bf16_units", lambda units=units: units)
+        assert (policy.mixed_ok(bf16), policy.bf16_everywhere(bf16)) == (mixed, text), (fast, units, bf16)
 
 
 @needs_bf16
-def test_bf16_policy_zero_keeps_onnx_fp32(both, monkeypatch):
-    monkeypatch.setenv("AC_BF16", "0")
-    used, _img, _txt = build_forwards("mixed", *_tiny_models(), input_size=32, batch=1, threads=1)
+def test_bf16_policy_zero_keeps_onnx_fp32(both):
+    used, _img, _txt = build_forwards("mixed", *_tiny_models(), input_size=32, batch=1, threads=1, bf16="0")
     assert used == "onnx"  # the mixed engine needs bf16; fp32 ONNX Runtime runs instead
-    monkeypatch.setenv("AC_BF16", "auto")
     fast, _ref = both
-    assert fast.engine == "onnx"  # built under AC_BF16=0: no bf16 text either
+    assert fast.engine == "onnx"  # built with bf16 "0": no bf16 text either
 
 
 def test_onnx_engine_packs_text_under_torch_compile_or_pads_it_on_onnx_runtime(both, monkeypatch, caplog):
@@ -203,11 +186,8 @@ def test_onnx_engine_packs_text_under_torch_compile_or_pads_it_on_onnx_runtime(b
     def no_compiler(fn, *, dynamic):
         raise RuntimeError("no C++ compiler")
 
-    from ml import engine
-
-    monkeypatch.setattr(engine, "_compiled", no_compiler)
-    monkeypatch.setenv("AC_BF16", "0")
-    used, _img, txt = build_forwards("onnx", *_tiny_models(), input_size=32, batch=1, threads=1)
+    monkeypatch.setattr(text_packing, "compiled", no_compiler)
+    used, _img, txt = build_forwards("onnx", *_tiny_models(), input_size=32, batch=1, threads=1, bf16="0")
     assert used == "onnx" and "running MiniLM on ONNX Runtime" in caplog.text
     mask = enc["attention_mask"].bool()
     with torch.inference_mode():
@@ -225,8 +205,6 @@ def _tiny_models():
 def test_packed_text_batches_give_the_padded_runs_hidden_states(monkeypatch):
     """The bf16 text engine runs a batch packed (no padding tokens, a block-diagonal attention mask, positions
     restarting per row): the real tokens' hidden states are those of the padded run, padding comes back zero."""
-    from ml import engine
-
     text = load_models(ModelsConfig(engine="eager")).text
     enc = text.tokenize(["Acme RoadRunner trap, genuine", "red running shoes for men size 44, barely worn, box "
                          "included, ships today", "-", "Nike"])
@@ -238,15 +216,15 @@ def test_packed_text_batches_give_the_padded_runs_hidden_states(monkeypatch):
 
     with torch.inference_mode():
         padded = text.model(**enc).last_hidden_state
-        packs = engine.pack_tokens(enc)
+        packs = text_packing.pack_tokens(enc)
         assert len(packs) == 1 and packs[0][1]["input_ids"].shape == (1, int(mask.sum()))
-        packed = engine.run_packed(net, enc)
+        packed = text_packing.run_packed(net, enc)
         assert torch.allclose(packed[mask], padded[mask], atol=1e-4)
         assert (packed[~mask] == 0).all()
-        monkeypatch.setattr(engine, "PACK_TOKENS", 12)  # several packs; the long row (> 12 tokens) is one alone
-        packs = engine.pack_tokens(enc)
+        monkeypatch.setattr(text_packing, "PACK_TOKENS", 12)  # several packs; the long row (> 12 tokens) is one alone
+        packs = text_packing.pack_tokens(enc)
         assert [(rows.start, rows.stop) for rows, _ in packs] == [(0, 1), (1, 2), (2, 4)]
-        assert torch.allclose(engine.run_packed(net, enc)[mask], padded[mask], atol=1e-4)
+        assert torch.allclose(text_packing.run_packed(net, enc)[mask], padded[mask], atol=1e-4)
 
 
 # ---- cuda (skipped without a GPU) -----------------------------------------------------------------

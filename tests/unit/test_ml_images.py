@@ -73,7 +73,7 @@ def test_pdq_hashes_the_embedders_square_copy_and_is_part_of_the_model_version(m
     from ml import pdq
     from ml.config import ModelsConfig
     from ml.images import square_pixels
-    from ml.models import Models
+    from ml.models import LoadedModels
 
     rng = np.random.default_rng(5)
     big = Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).resize((1024, 768), Image.BICUBIC)
@@ -87,7 +87,7 @@ def test_pdq_hashes_the_embedders_square_copy_and_is_part_of_the_model_version(m
     assert pdq.hamming(h, pdq.pdq_hex(other)) > 64
     with pytest.raises(ValueError, match="256x256"):
         pdq.pdq_hex_square(np.zeros((64, 64, 3), np.uint8))
-    m = Models(image=None, text=None, config=ModelsConfig())  # version needs only the config
+    m = LoadedModels(image=None, text=None, config=ModelsConfig())  # version needs only the config
     before = m.version
     monkeypatch.setattr(pdq, "PDQ_VERSION", "pdq512")
     assert m.version != before and m.version.startswith("effl0-minilm-")

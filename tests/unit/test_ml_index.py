@@ -102,7 +102,7 @@ def test_small_logo_in_photo_matches_logo_reference_via_regions(index, models, t
     photo.save(p)
     det = Detector(models, index)
     res = det.extract([ListingInput("L1", SellerInfo("S"), "Cool cap", "Nice.", 10.0, "USD", (str(p),))])
-    logo = res["evidence"][0].logo
+    logo = res[0].evidence.logo
     best = max(logo.items(), key=lambda kv: kv[1][0])
     assert best[0] == "ring", logo
     x0, y0, x1, y1 = best[1][4]
@@ -116,7 +116,7 @@ def test_flipped_copy_matches_its_reference(index, models, tmp_path):
     flipped.save(p)
     det = Detector(models, index)
     res = det.extract([ListingInput("L2", SellerInfo("S"), "gadget", "", 30.0, "USD", (str(p),))])
-    img = res["evidence"][0].img
+    img = res[0].evidence.img
     assert max(img.items(), key=lambda kv: kv[1][0])[0] == "bars"
     assert img["bars"][0] > 0.95
 

@@ -103,7 +103,7 @@ def test_nothing_pending_when_ocr_is_off_or_missing(tmp_path, monkeypatch):
                        (_label(tmp_path / "lst.jpg", "ZORBEX"),))
     off = Detector(models, index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=0))
     assert off.scan([lst], ocr=False)[0].followup_pending is False
-    monkeypatch.setattr("ml.detector.ocr_available", lambda: False)
+    monkeypatch.setattr("ml.detector.ocr_available", lambda *_: False)
     assert Detector(models, index).scan([lst], ocr=False)[0].followup_pending is False
 
 
@@ -114,7 +114,7 @@ RECALL_FLOOR = 0.75  # measured 0.87 on this set (Tesseract read 0.28 of it)
 def test_reads_brand_words_printed_on_products():
     """Generated product photos with an invented brand printed in several fonts, colours and sizes, straight,
     tilted, curved and small, on textures: the detector's matcher finds the word in what OCR reads."""
-    from ml.eval_ocr import printed_word_recall
+    from ml.cli.eval_ocr import printed_word_recall
 
     r = printed_word_recall(n=24, seed=3)
     assert r.recall >= RECALL_FLOOR, r

@@ -6,14 +6,9 @@ import math
 import numpy as np
 import pytest
 
+from ml.calibration import expected_calibration_error, reliability
+from ml.crossval import grouped_scores, leave_one_trick_out, scorer_trainer
 from ml.scorer import MONOTONE, STRONG_EVIDENCE, Scorer, TreeEnsemble, expand, strong_evidence
-from ml.validation import (
-    expected_calibration_error,
-    grouped_scores,
-    leave_one_trick_out,
-    reliability,
-    scorer_trainer,
-)
 
 
 def _rows(n: int = 600, seed: int = 0) -> tuple[list[dict], list[int]]:

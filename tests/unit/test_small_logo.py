@@ -118,13 +118,13 @@ def test_small_logo_matches_its_reference_and_nothing_else(detector):
 @pytest.mark.bench
 @pytest.mark.skipif(not (FAKEBENCH / "labels.jsonl").exists(), reason="../shared/fakebench (dev split) is absent")
 def test_fakebench_logos_pasted_small_are_found_and_nothing_else(tmp_path):
-    """The 30 fakebench logo references, each pasted at 5-8% into 2 unbranded photos (``ml.eval_small_logos``).
+    """The 30 fakebench logo references, each pasted at 5-8% into 2 unbranded photos (``ml.cli.eval_small_logos``).
 
     With the tiles cut out of the photo and embedded one by one the candidates held the right reference in
     55% of the photos; from one 640 px pass (``ImageEmbedder.embed_tiles``) in 63%, and the verified hits
     went from 42% to 48%. No photo without a pasted logo (110) and no pasted one gets another brand's hit.
     """
-    from ml.eval_small_logos import evaluate_small_logos
+    from ml.cli.eval_small_logos import evaluate_small_logos
 
     f = evaluate_small_logos(str(FAKEBENCH), cache_dir=str(tmp_path / "emb"))
     print(f)

@@ -1,4 +1,4 @@
-"""The synthetic bundle generator writes valid, deterministic, trademark-free data in the DESIGN.md format."""
+"""The synthetic bundle generator writes valid, deterministic, trademark-free data in the bundle format (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,11 @@
 """A worker's pool processes share the cores: ``celery worker -c N`` gives each child cores / N torch threads
 unless ``TORCH_THREADS`` says otherwise (README, Threads)."""
-import os
-
 from celery.signals import worker_init
 from django.conf import settings
 
 import anticounterfeit.celery  # noqa: F401 - connects the worker_init handler
-from ml.config import ModelsConfig
-from ml.runtime import split_cores
+from anticounterfeit.detection.ml_config import models_config
+from ml.hardware import split_cores
 
 
 class Worker:
@@ -26,18 +24,16 @@ def test_cores_are_shared_out_at_least_one_each():
 
 
 def test_worker_start_gives_each_pool_process_its_share(monkeypatch):
-    monkeypatch.delenv("TORCH_THREADS", raising=False)
-    monkeypatch.setitem(settings.DETECTION, "TORCH_THREADS", 0)
+    monkeypatch.setattr(settings, "TORCH_THREADS", 0)
     worker_init.send(sender=Worker(1))  # one process: it keeps every core
-    assert "TORCH_THREADS" not in os.environ
+    assert settings.TORCH_THREADS == 0
     worker_init.send(sender=Worker(2))  # what the worker does before forking its pool
     want = split_cores(2)
-    assert os.environ["TORCH_THREADS"] == str(want) and settings.DETECTION["TORCH_THREADS"] == want
-    assert ModelsConfig().torch_threads == want  # what a forked child builds its engines with
+    assert settings.TORCH_THREADS == want
+    assert models_config().torch_threads == want  # what a forked child builds its engines with
 
 
 def test_an_explicit_thread_count_wins(monkeypatch):
-    monkeypatch.setenv("TORCH_THREADS", "3")
-    monkeypatch.setitem(settings.DETECTION, "TORCH_THREADS", 3)
+    monkeypatch.setattr(settings, "TORCH_THREADS", 3)
     worker_init.send(sender=Worker(2))
-    assert os.environ["TORCH_THREADS"] == "3" and settings.DETECTION["TORCH_THREADS"] == 3
+    assert settings.TORCH_THREADS == 3

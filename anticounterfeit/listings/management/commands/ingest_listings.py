@@ -6,12 +6,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from anticounterfeit.api.intake import IntakeRejected, accept_validated
 from anticounterfeit.api.serializers import ListingIntakeSerializer, check_image_bytes
+from anticounterfeit.core import queue, tasks
+from anticounterfeit.detection.scanning import SCAN_BATCH
 from anticounterfeit.listings.models import Listing
-from workers.scan import SCAN_BATCH, scan_batch
 
 
 def read_listing_line(raw: dict, base: Path) -> dict:
-    """Validate one listings.jsonl record (DESIGN.md format) with the API's serializer; images are read from disk."""
+    """Validate one listings.jsonl record (docs/architecture.md, Data formats) with the API's serializer; images are read from disk."""
     payload = {k: v for k, v in raw.items() if k != "images"}
     serializer = ListingIntakeSerializer(data=payload)
     if not serializer.is_valid():
@@ -36,7 +37,7 @@ def read_listing_line(raw: dict, base: Path) -> dict:
 
 
 class Command(BaseCommand):
-    help = "Ingest listings from a JSONL file (DESIGN.md listings format); each is committed, then queued for scanning."
+    help = "Ingest listings from a JSONL file (the bundle listings format, docs/architecture.md); each is committed, then queued for scanning."
 
     def add_arguments(self, parser):
         parser.add_argument("file")
@@ -62,7 +63,7 @@ class Command(BaseCommand):
                     accepted.append(listing.pk)
                     batch.append(listing.pk)
                     if len(batch) == SCAN_BATCH:  # committed already: queue the scans in model-sized batches
-                        scan_batch.delay(batch)
+                        queue.enqueue(tasks.SCAN_BATCH, batch)
                         batch = []
                 except json.JSONDecodeError as exc:
                     rejected += 1
@@ -72,9 +73,10 @@ class Command(BaseCommand):
                     for field, msgs in exc.errors.items():
                         self.stderr.write(f"{path.name} line {line_no} (listing_id={item}): field '{field}': {' '.join(map(str, msgs))}")
         if batch:
-            scan_batch.delay(batch)
+            queue.enqueue(tasks.SCAN_BATCH, batch)
         self.stdout.write(f"accepted {len(accepted)} listing(s), rejected {rejected}")
         if wait and accepted:
+            queue.wait_until_idle()  # the embedded mode's runner; with a broker the workers scan
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 pending = Listing.objects.filter(pk__in=accepted, status=Listing.Status.PENDING).count()

@@ -1,13 +1,14 @@
 """Throughput benchmarks that print figures (not timed tests).
 
-``python -m ml.bench``          scan throughput, listings/s, 1 image + title each (JPEG bytes in, scores
-                                out) in worker-sized batches, against (a) plain eager fp32 forward passes
-                                (the models as their packages ship them: unfused, fp32, inference_mode)
-                                and (b) the raw forward passes of the engine the pipeline uses, same batch.
-                                The pipeline is the workers' fast path (``Detector.scan(ocr=False)``); the
-                                OCR follow-ups it leaves (``Detection.followup_pending``) are timed and printed
-                                separately, with the throughput all told.
-``python -m ml.bench --banks``  FAISS bank scaling (same as ``python -m ml.bench_banks``, which has more options).
+``python -m ml.cli.bench``          scan throughput, listings/s, 1 image + title each (JPEG bytes in, scores
+                                    out) in worker-sized batches, against (a) plain eager fp32 forward passes
+                                    (the models as their packages ship them: unfused, fp32, inference_mode)
+                                    and (b) the raw forward passes of the engine the pipeline uses, same batch.
+                                    The pipeline is the workers' fast path (``Detector.scan(ocr=False)``); the
+                                    OCR follow-ups it leaves (``ScanResult.followup_pending``) are timed and
+                                    printed separately, with the throughput all told.
+``python -m ml.cli.bench --banks``  FAISS bank scaling (same as ``python -m ml.cli.bench_banks``, which has more
+                                    options).
 
 The machine is shared and noisy, so each mode is timed in interleaved rounds and the best round
 counts; the ratios (measured in one run) are the figures to compare, not the absolute rates.
@@ -24,33 +25,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ml.cli.options import add_model_options, models_config
+from ml.config import ModelsConfig
+from ml.hardware import cpu_summary, load_average
+
 if TYPE_CHECKING:
     import torch
 
     from ml.detector import Detector
-    from ml.engine import ImageForward, TextForward
-    from ml.models import Models
+    from ml.engines.base import ImageForward, TextForward
+    from ml.models import LoadedModels
     from ml.types import ListingInput
 
-FAKEBENCH = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fakebench")
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
-
-
-def cpu_summary(device: str = "cpu") -> str:
-    """CPU model and the vector units the engines use (and the GPU, for a GPU engine), for the figures' context."""
-    from ml.runtime import cpu_flags, cpu_model
-
-    units = [u for u in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if u in cpu_flags()]
-    cpu = f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
-    if device == "cpu":
-        return cpu
-    import torch
-
-    return f"{torch.cuda.get_device_name(device)}; CPU {cpu}"
+FAKEBENCH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fakebench")
 
 
 def _best(fn: Callable[[], object], rounds: int) -> float:
@@ -74,7 +61,7 @@ class ScanWork:
     transformers MiniLM under torch.inference_mode; BatchNorm folding is already an optimisation), on the
     engine's device (a GPU engine is compared with plain fp32 on the same GPU)."""
 
-    models: Models
+    models: LoadedModels
     detector: Detector
     listings: list[ListingInput]
     batches: list[list[ListingInput]]
@@ -85,22 +72,22 @@ class ScanWork:
     plain_text: TextForward
 
     @classmethod
-    def load(cls, bundle_dir: str, n_listings: int, batch: int, threads: int, verbose: bool = False) -> ScanWork:
+    def load(cls, bundle_dir: str, n_listings: int, batch: int, config: ModelsConfig,
+             verbose: bool = False) -> ScanWork:
         from ml.bundle import read_bundle
-        from ml.config import ModelsConfig
         from ml.detector import Detector
         from ml.effnet import build_effnet
-        from ml.engine import eager_image, eager_text
+        from ml.engines.eager import eager_image, eager_text
         from ml.images import load_image
         from ml.index import ReferenceIndex
         from ml.models import load_models
 
         t0 = time.perf_counter()
-        models = load_models(ModelsConfig(torch_threads=threads))
+        models = load_models(config)
         if verbose:
             print(f"engine={models.engine} models loaded in {time.perf_counter() - t0:.1f}s ({load_average()})")
         b = read_bundle(bundle_dir)
-        cache = os.path.join(os.environ.get("AC_ENGINE_CACHE") or "/tmp", "ac-bench-embed-cache")
+        cache = os.path.join(config.engine_cache or "/tmp", "ac-bench-embed-cache")
         t0 = time.perf_counter()
         index = ReferenceIndex.build(b.brands, b.references, models, cache_dir=cache)
         if verbose:
@@ -143,10 +130,9 @@ class ScanLanes:
     """``lanes`` scan processes sharing the cores (``split_cores(lanes)`` threads each), each loading the models
     and taking the next batch of a job list when it is done: what a worker's pool processes do with a queue of
     scan tasks. Real processes, not threads: the pipeline's Python parts would otherwise queue on one GIL,
-    which the workers' processes do not share (on the Zen 5 box, two thread lanes scanned 137 listings/s, two
-    processes ~256)."""
+    which the workers' processes do not share."""
 
-    def __init__(self, lanes: int, bundle_dir: str, n_listings: int, batch: int):
+    def __init__(self, lanes: int, bundle_dir: str, n_listings: int, batch: int, config: ModelsConfig):
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited OpenMP or ONNX Runtime threads
@@ -154,7 +140,7 @@ class ScanLanes:
         self.conns, self.procs = [], []
         for _ in range(lanes):
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_lane_main, args=(there, self.next_job, bundle_dir, n_listings, batch, lanes),
+            proc = ctx.Process(target=_lane_main, args=(there, self.next_job, bundle_dir, n_listings, batch, lanes, config),
                                daemon=True, name="bench-lane")
             proc.start()
             self.conns.append(here)
@@ -185,15 +171,16 @@ class ScanLanes:
                 raise RuntimeError(f"a bench lane failed:\n{reply}")
 
 
-def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lanes: int) -> None:
+def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lanes: int,
+               config: ModelsConfig) -> None:
     import traceback
 
-    from ml import runtime
+    from ml import hardware
 
     try:
-        threads = runtime.split_cores(lanes)
-        runtime.configure(threads)
-        work = ScanWork.load(bundle_dir, n_listings, batch, threads)
+        threads = hardware.split_cores(lanes)
+        hardware.configure(threads, config.image_threads)
+        work = ScanWork.load(bundle_dir, n_listings, batch, dataclasses.replace(config, torch_threads=threads))
         jobs = {mode: work.jobs(mode) for mode in MODES}
         for mode in ("pipeline", "raw", "eager"):  # warm-up (first-call allocations, lazy init)
             for job in jobs[mode]:
@@ -213,18 +200,21 @@ def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lan
         conn.send(traceback.format_exc())
 
 
-def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes: int = 1) -> dict[str, float]:
+def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes: int = 1,
+               config: ModelsConfig | None = None) -> dict[str, float]:
     """The pipeline and the engine's raw passes in ``lanes`` scan processes (``ScanLanes``; one lane runs in
     this process on every core); the plain eager baseline as one stream on every core in this process."""
     import torch
 
+    from ml.hardware import split_cores
     from ml.ocr import ocr_status
-    from ml.runtime import split_cores
 
     cores = os.cpu_count() or 1
-    pool = ScanLanes(lanes, bundle_dir, n_listings, batch) if lanes > 1 else None  # they load while we do
+    config = config or ModelsConfig()
+    pool = ScanLanes(lanes, bundle_dir, n_listings, batch, config) if lanes > 1 else None  # they load while we do
     try:
-        work = ScanWork.load(bundle_dir, n_listings, batch, split_cores(lanes), verbose=True)
+        work = ScanWork.load(bundle_dir, n_listings, batch,
+                             dataclasses.replace(config, torch_threads=split_cores(lanes)), verbose=True)
         models = work.models
         jobs = {mode: work.jobs(mode) for mode in MODES}
 
@@ -297,8 +287,8 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ml.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--bundle", default=os.environ.get("AC_BENCH_BUNDLE", FAKEBENCH))
+    p = argparse.ArgumentParser(prog="python -m ml.cli.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--bundle", default=FAKEBENCH, help="bundle folder (default: ../shared/fakebench)")
     p.add_argument("--listings", type=int, default=48)
     p.add_argument("--batch", type=int, default=8, help="listings per scan task (workers/scan.py SCAN_BATCH)")
     p.add_argument("--rounds", type=int, default=2)
@@ -307,15 +297,17 @@ def main(argv: list[str] | None = None) -> int:
                         "stream on every core")
     p.add_argument("--banks", action="store_true", help="run the FAISS bank scaling benchmark instead")
     p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1,000,000 x 1280-d needs ~6 GB)")
+    add_model_options(p, threads=False)  # the lanes share the cores: split_cores(lanes) threads each
     a = p.parse_args(argv)
-    from ml import runtime
+    from ml import hardware
 
-    runtime.configure(runtime.split_cores(a.lanes))
+    config = models_config(a)
+    hardware.configure(hardware.split_cores(a.lanes), config.image_threads)
     if a.banks:
-        from ml.bench_banks import main as bench_banks_main
+        from ml.cli.bench_banks import main as bench_banks_main
 
         return bench_banks_main(["--sizes", a.sizes])
-    r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds, a.lanes)
+    r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds, a.lanes, config)
     print(f"pipeline_vs_raw={r['pipeline_vs_raw']:.2f} speedup_vs_eager={r['speedup_vs_eager']:.2f} "
           f"listings_per_s={r['listings_per_s']:.1f}")
     return 0

@@ -1,7 +1,7 @@
 """Train the shipped default scorer: grouped CV figures first, then fit on everything.
 
-    python -m ml.train_default [--data DIR ...] [--synth N | --synth-dirs DIR ...] [--synth-weight W]
-                               [--rows-cache FILE] [--out ml/weights/scorer_default.json]
+    python -m ml.cli.train_default [--data DIR ...] [--synth N | --synth-dirs DIR ...] [--synth-weight W]
+                                   [--rows-cache FILE] [--out ml/weights/scorer_default.json]
 
 Folds are grouped by brand so a brand never sits in both train and test (the held-out split has
 other brands). The CV figures are the honest dev numbers; the final fit uses all rows.
@@ -14,14 +14,16 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-
+from ml.cli.options import add_model_options, models_config
+from ml.config import ModelsConfig
+from ml.crossval import brand_groups, grouped_cv
 from ml.scorer import DEFAULT_PATH, Scorer
 
-DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fakebench")
+DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fakebench")
 
 
-def bundle_rows(path: str, cache_dir: str | None) -> tuple[list[dict], list[int], list[str], list[dict], list]:
+def bundle_rows(path: str, cache_dir: str | None,
+                config: ModelsConfig | None = None) -> tuple[list[dict], list[int], list[str], list[dict], list]:
     from ml.bundle import read_bundle
     from ml.dataset import extract_all
     from ml.detector import Detector
@@ -29,31 +31,15 @@ def bundle_rows(path: str, cache_dir: str | None) -> tuple[list[dict], list[int]
     from ml.models import load_models
 
     b = read_bundle(path)
-    models = load_models()
+    models = load_models(config)
     index = ReferenceIndex.build(b.brands, b.references, models, cache_dir=cache_dir)
     res, sec = extract_all(Detector(models, index, Scorer.untrained()), b)
     print(f"{path}: {len(b.listings)} listings, {len(b.listings) / sec:.1f} listings/s", file=sys.stderr)
     keep = [i for i, lst in enumerate(b.listings) if lst.listing_id in b.labels]
     labels = [b.labels[b.listings[i].listing_id] for i in keep]
-    groups = brand_groups(path, labels, [res["brands"][i] for i in keep])
-    return ([res["features"][i] for i in keep], [int(lab["counterfeit"]) for lab in labels], groups, labels,
-            [res["brands"][i] for i in keep])
-
-
-def brand_groups(prefix: str, labels: list[dict], brands: list[str | None]) -> list[str]:
-    """CV group per row: the labelled brand (else the attributed one), so a brand never spans folds."""
-    return [f"{prefix}:{lab.get('brand_id') or b or 'none'}" for lab, b in zip(labels, brands, strict=True)]
-
-
-def grouped_cv(features, y, groups, C: float, folds: int = 5, weights: list[float] | None = None) -> np.ndarray:
-    from sklearn.model_selection import GroupKFold
-
-    p = np.zeros(len(y))
-    for tr, te in GroupKFold(folds).split(features, y, groups):
-        s = Scorer.train([features[i] for i in tr], [y[i] for i in tr], C=C,
-                         sample_weight=[weights[i] for i in tr] if weights else None)
-        p[te] = s.predict([features[i] for i in te])
-    return p
+    brands = [res[i].brand_id for i in keep]
+    groups = brand_groups(path, labels, brands)
+    return [res[i].features for i in keep], [int(lab["counterfeit"]) for lab in labels], groups, labels, brands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--C", type=float, default=0.3)
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--out", default=DEFAULT_PATH)
+    add_model_options(ap)
     args = ap.parse_args(argv)
 
     paths = list(args.data) + list(args.synth_dirs)
@@ -89,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     F, y, G, L, B, src = [], [], [], [], [], []
     for p in paths:
         if p not in cached:
-            cached[p] = bundle_rows(p, args.cache_dir)
+            cached[p] = bundle_rows(p, args.cache_dir, models_config(args))
         f, yy, g, lab, br = cached[p]
         F += f
         y += yy

@@ -1,7 +1,7 @@
 """Evaluate the detector on a bundle without any database.
 
-    python -m ml.evaluate --data DIR --out PRED.jsonl [--labels [--cv K [--loto] [--train-extra DIR ...]]]
-                          [--cache-dir DIR] [--rows-cache FILE] [--scorer PATH]
+    python -m ml.cli.evaluate --data DIR --out PRED.jsonl [--labels [--cv K [--loto] [--train-extra DIR ...]]]
+                              [--cache-dir DIR] [--rows-cache FILE] [--scorer PATH]
 
 Writes {"listing_id","score","brand_id"} per line. With --labels prints the benchmark metrics for
 the detector and for two baselines computed in the same run: PDQ-only matching and global-embedding
@@ -19,7 +19,8 @@ import os
 import sys
 import time
 
-from ml.config import DetectorConfig
+from ml.cli.options import add_model_options, models_config
+from ml.config import DetectorConfig, ModelsConfig
 
 PDQ_MATCH_BITS = DetectorConfig().pdq_max_distance
 
@@ -44,10 +45,11 @@ def baselines(evidence) -> tuple[dict[str, tuple[float, str | None]], dict[str, 
     return pdq, knn
 
 
-def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | None, weight: float):
+def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | None, weight: float,
+               config: ModelsConfig | None = None):
     """Labelled feature rows of other bundles (``ExtraRows``), extracted once per bundle path into ``rows_cache``."""
-    from ml.train_default import bundle_rows
-    from ml.validation import ExtraRows
+    from ml.cli.train_default import bundle_rows
+    from ml.crossval import ExtraRows
 
     cached = {}
     if rows_cache and os.path.exists(rows_cache):
@@ -57,7 +59,7 @@ def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | Non
     for p in paths:
         key = os.path.abspath(p)
         if key not in cached:
-            f, y, *_ = bundle_rows(p, cache_dir)
+            f, y, *_ = bundle_rows(p, cache_dir, config)
             cached[key] = [f, y]
         features += cached[key][0]
         labels += cached[key][1]
@@ -71,7 +73,7 @@ def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | Non
 def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, cache_dir: str | None = None,
              scorer_path: str | None = None, batch: int = 16, cv_folds: int = 0, C: float = 0.3,
              loto: bool = False, train_extra: list[str] | None = None, extra_weight: float = 0.5,
-             rows_cache: str | None = None) -> dict:
+             rows_cache: str | None = None, models_config: ModelsConfig | None = None) -> dict:
     """Scan a bundle with the workers' code; return predictions, throughput and (with labels) reports.
 
     ``cv_folds`` > 1 replaces each score by one from a scorer trained on the other brands' listings
@@ -79,26 +81,18 @@ def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, ca
     adds ``result["loto"]``, the recall per counterfeit category with that category held out of training too.
     """
     from ml.bundle import read_bundle
+    from ml.calibration import expected_calibration_error, format_reliability, max_genuine_score, reliability
+    from ml.crossval import brand_groups, grouped_scores, leave_one_trick_out, scorer_trainer
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.metrics import format_report, report
     from ml.models import load_models
     from ml.scorer import Scorer
-    from ml.train_default import brand_groups
-    from ml.validation import (
-        expected_calibration_error,
-        format_reliability,
-        grouped_scores,
-        leave_one_trick_out,
-        max_genuine_score,
-        reliability,
-        scorer_trainer,
-    )
 
     bundle = read_bundle(data)
     for err in bundle.errors[:20]:
         print(f"bundle: {err}", file=sys.stderr)
-    models = load_models()
+    models = load_models(models_config)
     t0 = time.perf_counter()
     index = ReferenceIndex.build(bundle.brands, bundle.references, models, cache_dir=cache_dir)
     print(f"index built in {time.perf_counter() - t0:.1f}s: {index.counts}", file=sys.stderr)
@@ -111,8 +105,8 @@ def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, ca
         chunk = bundle.listings[start:start + batch]
         dets, raw = det.scan_detailed(chunk)
         preds.extend(dets)
-        features.extend(raw["features"])
-        evidence.extend(zip([x.listing_id for x in chunk], raw["evidence"], strict=True))
+        features.extend(r.features for r in raw)
+        evidence.extend((x.listing_id, r.evidence) for x, r in zip(chunk, raw, strict=True))
         done, el = start + len(chunk), time.perf_counter() - t0
         sys.stderr.write(f"\r[{'#' * int(30 * done / n):<30}] {done}/{n}  {done / el:.1f} listings/s")
         sys.stderr.flush()
@@ -128,8 +122,8 @@ def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, ca
         labels = [bundle.labels[d.listing_id] for d in preds]
         y = [int(lab["counterfeit"]) for lab in labels]
         groups = brand_groups("", labels, [d.brand_id for d in preds])
-        extra = extra_rows(train_extra, cache_dir=cache_dir, rows_cache=rows_cache,
-                           weight=extra_weight) if train_extra else None
+        extra = extra_rows(train_extra, cache_dir=cache_dir, rows_cache=rows_cache, weight=extra_weight,
+                           config=models_config) if train_extra else None
         train = scorer_trainer(features, y, C=C, extra=extra)
         p = grouped_scores(y, groups, train, cv_folds)
         scores = dict(zip((d.listing_id for d in preds), p.tolist(), strict=True))
@@ -191,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --cv: labelled bundles whose rows join every training fold (never scored)")
     ap.add_argument("--extra-weight", type=float, default=0.5, help="sample weight of --train-extra rows")
     ap.add_argument("--rows-cache", default=None, help="JSON file of --train-extra rows (re-runs skip their scans)")
+    add_model_options(ap)
     args = ap.parse_args(argv)
     if args.cv and not args.labels:
         ap.error("--cv needs --labels")
@@ -198,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--loto and --train-extra need --cv")
     evaluate(args.data, out=args.out, with_labels=args.labels, cache_dir=args.cache_dir, scorer_path=args.scorer,
              batch=args.batch, cv_folds=args.cv, loto=args.loto, train_extra=args.train_extra,
-             extra_weight=args.extra_weight, rows_cache=args.rows_cache)
+             extra_weight=args.extra_weight, rows_cache=args.rows_cache,
+             models_config=models_config(args))
     return 0
 
 

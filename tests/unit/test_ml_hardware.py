@@ -1,9 +1,9 @@
-"""ml.runtime: process-wide knobs must suit the CPU they run on."""
+"""ml.hardware: process-wide knobs must suit the CPU they run on."""
 import os
 import subprocess
 import sys
 
-from ml.runtime import cpu_flags, openblas_coretype
+from ml.hardware import cpu_flags, openblas_coretype
 
 
 def test_openblas_kernels_are_forced_only_on_avx512_cpus():
@@ -16,7 +16,7 @@ def test_configured_process_runs_blas_faiss_and_torch_on_this_cpu():
     """A worker configures the runtime before its first BLAS call; on a CPU without the forced kernels'
     instructions the process died with SIGILL (exit -4) at the first matrix product."""
     code = (
-        "from ml import runtime; runtime.configure()\n"
+        "from ml import hardware; hardware.configure()\n"
         "import os, numpy as np, faiss, torch\n"
         "a = np.random.default_rng(0).standard_normal((300, 300)).astype(np.float32)\n"
         "assert np.isfinite(a @ a).all()\n"
@@ -37,18 +37,18 @@ def test_one_thread_process_runs_its_helper_work_inline(monkeypatch):
 
     import pytest
 
-    from ml import images, runtime
+    from ml import hardware, images
 
     me = threading.get_ident()
-    monkeypatch.setattr(images, "IMAGE_THREADS", 0)  # no AC_IMAGE_THREADS override: follow the budget
-    monkeypatch.setattr(runtime, "_THREADS", 1)
-    assert runtime.thread_budget() == 1
-    assert runtime.aside(threading.get_ident).result() == me
+    monkeypatch.setattr(hardware, "_IMAGE_THREADS", 0)  # no image_threads override: follow the budget
+    monkeypatch.setattr(hardware, "_THREADS", 1)
+    assert hardware.thread_budget() == 1
+    assert hardware.aside(threading.get_ident).result() == me
     with pytest.raises(ZeroDivisionError):
-        runtime.aside(lambda: 1 / 0).result()
+        hardware.aside(lambda: 1 / 0).result()
     assert images.image_map(lambda _: threading.get_ident(), range(6)) == [me] * 6
-    monkeypatch.setattr(runtime, "_THREADS", 2)
-    assert runtime.aside(threading.get_ident).result() != me
+    monkeypatch.setattr(hardware, "_THREADS", 2)
+    assert hardware.aside(threading.get_ident).result() != me
     assert me not in images.image_map(lambda _: threading.get_ident(), range(6))
     assert images.image_map(lambda v: v * v, range(6)) == [v * v for v in range(6)]
 
@@ -56,7 +56,7 @@ def test_one_thread_process_runs_its_helper_work_inline(monkeypatch):
 def test_one_blas_thread_limits_numpy_blas_and_restores_it():
     from threadpoolctl import threadpool_info
 
-    from ml.runtime import one_blas_thread
+    from ml.hardware import one_blas_thread
 
     def blas_threads() -> set[int]:
         return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}

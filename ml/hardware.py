@@ -10,23 +10,27 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 _DONE = False
 _THREADS = 0  # this process's thread budget (``configure``); 0 = not configured: every core
+_IMAGE_THREADS = 0  # image decode threads (``configure``); 0 = from the thread budget
 _pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}  # name -> (pid that made it, pool)
 _pools_lock = threading.Lock()
 
 
-def configure(threads: int = 2) -> None:
-    """Pin thread counts deliberately: oversubscribing 2 cores costs more than it gains.
+def configure(threads: int = 2, image_threads: int = 0) -> None:
+    """Pin thread counts deliberately: oversubscribing a few cores costs more than it gains. Called once at
+    start-up (``ml.models.load_models``, the CLI tools), never at import; later calls change nothing.
+
+    ``image_threads`` (0: from ``threads``, at most 4) decode a scan batch's images (``image_threads()``).
 
     OMP_WAIT_POLICY=PASSIVE stops idle OpenMP threads spinning against torch's pool; FAISS's BLAS
-    threshold is lowered because its BLAS path is slow on this CPU for small batches. OpenBLAS misses
-    newer AVX-512 Xeons and falls back to generic kernels, so it is told their family, but only where
-    the CPU has AVX-512: forcing those kernels on an AVX2-only CPU (e.g. AMD EPYC Rome) kills the
-    process with SIGILL.
+    threshold is lowered because its BLAS path is slow for small batches. OpenBLAS misses newer
+    AVX-512 Xeons and falls back to generic kernels, so it is told their family, but only where the CPU
+    has AVX-512: forcing those kernels on an AVX2-only CPU kills the process with SIGILL.
     """
-    global _DONE, _THREADS
+    global _DONE, _THREADS, _IMAGE_THREADS
     if _DONE:
         return
     _THREADS = max(1, threads)
+    _IMAGE_THREADS = max(0, image_threads)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     coretype = openblas_coretype(cpu_flags())
     if coretype:
@@ -85,10 +89,9 @@ def cpu_vendor() -> str:
 def fast_bf16(flags: frozenset[str], vendor: str) -> bool:
     """Whether the CPU's bf16 units outrun its fp32 FMAs, so that bf16 inference pays.
 
-    AMX tiles (Intel Sapphire Rapids and later) do; so does AVX512-BF16 on AMD (Zen 4 and later: ``mixed``
-    measured ~2x fp32 ONNX Runtime). Intel's AVX512-BF16 without AMX (Cooper Lake, or a newer Xeon in a VM that
-    hides AMX) does not: its bf16 dot product issues on one port against fp32's two, and on an Emerald Rapids VM
-    bf16 MiniLM ran 1.5x slower than fp32 and the mixed image engine 1.6x slower than fp32 ONNX Runtime.
+    AMX tiles do; so does AVX512-BF16 on AMD. Intel's AVX512-BF16 without AMX (or a Xeon in a VM that hides
+    AMX) does not: its bf16 dot product issues on one port against fp32's two, so bf16 there runs slower than
+    fp32.
     """
     return "amx_bf16" in flags or ("avx512_bf16" in flags and vendor == "AuthenticAMD")
 
@@ -111,10 +114,10 @@ def _blas_controller():
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
-    """numpy's BLAS on the calling thread only, for a run of small products (~60 us to enter).
+    """numpy's BLAS on the calling thread only, for a run of small products (cheap to enter).
 
     OpenBLAS threads spin after each call; between torch's and FAISS's OpenMP pools on a small box they
-    steal the core the next step needs (a PDQ search after a few 64x1280 products ran 8x slower).
+    steal the core the next step needs (the PDQ search that follows a few small products).
     """
     return _blas_controller().limit(limits=1, user_api="blas")
 
@@ -133,6 +136,12 @@ def thread_budget() -> int:
     return _THREADS or os.cpu_count() or 1
 
 
+def image_threads() -> int:
+    """Threads for decoding a batch's images: ``configure``'s ``image_threads``, else the thread budget, at most
+    4 (1: inline)."""
+    return _IMAGE_THREADS or min(4, thread_budget())
+
+
 def aside(fn: Callable[..., object], *args: object) -> Future:
     """Run ``fn(*args)`` on this process's one background thread, e.g. the text encoder while images decode;
     inline (a finished future, exceptions included) when the process has one thread (``thread_budget``).
@@ -147,3 +156,19 @@ def aside(fn: Callable[..., object], *args: object) -> Future:
     except BaseException as exc:  # noqa: BLE001 - delivered by .result(), as from the pool
         done.set_exception(exc)
     return done
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def cpu_summary(device: str = "cpu") -> str:
+    """CPU model and the vector units the engines use (and the GPU, for a GPU engine), for the figures' context."""
+    units = [u for u in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if u in cpu_flags()]
+    cpu = f"{cpu_model()}, {os.cpu_count()} cores, {' '.join(units) or 'no AVX2'}"
+    if device == "cpu":
+        return cpu
+    import torch
+
+    return f"{torch.cuda.get_device_name(device)}; CPU {cpu}"

@@ -1,4 +1,4 @@
-"""Per-process detection runtime: models load once; banks reload when a newer BankVersion exists."""
+"""The detector each process keeps loaded: models load once; banks reload when a newer BankVersion exists."""
 import functools
 import json
 import logging
@@ -7,6 +7,13 @@ import re
 import threading
 
 from django.conf import settings
+
+from anticounterfeit.core import queue, tasks
+from anticounterfeit.core.locks import is_taken, take_once
+
+from .actions import active_version
+from .ml_config import bank_config, detector_config, models_config
+from .models import BankVersion
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -21,27 +28,24 @@ def share_cores_among_pool(concurrency: int) -> None:
     ~1.3x more listings per second on 2 cores than one two-thread worker), and never two OpenMP teams
     fighting over a core (README, Threads).
     """
-    if concurrency <= 1 or os.environ.get("TORCH_THREADS") or settings.DETECTION["TORCH_THREADS"]:
+    if concurrency <= 1 or settings.TORCH_THREADS:
         return
-    from ml.runtime import split_cores
+    from ml.hardware import split_cores
 
     threads = split_cores(concurrency)
-    os.environ["TORCH_THREADS"] = str(threads)  # ml.config.ModelsConfig reads it in the forked children
-    settings.DETECTION["TORCH_THREADS"] = threads
+    settings.TORCH_THREADS = threads  # the forked children build their ModelsConfig from it (detection.ml_config)
     log.info("worker pool of %d processes: %d torch threads each", concurrency, threads)
 
 
 def configure_threads() -> None:
     import torch
 
-    threads = settings.DETECTION["TORCH_THREADS"] or os.cpu_count() or 1
+    threads = settings.TORCH_THREADS or os.cpu_count() or 1
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
 
-def current_bank_version():
-    from anticounterfeit.catalog.models import BankVersion
-
+def current_bank_version() -> BankVersion | None:
     return BankVersion.objects.order_by("-number").first()
 
 
@@ -59,7 +63,7 @@ def get_detector():
     version = current_bank_version()
     if version is None:
         return None, 0
-    scorer_row = active_scorer_version()
+    scorer_row = active_version()
     key = (version.pk, version.number, scorer_row.pk if scorer_row else None)
     with _lock:
         # Keyed by row id too: a rebuilt database (tests, a restore) may reuse a number for another bank.
@@ -67,9 +71,9 @@ def get_detector():
         if _state["version"] != key:
             configure_threads()
             log.info("loading bank v%s from %s", version.number, version.path)
-            index = ReferenceIndex.load(version.path)
-            models = load_models()
-            _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row))
+            index = ReferenceIndex.load(version.path, bank_config())
+            models = load_models(models_config())
+            _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row), config=detector_config())
             _state["version"] = key
             _state["stale"] = (index.model_version, models.version) if index.model_version != models.version else None
             if _state["stale"]:
@@ -92,90 +96,27 @@ def request_bank_rebuild(version, built_with: str, expected: str) -> bool:
     The first worker to take the lock (Redis ``SET NX`` on the broker; the process cache in the embedded mode)
     queues ``rebuild_banks``; the lock expires after an hour, so a rebuild that failed is queued again later.
     """
-    from .banks import rebuild_banks
-    from .enqueue import send_quietly
-
     key = _rebuild_key(version, expected)
     if not take_once(key, REBUILD_LOCK_SECONDS):
         return True
     reason = f"model version changed: bank v{version.number} built with {built_with}, models are {expected}"
-    if send_quietly(rebuild_banks, reason=reason[:200]):
-        log.warning("queued a bank rebuild: %s", reason)
-        return True
-    release_once(key)
-    return False
+    queue.enqueue(tasks.REBUILD_BANKS, reason=reason[:200])
+    log.warning("queued a bank rebuild: %s", reason)
+    return True
 
 
 def rebuild_requested(version, expected: str) -> bool:
-    key = _rebuild_key(version, expected)
-    client = _redis()
-    if client is not None:
-        try:
-            return bool(client.exists(key))
-        except Exception:  # noqa: BLE001 - the health check reports, it does not fail
-            return False
-    from django.core.cache import cache
-
-    return cache.get(key) is not None
+    return is_taken(_rebuild_key(version, expected))
 
 
 REBUILD_LOCK_SECONDS = 3600
 
 
-def _redis():
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://")):
-        return None
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-
-
-def take_once(key: str, ttl: int) -> bool:
-    """True for the first caller across all workers within ``ttl`` seconds (Redis ``SET NX`` on the broker;
-    the Django cache in the embedded mode). ``ttl`` <= 0 takes nothing and always answers True."""
-    return take_each([key], ttl)[0]
-
-
-def take_each(keys: list[str], ttl: int) -> list[bool]:
-    """``take_once`` for several keys in one round trip to Redis (a pipeline of ``SET NX``): which of them this
-    caller took."""
-    if ttl <= 0:
-        return [True] * len(keys)
-    client = _redis()
-    if client is None:
-        from django.core.cache import cache
-
-        return [cache.add(key, 1, ttl) for key in keys]
-    try:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.set(key, 1, nx=True, ex=ttl)
-        return [bool(took) for took in pipe.execute()]
-    except Exception as exc:  # noqa: BLE001 - broker down: nothing could be queued anyway; try on a later scan
-        log.warning("could not take the locks %s: %s", ", ".join(keys), exc)
-        return [False] * len(keys)
-
-
-def release_once(key: str) -> None:
-    client = _redis()
-    if client is None:
-        from django.core.cache import cache
-
-        cache.delete(key)
-        return
-    try:
-        client.delete(key)
-    except Exception:  # noqa: BLE001 - the lock expires by itself
-        pass
-
-
 def expected_model_version() -> str:
-    """``Models.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
-    from ml.config import ModelsConfig
+    """``LoadedModels.version`` of the models a worker loads, without loading them (the web process has no torch models)."""
     from ml.models import models_version
 
-    return models_version(ModelsConfig())
+    return models_version(models_config())
 
 
 def index_model_version(path: str) -> str | None:
@@ -215,12 +156,6 @@ def bank_status() -> str:
     queued = "queued" if rebuild_requested(version, expected) else "not queued yet (the next scan queues it)"
     return (f"stale: bank v{version.number} was built with models {built_with}, workers run {expected}; "
             f"scans continue on it (PDQ matches may be missed); rebuild {queued}")
-
-
-def active_scorer_version():
-    from anticounterfeit.detection.actions import active_version
-
-    return active_version()
 
 
 def load_scorer(scorer_row=None):

@@ -1,4 +1,4 @@
-"""Building the FAISS banks: the ``index`` queue.
+"""Building the FAISS banks (the ``index`` queue runs it).
 
 The database is the source of truth (references, and the vectors of confirmed counterfeits);
 a bank version is a derived snapshot written atomically to a new folder.
@@ -6,25 +6,30 @@ a bank version is a derived snapshot written atomically to a new folder.
 import logging
 
 import numpy as np
-from celery import shared_task
-from django.db import DatabaseError, IntegrityError, OperationalError
+from django.conf import settings
 from django.db.models import Prefetch
+
+from anticounterfeit.catalog.actions import finish_import_job
+from anticounterfeit.catalog.models import Brand, ReferenceItem
+from anticounterfeit.core import audit
+from anticounterfeit.listings.models import Listing, ListingImage, media_path
+from ml.detector import decode_scan_image
+from ml.images import ImageError
+from ml.index import ReferenceIndex
+from ml.models import load_models
+from ml.types import BrandInfo, ReferenceInfo
+
+from .detector_cache import configure_threads
+from .ml_config import bank_config, detector_config, models_config
+from .models import BankVersion
+from .scanning import requeue_pending
 
 log = logging.getLogger(__name__)
 FEATURE_BATCH = 32  # images decoded per refresh step: bounds memory; the embedder batches within it
 
 
 def build_bank(reason: str = "") -> int:
-    from django.conf import settings
-
-    from anticounterfeit.catalog.models import BankVersion, Brand, ReferenceItem
-    from anticounterfeit.listings.models import Listing, ListingImage, media_path
-    from ml.index import ReferenceIndex
-    from ml.models import load_models
-    from ml.types import BrandInfo, ReferenceInfo
-
-    from .runtime import configure_threads
-
+    """Write a new bank version from the catalog and the confirmed counterfeits; returns its number."""
     configure_threads()
     brands = [BrandInfo(b.brand_key, b.name, tuple(b.aliases), tuple(b.protected_terms)) for b in Brand.objects.all()]
     references = [
@@ -35,8 +40,9 @@ def build_bank(reason: str = "") -> int:
         )
         for r in ReferenceItem.objects.filter(quarantined=False).select_related("brand").prefetch_related("images")
     ]
-    models = load_models()
-    index = ReferenceIndex.build(brands, references, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]))
+    models = load_models(models_config())
+    index = ReferenceIndex.build(brands, references, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]),
+                                 bank_config=bank_config())
     removed = list(Listing.objects.filter(status=Listing.Status.REMOVED).select_related("matched_brand")
                    .prefetch_related(Prefetch("images", queryset=ListingImage.objects.order_by("position"))))
     refresh_counterfeit_features(removed, models)
@@ -54,7 +60,9 @@ def build_bank(reason: str = "") -> int:
     number = (latest.number if latest else 0) + 1
     path = settings.DETECTION["BANK_DIR"] / f"v{number:06d}"
     index.save(str(path))
-    BankVersion.objects.create(number=number, path=str(path), counts=dict(index.counts), reason=reason[:200])
+    version = BankVersion.objects.create(number=number, path=str(path), counts=dict(index.counts),
+                                         reason=reason[:200])
+    audit.record("bank.build", version, after={"counts": dict(index.counts), "reason": reason[:200]})
     log.info("bank v%s built (%s): %s", number, reason, index.counts)
     return number
 
@@ -69,14 +77,9 @@ def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE
     out of the bank until a later build can read it).
     ``listings`` carry their images prefetched in position order (they see the new values afterwards).
     """
-    from anticounterfeit.listings.models import ListingImage, media_path
-    from ml.config import DetectorConfig
-    from ml.detector import decode_scan_image
-    from ml.images import ImageError
-
-    limits = DetectorConfig()
+    limits = detector_config()
     stale = [image for listing in listings  # the detector embeds only a listing's first images
-             for image in list(listing.images.all())[: limits.max_images_per_listing]
+             for image in list(listing.images.all())[: limits.limits.max_images_per_listing]
              if image.features_version != models.version or _vector_of(image, models.image.dim) is None]
     done = 0
     for start in range(0, len(stale), batch):
@@ -111,17 +114,12 @@ def _vector_of(image, dim: int) -> np.ndarray | None:
     return vector if vector.shape[0] == dim else None
 
 
-@shared_task(name="workers.banks.rebuild_banks", bind=True, acks_late=True,
-             autoretry_for=(OperationalError, DatabaseError, IntegrityError), retry_backoff=2, retry_jitter=True,
-             max_retries=5)
-def rebuild_banks(self, reason: str = "", import_job_id: int | None = None, rescan: bool = True) -> int:
-    from anticounterfeit.catalog.actions import finish_import_job
-
+def rebuild(reason: str = "", *, import_job_id: int | None = None, rescan: bool = True) -> int:
+    """Build a new bank version, finish the import job that asked for it, and queue the pending listings'
+    scans against it. Returns the new version's number."""
     number = build_bank(reason)
     if import_job_id is not None:
         finish_import_job(import_job_id, bank_version=number)
     if rescan:
-        from .maintenance import requeue_pending
-
         requeue_pending(older_than=None)
     return number

@@ -1,6 +1,6 @@
 """How often the follow-up scan's small-logo stage finds a catalog logo pasted small into a photo.
 
-    python -m ml.eval_small_logos --data DIR [--per-logo 2] [--seed 7]
+    python -m ml.cli.eval_small_logos --data DIR [--per-logo 2] [--seed 7]
 
 Each logo reference's first image is pasted at 5-8% of the area of an unbranded genuine photo of the bundle
 (random photo, place and size), JPEG-encoded and decoded as a scan decodes it. Printed: how often the right
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
+from ml.cli.options import add_model_options, models_config
 
 BACKGROUNDS = "g_unbranded"
 NEGATIVES = ("g_unbranded", "g_other_brand")
@@ -94,17 +96,17 @@ def evaluate_small_logos(data: str, *, per_logo: int = 2, seed: int = 7, cache_d
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ml.eval_small_logos", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m ml.cli.eval_small_logos", description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True)
     p.add_argument("--per-logo", type=int, default=2, help="photos per logo reference")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--cache-dir", default=None, help="reference embedding cache (as for ml.evaluate)")
+    p.add_argument("--cache-dir", default=None, help="reference embedding cache (as for ml.cli.evaluate)")
     p.add_argument("--tile-pass-size", type=int, default=None, help="ModelsConfig.tile_pass_size to try")
+    add_model_options(p)
     a = p.parse_args(argv)
-    from ml.config import ModelsConfig
     from ml.models import load_models
 
-    config = ModelsConfig()
+    config = models_config(a)
     if a.tile_pass_size:
         config = dataclasses.replace(config, tile_pass_size=a.tile_pass_size)
     models = load_models(config)

@@ -1,14 +1,14 @@
 """FAISS bank scaling: search latency, recall@10 against exact search and memory per vector for the index
 kinds a ``VectorBank`` uses (exact, HNSW, IVF-PQ with exact re-rank), at growing bank sizes.
 
-    python -m ml.bench_banks --sizes 10000,100000,1000000 --dims 1280,384
+    python -m ml.cli.bench_banks --sizes 10000,100000,1000000 --dims 1280,384
 
 Not a test: it prints figures. Vectors are clustered unit vectors (``clustered_vectors``); queries are
 bank rows plus a little noise, searched in worker-sized batches (``--batch``, the scan task's batch).
 The IVF-PQ row uses the bank's own code path (``make_vector_index``, ``train_sample``, ``rerank``) on
 the same array, so 1M x 1280-d fits in ~6 GB: no second float copy is made. HNSW is built only up to
-``--hnsw-max`` vectors: its build is O(N log N) with a large constant (~2 min per 100k 1280-d vectors on
-2 cores), so a 1M graph would take about half an hour on this machine.
+``--hnsw-max`` vectors: its build is O(N log N) with a large constant, so a 1M graph takes a long time
+on a small machine.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ml.bench import load_average
+from ml.hardware import load_average
 
 
 def clustered_vectors(n: int, dim: int, seed: int, clusters: int = 2000) -> np.ndarray:
@@ -131,16 +131,16 @@ def bench_banks(sizes: list[int], dims: list[int], n_queries: int, batch: int, h
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ml.bench_banks", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m ml.cli.bench_banks", description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,100000", help="bank sizes (1,000,000 x 1280-d needs ~6 GB)")
     p.add_argument("--dims", default="1280", help="1280 = image bank, 384 = text bank")
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--batch", type=int, default=8, help="queries per search call (workers/scan.py batch)")
     p.add_argument("--hnsw-max", type=int, default=100_000, help="largest size to build an HNSW graph for")
     a = p.parse_args(argv)
-    from ml import runtime
+    from ml import hardware
 
-    runtime.configure()
+    hardware.configure()
     bench_banks([int(s) for s in a.sizes.split(",")], [int(d) for d in a.dims.split(",")], a.queries, a.batch,
                 a.hnsw_max)
     return 0

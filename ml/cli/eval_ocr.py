@@ -1,6 +1,6 @@
 """How well OCR reads brand names printed on products, and what it costs per image.
 
-    python -m ml.eval_ocr [--n 60] [--seed 5] [--size 480]
+    python -m ml.cli.eval_ocr [--n 60] [--seed 5] [--size 480]
 
 Generated photos (``ml.synth.printed``): an invented brand word printed in several fonts, colours and sizes,
 straight, tilted, curved or small, on textured scenes. A word counts as read when the detector's own brand

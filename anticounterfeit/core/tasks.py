@@ -1,0 +1,15 @@
+"""The names of the Celery tasks the apps queue (``anticounterfeit.core.queue.enqueue``).
+
+The apps never import ``workers``; they name its tasks. ``tests/unit/test_layers.py`` checks that every name
+here is a task the worker registers.
+"""
+SCAN_LISTING = "workers.scan.scan_listing"
+SCAN_BATCH = "workers.scan.scan_batch"
+SCAN_FOLLOWUP = "workers.scan.scan_ocr"
+REBUILD_BANKS = "workers.bank_builds.rebuild_banks"
+IMPORT_UPLOAD = "workers.retro.import_upload"
+MATCH_EXISTING = "workers.retro.match_existing"
+LINK_SELLERS = "workers.trust.link_sellers"
+CREDIT_ACCOUNT_AGE = "workers.trust.credit_account_age"
+SEND_NOTIFICATION_EMAIL = "workers.notify.send_notification_email"
+DELIVER_WEBHOOK = "workers.notify.deliver_webhook"
