@@ -104,7 +104,7 @@ class ScanWork:
                  for bt in batches]
         txt_x = [models.text.tokenize([f"{lst.title}. {lst.description}" for lst in bt]) for bt in batches]
         # Workers scan on the fast path (OCR deferred); the listings whose text names no brand get an OCR
-        # follow-up scan (Tesseract and the small-logo stage) that replaces the fast result.
+        # follow-up scan (OCR and the small-logo stage) that replaces the fast result.
         followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.followup_pending]
                      for bt in batches]
         # The baseline runs on the engine's device: on a GPU, plain eager fp32 on the same GPU.
