@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synth-listings", type=int, default=1000)
     ap.add_argument("--synth-brands", type=int, default=30)
     ap.add_argument("--synth-dirs", nargs="*", default=[], help="already generated synthetic bundles to reuse")
-    ap.add_argument("--synth-weight", type=float, default=1.0,
+    ap.add_argument("--synth-weight", type=float, default=0.5,
                     help="sample weight of synthetic rows (< 1: the real-material --data rows count more)")
     ap.add_argument("--rows-cache", default=None, help="JSON file of extracted rows per bundle (re-runs skip the models)")
     ap.add_argument("--C", type=float, default=0.3)
