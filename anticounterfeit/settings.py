@@ -4,6 +4,10 @@ With nothing set, the *embedded default* runs on a bare machine: a SQLite file
 and Celery tasks executed in-process. With DATABASE_URL and CELERY_BROKER_URL
 (or REDIS_URL) set, it is the real deployment: PostgreSQL, Redis and separate
 worker processes.
+
+Safe by default: DEBUG is off unless the embedded demo (EMBEDDED_DEMO, set by
+``./run demo``) asks for it, so a deployment that forgets DEBUG serves plain
+error pages and needs its own SECRET_KEY.
 """
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +20,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-DEBUG = env.bool("DEBUG", default=True)
+EMBEDDED_MODE = not (env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default=""))
+# The local demo (`./run demo`): embedded mode with DEBUG on and a dev-only key; announced loudly (core.apps).
+EMBEDDED_DEMO = env.bool("EMBEDDED_DEMO", default=False) and EMBEDDED_MODE
+DEBUG = env.bool("DEBUG", default=EMBEDDED_DEMO)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -33,7 +40,6 @@ WHITENOISE_USE_FINDERS = True
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
-EMBEDDED_MODE = not (env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default=""))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -216,10 +222,13 @@ TRUST = {
     # Repeat-infringer policy: this many confirmed takedowns inside the window open a restriction review.
     "REPEAT_STRIKES": env.int("TRUST_REPEAT_STRIKES", default=3),
     "REPEAT_WINDOW_DAYS": env.int("TRUST_REPEAT_WINDOW_DAYS", default=90),
-    # Linked sellers: a listing image this close to a confirmed counterfeit of another seller links the sellers.
+    # Linked sellers: a listing image this close to a confirmed counterfeit of another seller suggests a link
+    # (a moderator confirms it before it counts).
     "LINK_PDQ_MAX_DISTANCE": 31,
     "LINK_MIN_COSINE": 0.97,
     "LINK_CANDIDATES": 2000,
+    # An image hash shown by this many sellers of one marketplace is a stock photo: no evidence of a link.
+    "LINK_COMMON_IMAGE_SELLERS": 4,
     # Clean-sales reports (POST /api/v1/sellers/{id}/sales): bounds on one report.
     "MAX_SALES_PER_REPORT": env.int("TRUST_MAX_SALES_PER_REPORT", default=1_000_000),
     "SALES_REPORT_MAX_AGE_DAYS": env.int("TRUST_SALES_REPORT_MAX_AGE_DAYS", default=366),

@@ -59,7 +59,7 @@ def build_bank(reason: str = "") -> int:
         if images:
             vectors = np.stack([v for _, v in images])
             brand_key = listing.matched_brand.brand_key if listing.matched_brand else None
-            counterfeits.append((listing.listing_key, brand_key, vectors, [i.pdq for i, _ in images]))
+            counterfeits.append((bank_deltas.counterfeit_bank_id(listing), brand_key, vectors, [i.pdq for i, _ in images]))
     if counterfeits:
         index.add_counterfeits(counterfeits)
     latest = BankVersion.objects.order_by("-number").first()

@@ -18,6 +18,12 @@ from .models import BankDelta
 log = logging.getLogger(__name__)
 
 
+def counterfeit_bank_id(listing) -> str:
+    """The shared bank serves every tenant, so its entries name no tenant's listing or seller: an opaque id
+    that only staff can resolve (listing ids are unique per tenant only, and would collide as well)."""
+    return f"cf-{listing.pk}"
+
+
 def record_takedown(listing, *, model_version: str | None = None) -> BankDelta | None:
     """Append a removed listing to the counterfeit bank (in the caller's transaction); None when its features
     must be computed first (then the ``index`` queue records it)."""
@@ -31,14 +37,14 @@ def record_takedown(listing, *, model_version: str | None = None) -> BankDelta |
         return None
     vectors = np.stack([np.frombuffer(bytes(image.vector), dtype=np.float32) for image in images])
     brand = listing.matched_brand.brand_key if listing.matched_brand_id else ""
-    return BankDelta.objects.create(op=BankDelta.Op.ADD_COUNTERFEIT, source_key=listing.listing_key, brand_key=brand,
+    return BankDelta.objects.create(op=BankDelta.Op.ADD_COUNTERFEIT, source_key=counterfeit_bank_id(listing), brand_key=brand,
                                     dim=vectors.shape[1], vectors=vectors.astype(np.float32).tobytes(),
                                     pdq=[image.pdq for image in images], model_version=expected)
 
 
 def record_reinstatement(listing) -> BankDelta:
     """A tombstone: the listing's entries leave the counterfeit bank."""
-    return BankDelta.objects.create(op=BankDelta.Op.REMOVE_COUNTERFEIT, source_key=listing.listing_key)
+    return BankDelta.objects.create(op=BankDelta.Op.REMOVE_COUNTERFEIT, source_key=counterfeit_bank_id(listing))
 
 
 def record_reference_removed(ref_key: str) -> BankDelta:

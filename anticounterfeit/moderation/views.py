@@ -130,7 +130,7 @@ def _remember(request, pk: int) -> int | None:
 @staff_required
 def case_detail(request, pk: int):
     case = get_object_or_404(Case.objects.visible_to(request.user).select_related(
-        "listing__seller", "listing__matched_brand", "detection", "assigned_to"), pk=pk)
+        "listing__seller__client", "listing__matched_brand", "detection", "assigned_to"), pk=pk)
     if case.state != Case.State.DECIDED:
         try:
             claimed = actions.claim_case(case.pk, acting_user=request.user)

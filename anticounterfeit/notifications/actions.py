@@ -85,14 +85,11 @@ def announce_decision(decision, outcome: str, *, acting_user=None) -> None:
 
 
 def send_webhooks(event: str, *, seller, listing=None, decision=None, extra: dict | None = None) -> list[WebhookDelivery]:
-    """Queue one signed POST per marketplace client concerned (the listing's client, or every client that sent
-    this seller's listings) that has a webhook URL."""
+    """Queue a signed POST to the tenant concerned (the listing's client, else the client that registered the
+    seller), if it has a webhook URL: another tenant never hears of this seller."""
     from anticounterfeit.api.models import MarketplaceClient
 
-    if listing is not None:
-        clients = MarketplaceClient.objects.filter(pk=listing.client_id)
-    else:
-        clients = MarketplaceClient.objects.filter(listing__seller=seller).distinct()
+    clients = MarketplaceClient.objects.filter(pk=listing.client_id if listing is not None else seller.client_id)
     payload = {
         "event": event, "occurred_at": timezone.now().isoformat(), "seller_id": seller.seller_key,
         "listing_id": listing.listing_key if listing is not None else None,

@@ -38,7 +38,8 @@ def world(make_user):
     clients = {}
     for k in "AB":
         clients[k] = MarketplaceClient.objects.create(name=f"Market {k}", user=users["api_client"][k])
-    # Listings submitted by each marketplace client (the factory's listings have no client).
+    # Listings submitted by each marketplace client (the factory's listings are the default tenant's): seller ids
+    # are per tenant, so client k's "S-k" is a seller of its own, not the default tenant's "S-k".
     from anticounterfeit.api.intake import accept_validated
 
     api_listings = {k: accept_validated({"listing_id": f"API-{k}", "seller_id": f"S-{k}", "title": "Mug"},
@@ -55,11 +56,11 @@ def own_objects(world, party: str, k: str) -> dict[str, set[int]]:
                 "case": set(Case.objects.filter(listing=listing).values_list("pk", flat=True)),
                 "notification": set(), "seller": set()}
     if party == "seller":
-        return {"listing": {listing.pk, world["api_listings"][k].pk}, "reference": set(), "brand": set(),
+        return {"listing": {listing.pk}, "reference": set(), "brand": set(),
                 "case": set(), "seller": {listing.seller_id},
                 "notification": set(Notification.objects.filter(seller=listing.seller).values_list("pk", flat=True))}
     return {"listing": {world["api_listings"][k].pk}, "reference": set(), "brand": set(), "case": set(),
-            "notification": set(), "seller": set()}
+            "notification": set(), "seller": {world["api_listings"][k].seller_id}}
 
 
 QUERYSETS = {"listing": Listing, "reference": ReferenceItem, "brand": Brand, "case": Case,

@@ -60,7 +60,7 @@ def test_api_rejects_duplicates_and_other_clients_cannot_read(api, make_user):
     item = {"listing_id": "dup", "seller_id": "s1", "title": "Mug"}
     assert api.post("/api/v1/listings", item, format="json").status_code == 201
     again = api.post("/api/v1/listings", item, format="json")
-    assert again.status_code == 400 and "listing_id" in again.json()
+    assert again.status_code == 409 and "listing_id" in again.json()
     client_b = market_api(make_user, "market-b", "Market B")
     assert client_b.get("/api/v1/listings/dup").status_code == 404
     assert api.get("/api/v1/listings/dup").status_code == 200

@@ -101,7 +101,7 @@ def test_stale_features_are_recomputed_and_the_counterfeit_bank_matches_a_copy(c
     index = ReferenceIndex.load(bank.path)
     copy = load_image(pattern_jpeg(2), draft_size=load_models().image.config.draft_size)
     distances, ids = index.cf_pdq.search([pdq_hex(copy)], 1)
-    assert distances[0][0] == 0 and index.cf_pdq.meta[ids[0][0]]["ref_id"] == "cf-stale"
+    assert distances[0][0] == 0 and index.cf_pdq.meta[ids[0][0]]["ref_id"] == f"cf-{stale.pk}"
 
     # End to end: a new listing re-using the removed listing's photo is scanned against the rebuilt bank.
     runtime._state.update(version=None, detector=None)
