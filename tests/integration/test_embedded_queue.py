@@ -23,7 +23,7 @@ print("RESULT", message.status, message.attempts, runner)
 
 def test_embedded_mode_runs_queued_work_beside_the_caller(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
-    env["VAR_DIR"] = str(tmp_path)
+    env.update(VAR_DIR=str(tmp_path), SECRET_KEY="test-only-key")
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
     out = subprocess.run([*manage, "shell", "-c", SCRIPT], env=env, cwd=ROOT, check=True, capture_output=True,
