@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import is_lead
+from anticounterfeit.compliance.actions import record_statement
 from anticounterfeit.core import audit, queue, tasks
 from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings import actions as listing_actions
@@ -180,7 +181,8 @@ def do_take_down(case_id: int, *, acting_user, reason_code: str = ReasonCode.COU
 
 def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEvent.Kind.TAKEDOWN,
                    rebuild: bool = True) -> None:
-    """A takedown's consequences, shared by moderator takedowns and brands' self-service removals."""
+    """A takedown's consequences, shared by moderator takedowns and brands' self-service removals: the statement
+    of reasons is issued first, so the seller's notice carries it."""
     from anticounterfeit.notifications.actions import notify_seller
 
     listing = decision.case.listing
@@ -189,9 +191,11 @@ def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEv
     rating_before = seller.trust_rating
     trust_actions.record_trust_event(seller, trust_kind, decision=decision, acting_user=acting_user)
     deadline = timezone.now() + settings.APPEAL_WINDOW
+    statement = record_statement(decision, appeal_deadline=deadline, acting_user=acting_user,
+                                 via_brand=trust_kind == TrustEvent.Kind.BRAND_REMOVAL)
     notify_seller(
         seller, "takedown", listing=listing, decision=decision, appeal_deadline=deadline, acting_user=acting_user,
-        context={"reason": ReasonCode(decision.reason_code).label,
+        context={"reason": ReasonCode(decision.reason_code).label, "statement": statement,
                  "brand_name": listing.matched_brand.name if listing.matched_brand else "",
                  "rating_before": rating_before, "rating_after": seller.trust_rating, "tier": seller.trust_tier},
     )
