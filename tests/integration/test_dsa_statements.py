@@ -118,3 +118,15 @@ def test_submitter_records_a_refused_statement(market, make_user, settings):
         [submission] = compliance_actions.submit_pending()
     assert submission.status == StatementSubmission.Status.REJECTED and submission.attempts == 1
     assert "puid" in StatementOfReasons.objects.get().submission_error
+
+
+def test_transparency_report_page_and_csv_for_leads_only(market, make_user, client):
+    moderator = make_user("mod", Role.MODERATOR)
+    actions.do_take_down(flagged("L-500").pk, acting_user=moderator, rebuild=False)
+    client.force_login(moderator)
+    assert client.get(reverse("compliance:transparency")).status_code == 403
+    client.force_login(make_user("lead", Role.LEAD))
+    page = client.get(reverse("compliance:transparency")).content.decode()
+    assert "DECISION_GROUND_ILLEGAL_CONTENT: 1" in page
+    csv_text = client.get(reverse("compliance:transparency") + "?format=csv").content.decode()
+    assert "automated_detection,share,1.0" in csv_text and "statements,total,1" in csv_text
