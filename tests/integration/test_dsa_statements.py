@@ -130,3 +130,26 @@ def test_transparency_report_page_and_csv_for_leads_only(market, make_user, clie
     assert "DECISION_GROUND_ILLEGAL_CONTENT: 1" in page
     csv_text = client.get(reverse("compliance:transparency") + "?format=csv").content.decode()
     assert "automated_detection,share,1.0" in csv_text and "statements,total,1" in csv_text
+
+
+def test_a_brand_self_service_removal_issues_a_statement_naming_the_notifier(market, make_user, settings):
+    from anticounterfeit.catalog import actions as catalog_actions
+
+    settings.BRAND_SELF_SERVICE = {"MIN_DECIDED_REPORTS": 1, "WINDOW": 1, "MIN_CONFIRMED_RATE": 0.9,
+                                   "MAX_REVERSAL_RATE": 0.05}
+    brand = make_brand()
+    owner = make_user("owner", Role.BRAND_OWNER, brands=[brand])
+    first, second = (scanned_listing(key, "s-9", score=0.3, brand=brand, ref=make_reference(brand, key=f"r-{key}"))
+                     for key in ("B-1", "B-2"))
+    report = catalog_actions.report_listing(first, brand, acting_user=owner, reason_code="trademark_misuse")
+    actions.do_take_down(report.case_id, acting_user=make_user("mod", Role.MODERATOR), rebuild=False,
+                         reason_code="trademark_misuse")
+    direct = catalog_actions.report_listing(second, brand, acting_user=owner, reason_code="counterfeit")
+    assert direct.direct_removal
+    statement = StatementOfReasons.objects.get(listing=second)
+    assert dsa_rules.validate(statement.payload) == []
+    assert statement.payload["source_type"] == "SOURCE_ARTICLE_16" and statement.payload["source_identity"] == "Acme"
+    assert statement.payload["automated_detection"] == "No" and "self-service removal" in statement.facts
+    moderated = StatementOfReasons.objects.get(listing=first).payload
+    assert moderated["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+    assert moderated["incompatible_content_ground"] and moderated["incompatible_content_illegal"] == "No"
