@@ -68,8 +68,10 @@ def training_rows() -> tuple[list[dict], list[int], int]:
 
 
 @transaction.atomic
-def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float = 0.3) -> ScorerVersion:
-    """Fit a new scorer on all labelled decisions and make it the active version (the old one is kept)."""
+def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float = 0.3,
+                 activate: bool = True) -> ScorerVersion:
+    """Fit a new scorer on all labelled decisions and make it the active version (the old one is kept);
+    ``activate=False`` stores it as a candidate to backtest or shadow first."""
     from ml.scorer import Scorer
 
     need = settings.DETECTION["RETRAIN_MIN_DECISIONS"] if min_decisions is None else min_decisions
@@ -81,11 +83,29 @@ def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float
     scorer.meta["source"] = "moderator decisions"
     previous = active_version()
     number = (ScorerVersion.objects.aggregate(m=Max("number"))["m"] or 0) + 1
-    ScorerVersion.objects.filter(is_active=True).update(is_active=False)
+    if activate:
+        ScorerVersion.objects.filter(is_active=True).update(is_active=False)
     new = ScorerVersion.objects.create(number=number, version=scorer.version, document=scorer.to_dict(),
-                                       is_active=True, n_decisions=len(labels), n_counterfeit=sum(labels),
+                                       is_active=activate, n_decisions=len(labels), n_counterfeit=sum(labels),
                                        last_decision_id=last, created_by=_user(acting_user))
     record("detection.scorer_trained", new, actor=acting_user, before=_state(previous), after=_state(new))
+    return new
+
+
+@transaction.atomic
+def add_scorer_version(document: dict, *, acting_user=None) -> ScorerVersion:
+    """Store an uploaded scorer document (``ml.scorer.Scorer.to_dict`` JSON) as an inactive candidate."""
+    from ml.scorer import Scorer
+
+    try:
+        scorer = Scorer.from_dict(document)
+        scorer.predict([{}])  # shapes agree
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"document: not a scorer document ({exc})") from exc
+    number = (ScorerVersion.objects.aggregate(m=Max("number"))["m"] or 0) + 1
+    new = ScorerVersion.objects.create(number=number, version=scorer.version, document=scorer.to_dict(),
+                                       is_active=False, created_by=_user(acting_user))
+    record("detection.scorer_uploaded", new, actor=acting_user, after=_state(new))
     return new
 
 

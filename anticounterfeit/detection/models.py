@@ -156,3 +156,42 @@ class BankVersion(models.Model):
 
     def __str__(self) -> str:
         return f"bank v{self.number}"
+
+
+class Backtest(models.Model):
+    """A candidate change replayed on the decided history of a window (``detection.replay``), before it goes live.
+
+    Activating a change from the console names the backtest it was based on (``activated_at``/``activated_by``
+    here, and the audit row); without one, a lead must give a reason.
+    """
+
+    class Kind(models.TextChoices):
+        SCORER = "scorer", "New scorer version"
+        GLOBAL_THRESHOLD = "global_threshold", "Global review threshold"
+        BRAND_THRESHOLD = "brand_threshold", "Brand review threshold"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    scorer = models.ForeignKey(ScorerVersion, null=True, blank=True, on_delete=models.CASCADE)
+    threshold = models.FloatField(null=True, blank=True)
+    brand = models.ForeignKey("catalog.Brand", null=True, blank=True, on_delete=models.CASCADE)
+    days = models.PositiveSmallIntegerField()
+    results = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"backtest #{self.pk}: {self.describe()}"
+
+    def describe(self) -> str:
+        if self.kind == self.Kind.SCORER:
+            return f"scorer v{self.scorer.number if self.scorer else '?'} over {self.days} days"
+        if self.kind == self.Kind.BRAND_THRESHOLD:
+            return f"{self.brand.name if self.brand else '?'} threshold {self.threshold} over {self.days} days"
+        return f"global threshold {self.threshold} over {self.days} days"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import backtest_views, views
 
 app_name = "moderation"
 urlpatterns = [
@@ -20,4 +20,7 @@ urlpatterns = [
     path("noisy/", views.noisy, name="noisy"),
     path("noisy/<int:pk>/quarantine/", views.quarantine, name="quarantine"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("backtests/", backtest_views.backtest_list, name="backtests"),
+    path("backtests/<int:pk>/", backtest_views.backtest_detail, name="backtest"),
+    path("backtests/<int:pk>/activate/", backtest_views.backtest_activate, name="backtest_activate"),
 ]
