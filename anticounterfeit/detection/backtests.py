@@ -60,7 +60,7 @@ def build_rows(kind: str, *, days: int, scorer: ScorerVersion | None = None, thr
     overrides = dict(BrandPolicy.objects.filter(review_threshold__isnull=False).values_list("brand_id",
                                                                                            "review_threshold"))
     rows = []
-    for (decision, det), base, cand in zip(pairs, base_scores, cand_scores, strict=True):
+    for (decision, _detection), base, cand in zip(pairs, base_scores, cand_scores, strict=True):
         listing = decision.case.listing
         live = overrides.get(listing.matched_brand_id, policy.review_threshold)
         changed = live
