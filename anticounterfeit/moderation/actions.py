@@ -20,6 +20,7 @@ from anticounterfeit.notifications.actions import announce_decision
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import TrustEvent
 
+from . import qa
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision, ReasonCode
 
 
@@ -159,6 +160,7 @@ def _decide(case: Case, action: str, reason_code: str, note: str, acting_user) -
         case.state, case.closed_at = Case.State.DECIDED, timezone.now()
     case.save(update_fields=["state", "assigned_to", "lease_expires_at", "closed_at"])
     _brand_accuracy_changed(case, acting_user)
+    qa.route_decision(decision)
     audit.record(f"case.{action}", case, actor=acting_user, before={"state": before},
                  after={"state": case.state, "reason_code": reason_code, "decision": decision.pk})
     return decision

@@ -29,7 +29,7 @@ from . import actions, evidence
 from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
 from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
-from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision
+from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision, QAReview
 
 staff_required = role_required(*STAFF_ROLES)
 lead_required = role_required(*LEAD_ROLES)
@@ -130,6 +130,9 @@ def _remember(request, pk: int) -> int | None:
 def case_detail(request, pk: int):
     case = get_object_or_404(Case.objects.visible_to(request.user).select_related(
         "listing__seller", "listing__matched_brand", "detection", "assigned_to"), pk=pk)
+    blind = QAReview.objects.for_reviewer(request.user).filter(case=case).first()
+    if blind is not None:  # the case page shows its decisions: a pending second review stays blind
+        return redirect("moderation:qa_review", pk=blind.pk)
     if case.state != Case.State.DECIDED:
         try:
             claimed = actions.claim_case(case.pk, acting_user=request.user)
