@@ -120,6 +120,39 @@ def activate_scorer(number: int, *, acting_user=None) -> ScorerVersion:
     return target
 
 
+@transaction.atomic
+def start_shadow(number: int, *, acting_user=None) -> ScorerVersion:
+    """Run a stored candidate in shadow: from now on every scan also records its score (one shadow at a time)."""
+    target = ScorerVersion.objects.select_for_update().get(number=number)
+    if target.is_active:
+        raise ValueError(f"scorer v{number} is the active version: nothing to compare it with")
+    previous = ScorerVersion.objects.filter(is_shadow=True).exclude(pk=target.pk).first()
+    ScorerVersion.objects.filter(is_shadow=True).update(is_shadow=False)
+    target.is_shadow = True
+    target.save(update_fields=["is_shadow"])
+    record("detection.shadow_start", target, actor=acting_user, before=_state(previous), after=_state(target))
+    return target
+
+
+@transaction.atomic
+def end_shadow(*, promote: bool, acting_user=None) -> ScorerVersion:
+    """Promote the shadow candidate (it becomes the active scorer) or discard it: one audited action either way."""
+    shadow = ScorerVersion.objects.select_for_update().filter(is_shadow=True).first()
+    if shadow is None:
+        raise ScorerVersion.DoesNotExist("no scorer is running in shadow")
+    previous = active_version()
+    shadow.is_shadow = False
+    shadow.save(update_fields=["is_shadow"])
+    if promote:
+        ScorerVersion.objects.filter(is_active=True).update(is_active=False)
+        shadow.is_active = True
+        shadow.save(update_fields=["is_active"])
+    scored = shadow.shadow_detections.count()
+    record("detection.shadow_promote" if promote else "detection.shadow_discard", shadow, actor=acting_user,
+           before=_state(previous), after={**_state(shadow), "shadow_scored": scored, "active": shadow.is_active})
+    return shadow
+
+
 def rollback_scorer(*, acting_user=None) -> ScorerVersion:
     """Activate the newest version older than the active one."""
     current = active_version()
@@ -262,7 +295,8 @@ class ScanBatchContext:
 
 @transaction.atomic
 def record_detection(listing_id: int, result, *, bank_version: int, replace: bool = False,
-                     features_version: str | None = None, context: ScanBatchContext | None = None) -> Detection | None:
+                     features_version: str | None = None, context: ScanBatchContext | None = None,
+                     shadow: tuple[ScorerVersion, float] | None = None) -> Detection | None:
     """Store a scan result and move the listing: pending → clear | in_review (opening a case).
 
     Idempotent: a listing already scanned against this bank version is left alone, and an open case is
@@ -283,6 +317,7 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     ``features_version`` is the ml ``Models.version`` that computed the image vectors/PDQ hashes (default: the
     first part of ``result.model_version``); it is stored with them so stale ones get recomputed for the bank.
     ``context``: what a scan batch read once for all its listings (``ScanBatchContext``).
+    ``shadow``: the shadow candidate and its score for these signals, stored beside the live score, acting on nothing.
     """
 
     # The seller comes with the row (trust tier, allow rules, case priority); only the listing row is locked.
@@ -303,6 +338,7 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
         "matches": [_match_json(m) for m in result.matches], "errors": result.errors,
         "image_text": {str(pos): text for pos, text in (result.image_text or {}).items() if text},
         "model_version": result.model_version,
+        "shadow_scorer": shadow[0] if shadow else None, "shadow_score": shadow[1] if shadow else None,
     }
     # By position (the scan's image order), for the features and the allow rules.
     images = context.images[listing.pk] if context and listing.pk in context.images else list(listing.images.all())

@@ -106,3 +106,40 @@ def summary_lines(results: dict, *, top: int = 10) -> list[str]:
     lines += [f"  {c['listing_key']} would be {c['now']} (moderators: {'takedown' if c['counterfeit'] else 'dismiss'};"
               f" score {c['baseline_score']} → {c['candidate_score']})" for c in results["changed"][:top]]
     return lines
+
+
+@dataclass(frozen=True)
+class Shadowed:
+    """One scan scored live and in shadow, against the listing's threshold; ``counterfeit`` once decided."""
+
+    live_score: float
+    shadow_score: float
+    threshold: float
+    counterfeit: bool | None
+
+    @property
+    def live_queued(self) -> bool:
+        return self.live_score >= self.threshold
+
+    @property
+    def shadow_queued(self) -> bool:
+        return self.shadow_score >= self.threshold
+
+
+def shadow_summary(rows: list[Shadowed]) -> dict:
+    """Agreement with the live scorer, what the shadow would have queued or cleared instead, and on the decided
+    disagreements, which of the two the moderators proved right."""
+    differ = [r for r in rows if r.live_queued != r.shadow_queued]
+    decided = [r for r in differ if r.counterfeit is not None]
+    shadow_right = sum(r.shadow_queued == r.counterfeit for r in decided)
+    return {
+        "scans": len(rows), "live_queued": sum(r.live_queued for r in rows),
+        "shadow_queued": sum(r.shadow_queued for r in rows),
+        "agreement": round(1 - len(differ) / len(rows), 4) if rows else None,
+        "would_queue": sum(r.shadow_queued and not r.live_queued for r in rows),
+        "would_clear": sum(r.live_queued and not r.shadow_queued for r in rows),
+        "decided_disagreements": len(decided), "shadow_right": shadow_right, "live_right": len(decided) - shadow_right,
+        "live_decided": confusion([(r.live_queued, r.counterfeit) for r in rows if r.counterfeit is not None], days=1),
+        "shadow_decided": confusion([(r.shadow_queued, r.counterfeit) for r in rows if r.counterfeit is not None],
+                                    days=1),
+    }

@@ -86,3 +86,32 @@ def backtest_activate(request, pk: int):
     else:
         messages.success(request, f"Activated: {backtest.describe()} (based on backtest #{backtest.pk}).")
     return redirect("moderation:backtest", pk=pk)
+
+
+@lead_required
+def shadow(request):
+    """The scorer running in shadow: agreement with the live one, what it would queue or clear, who was right."""
+    from anticounterfeit.detection.shadow import summary
+
+    if request.method == "POST":
+        step = request.POST.get("step")
+        try:
+            if step == "start":
+                version = detection_actions.start_shadow(int(request.POST.get("scorer") or 0), acting_user=request.user)
+                messages.success(request, f"Scorer v{version.number} runs in shadow: new scans record its score.")
+            elif step in ("promote", "discard"):
+                version = detection_actions.end_shadow(promote=step == "promote", acting_user=request.user)
+                messages.success(request, f"Scorer v{version.number} {'promoted: it is now the active scorer' if step == 'promote' else 'discarded'}.")
+        except (ValueError, ScorerVersion.DoesNotExist) as exc:
+            messages.error(request, str(exc))
+        return redirect("moderation:shadow")
+    version = ScorerVersion.objects.filter(is_shadow=True).first()
+    s = summary(version) if version else None
+    chart = None
+    if s:
+        chart = column_chart(["queued (all scans)", "right where they differ"], [
+            ("live", BASELINE, [s["live_queued"], s["live_right"]]),
+            ("shadow", CANDIDATE, [s["shadow_queued"], s["shadow_right"]])], width=360)
+    return render(request, "moderation/shadow.html", {
+        "version": version, "s": s, "chart": chart,
+        "candidates": ScorerVersion.objects.filter(is_active=False).order_by("-number")[:20]})

@@ -39,3 +39,16 @@ def test_a_new_scorer_is_broken_down_by_brand_and_reason():
     reasons = {r["key"]: r for r in result["by_reason"]}
     assert reasons["genuine"]["baseline"]["false_alarms"] == 2 and reasons["genuine"]["candidate"]["false_alarms"] == 1
     assert result["changed_right"] == 2 and len(result["changed"]) == 2
+
+
+def test_shadow_summary_counts_agreement_and_who_was_right():
+    from anticounterfeit.detection.replay import Shadowed, shadow_summary
+
+    rows = [Shadowed(0.9, 0.8, 0.5, True), Shadowed(0.6, 0.3, 0.5, False), Shadowed(0.3, 0.7, 0.5, True),
+            Shadowed(0.2, 0.6, 0.5, None), Shadowed(0.1, 0.1, 0.5, None)]
+    summary = shadow_summary(rows)
+    assert summary["scans"] == 5 and summary["agreement"] == 0.4
+    assert (summary["would_queue"], summary["would_clear"]) == (2, 1)
+    assert (summary["decided_disagreements"], summary["shadow_right"], summary["live_right"]) == (2, 2, 0)
+    assert summary["shadow_decided"]["precision"] == 1.0 and summary["live_decided"]["recall"] == 0.5
+    assert shadow_summary([])["agreement"] is None
