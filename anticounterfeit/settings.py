@@ -155,6 +155,7 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stalled-emails": {"task": "workers.notify.resend_stalled_emails", "schedule": timedelta(minutes=30)},
     "sweep-failed-webhooks": {"task": "workers.notify.sweep_failed_webhooks", "schedule": timedelta(minutes=15)},
     "credit-account-age": {"task": "workers.trust.credit_account_age", "schedule": timedelta(hours=24)},
+    "submit-statements": {"task": "workers.maintenance.submit_statements", "schedule": timedelta(hours=1)},
     "retrain-scorer": {"task": "workers.training.retrain_scorer_if_due", "schedule": timedelta(hours=env.float("RETRAIN_CHECK_HOURS", default=6))},
 }
 

@@ -1,8 +1,9 @@
 """Periodic housekeeping (beat): re-queue stuck listings and lost OCR follow-ups, release expired case leases,
-remove orphan files."""
+remove orphan files, submit statements of reasons."""
 from celery import shared_task
 from django.conf import settings
 
+from anticounterfeit.compliance.actions import submit_pending
 from anticounterfeit.detection.scanning import requeue_ocr_followups, requeue_pending
 from anticounterfeit.listings.maintenance import remove_orphan_listing_files
 from anticounterfeit.moderation.actions import expire_case_leases as expire_leases
@@ -23,3 +24,9 @@ def expire_case_leases() -> int:
 @shared_task(name="workers.maintenance.remove_orphan_files")
 def remove_orphan_files() -> int:
     return remove_orphan_listing_files()
+
+
+@shared_task(name="workers.maintenance.submit_statements")
+def submit_statements() -> int:
+    """Statements of reasons not yet accepted go to the Transparency Database (nothing when DSA_SUBMIT_URL is unset)."""
+    return len(submit_pending())
