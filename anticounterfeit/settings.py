@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "anticounterfeit.notifications",
     "anticounterfeit.api",
     "anticounterfeit.detection",
+    "anticounterfeit.compliance",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,7 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stalled-emails": {"task": "workers.notify.resend_stalled_emails", "schedule": timedelta(minutes=30)},
     "sweep-failed-webhooks": {"task": "workers.notify.sweep_failed_webhooks", "schedule": timedelta(minutes=15)},
     "credit-account-age": {"task": "workers.trust.credit_account_age", "schedule": timedelta(hours=24)},
+    "submit-statements": {"task": "workers.maintenance.submit_statements", "schedule": timedelta(hours=1)},
     "retrain-scorer": {"task": "workers.training.retrain_scorer_if_due", "schedule": timedelta(hours=env.float("RETRAIN_CHECK_HOURS", default=6))},
 }
 
@@ -213,6 +215,20 @@ CASE_SLA = timedelta(hours=env.int("CASE_SLA_HOURS", default=24))  # oldest open
 # re-ranks nothing by itself: run `manage.py rerank_cases` after.
 CASE_PRIORITY_HALF_LIFE = timedelta(hours=env.float("CASE_PRIORITY_HALF_LIFE_HOURS", default=72))
 APPEAL_WINDOW = timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=14))
+# Reviewer QA (moderation.qa): this share of decisions, plus every decision on a golden case, gets a blind second review.
+QA_SAMPLE_RATE = env.float("QA_SAMPLE_RATE", default=0.05)
+
+# --- DSA statements of reasons (compliance) and their submission to the EU Transparency Database ---
+DSA = {
+    "TERMS_URL": env.str("DSA_TERMS_URL", default=""),  # the policy a terms-based takedown relies on
+    "TERRITORIAL_SCOPE": env.list("DSA_TERRITORIAL_SCOPE", default=[]),  # country codes; empty = the EU 27
+    "SUBMIT_URL": env.str("DSA_SUBMIT_URL", default=""),  # statements endpoint; empty = no submission
+    "SUBMIT_TOKEN": env.str("DSA_SUBMIT_TOKEN", default=""),
+    "SUBMIT_BATCH": env.int("DSA_SUBMIT_BATCH", default=100),  # the API takes at most 100 statements per call
+    "SUBMIT_RETRIES": env.int("DSA_SUBMIT_RETRIES", default=3),
+    "SUBMIT_RETRY_SECONDS": env.float("DSA_SUBMIT_RETRY_SECONDS", default=2.0),
+    "SUBMIT_TIMEOUT_SECONDS": 30,
+}
 
 # --- Trust rating ---
 TRUST = {
