@@ -19,8 +19,8 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
-from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
+from tests.support import wait_for
 
 from .local_servers import transparency_database
 

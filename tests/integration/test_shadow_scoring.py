@@ -12,7 +12,7 @@ from anticounterfeit.detection import actions as detection_actions
 from anticounterfeit.detection.detector_cache import load_scorer
 from anticounterfeit.detection.models import BankVersion, Detection, ScorerVersion
 from anticounterfeit.listings.models import Listing
-from tests.conftest import wait_for
+from tests.support import wait_for
 
 from .helpers import read_jsonl
 
