@@ -304,13 +304,13 @@ class Detector:
                 cur = ev[n].pdq.get(m["brand_id"])
                 if cur is None or dist < cur[0]:
                     ev[n].pdq[m["brand_id"]] = (int(dist), m["ref_id"], li, m["image"])
-        if len(idx.cf_image):
+        if idx.cf_image.live:  # rows may all be tombstoned
             s, ids = idx.cf_image.search(glob, 1)
             for row, (n, _li) in enumerate(owners):
                 if ids[row][0] >= 0 and s[row][0] > ev[n].cf_sim[0]:
                     m = idx.cf_image.meta[ids[row][0]]
                     ev[n].cf_sim = (float(s[row][0]), m["ref_id"], m["brand_id"])
-        if len(idx.cf_pdq):
+        if idx.cf_pdq.live:
             d, ids = idx.cf_pdq.search(hexes, 1)
             for row, (n, _li) in enumerate(owners):
                 if ids[row][0] >= 0 and d[row][0] < ev[n].cf_pdq[0]:

@@ -362,7 +362,11 @@ def match_target(request, key: str):
     if reference is None:
         if not is_staff_role(request.user):
             raise Http404("No such reference.")
-        counterfeit = get_object_or_404(Listing.objects.select_related("seller", "matched_brand"), listing_key=key,
+        # Counterfeit bank ids are opaque ("cf-<pk>", detection.bank_deltas.counterfeit_bank_id): staff resolve them.
+        pk = key.removeprefix("cf-")
+        if not key.startswith("cf-") or not pk.isdigit():
+            raise Http404("No such reference or counterfeit.")
+        counterfeit = get_object_or_404(Listing.objects.select_related("seller__client", "matched_brand"), pk=int(pk),
                                         status=Listing.Status.REMOVED)
         kinds = {"counterfeit"}
     else:

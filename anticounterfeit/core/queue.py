@@ -5,6 +5,12 @@ state change it follows from commits. After the commit it is published at once; 
 request still succeeds and the relay (``publish_pending``: ``./run relay`` and a beat task) publishes it later.
 The Django apps never import ``workers``: they name tasks (``anticounterfeit.core.tasks``).
 
+Consumers are keyed by the outbox id (the ``outbox_id`` header of every published message): ``begin_consuming``
+says whether the row's consumer already completed (a redelivery then does nothing), ``finish_consuming`` records
+the completion and ``dead_letter`` the final failure, which admins see and retry. A row published but never
+completed (the broker lost it, e.g. a Redis restart without persistence) is published again by the relay after
+``OUTBOX["REPUBLISH_AFTER_SECONDS"]``; that is safe because consumers are idempotent.
+
 In the embedded mode (no broker) published tasks run on one background thread of the same process, so the
 person whose request queued them never waits for them (``wait_until_idle`` lets commands wait).
 """
@@ -12,6 +18,7 @@ import logging
 import queue as stdlib_queue
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
@@ -78,13 +85,46 @@ def publish(ids: Sequence[int] | None = None, *, limit: int = 500) -> int:
 
 
 def publish_pending(*, limit: int = 500) -> int:
-    """The relay's step: publish the oldest pending rows until none are left or the broker fails."""
+    """The relay's step: publish the oldest pending rows until none are left or the broker fails; first put
+    back in the queue the rows published long ago whose consumer never completed (``republish_unconsumed``)."""
+    republish_unconsumed()
     total = 0
     while (sent := publish(limit=limit)) > 0:
         total += sent
         if sent < limit:
             break
     return total
+
+
+def republish_unconsumed(*, older_than: timedelta | None = None) -> int:
+    """Rows published more than ``older_than`` ago and still not done go back to pending (the broker lost them)."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.OUTBOX["REPUBLISH_AFTER_SECONDS"])
+    return OutboxMessage.objects.filter(status=OutboxMessage.Status.PUBLISHED,
+                                        published_at__lt=timezone.now() - older_than).update(
+        status=OutboxMessage.Status.PENDING)
+
+
+def begin_consuming(outbox_id: int | None) -> bool:
+    """Whether a consumer should run this message: False when its outbox row already completed."""
+    if outbox_id is None:
+        return True
+    return not OutboxMessage.objects.filter(pk=outbox_id, status=OutboxMessage.Status.DONE).exists()
+
+
+def finish_consuming(outbox_id: int | None) -> None:
+    """Record that the consumer of ``outbox_id`` completed; redeliveries of the message will do nothing."""
+    if outbox_id is not None:
+        OutboxMessage.objects.filter(pk=outbox_id).update(status=OutboxMessage.Status.DONE, done_at=timezone.now(),
+                                                          last_error="")
+
+
+def dead_letter(outbox_id: int | None, error: str) -> None:
+    """The consumer of ``outbox_id`` failed for good (retries exhausted): admins see it and can retry it."""
+    if outbox_id is not None:
+        OutboxMessage.objects.filter(pk=outbox_id).exclude(status=OutboxMessage.Status.DONE).update(
+            status=OutboxMessage.Status.DEAD, last_error=error[:300])
+        log.error("outbox #%s is a dead letter: %s", outbox_id, error[:300])
 
 
 def retry_dead(ids: Sequence[int]) -> int:
@@ -133,8 +173,9 @@ class EmbeddedRunner:
         while True:
             pk, task_name, args, kwargs = self._calls.get()
             try:
-                result = app.tasks[task_name].apply(args=args, kwargs=kwargs, throw=False)
-                OutboxMessage.objects.filter(pk=pk).update(
+                result = app.tasks[task_name].apply(args=args, kwargs=kwargs, throw=False, headers={"outbox_id": pk})
+                # An OutboxTask marked its row done or dead; anything else counts as published once it ran.
+                OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.PENDING).update(
                     status=OutboxMessage.Status.DEAD if result.failed() else OutboxMessage.Status.PUBLISHED,
                     published_at=timezone.now(), attempts=F("attempts") + 1,
                     last_error=str(result.result)[:300] if result.failed() else "")

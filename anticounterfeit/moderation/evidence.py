@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from anticounterfeit.catalog.models import Brand, ReferenceItem
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.listings.models import Listing, ListingImage, Seller
+from anticounterfeit.trust.models import SellerLink
 from ml.brands import BrandMatcher
 from ml.evasion import evasion_terms
 from ml.textnorm import fold, squash
@@ -202,11 +203,12 @@ def listings_sharing_images(listing: Listing) -> QuerySet:
     """Other listings with an identical (SHA-256) or near-identical (PDQ) image: often one seller under many names.
 
     Built from subqueries, so it costs nothing until counted or listed.
+    Within the listing's tenant only: another marketplace's listings and sellers are never shown on this case.
     """
     own = ListingImage.objects.filter(listing_id=listing.pk)
     same = ListingImage.objects.filter(
         Q(sha256__in=own.exclude(sha256="").values("sha256")) | Q(pdq__in=own.exclude(pdq="").values("pdq")))
-    return Listing.objects.filter(pk__in=same.values("listing_id")).exclude(pk=listing.pk)
+    return Listing.objects.filter(pk__in=same.values("listing_id"), client_id=listing.client_id).exclude(pk=listing.pk)
 
 
 def related_open_cases(case: Case, scope: str, user) -> QuerySet:
@@ -234,6 +236,9 @@ def seller_card(seller: Seller, listing: Listing, case: Case, user) -> dict:
         "takedowns": Decision.objects.filter(case__listing__seller=seller, action=Decision.Action.TAKEDOWN).count(),
         "sharing": list(sharing.select_related("seller").order_by("-created_at")[:5]),
         "sharing_count": sharing.count(),
+        # Shared-image evidence to review: links of this seller, and those suggested by this (counterfeit) listing.
+        "links": list(SellerLink.objects.filter(Q(seller=seller) | Q(source_listing=listing)).select_related(
+            "seller", "linked_seller", "listing", "source_listing")[:10]),
         "seller_open": related_open_cases(case, "seller", user).count(),
         "sharing_open": related_open_cases(case, "image", user).exclude(pk=case.pk).count(),
     }

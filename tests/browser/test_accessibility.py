@@ -17,10 +17,10 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.actions import send_webhooks
 from anticounterfeit.notifications.models import WebhookDelivery
 from anticounterfeit.trust import actions as trust_actions
-from tests.conftest import ARTIFACTS
 from tests.factories import jpeg_bytes, make_brand, make_reference, scanned_listing
+from tests.support import ARTIFACTS
 
-from .conftest import axe_violations, describe_violations, login
+from .pages import axe_violations, describe_violations, login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MAX_PAGES = 40  # per role; the crawl fails if it would need more (then raise this)

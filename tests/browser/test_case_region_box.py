@@ -16,7 +16,7 @@ from anticounterfeit.moderation.models import Case
 from ml.types import Match
 from tests.factories import make_brand, make_reference, scanned_listing
 
-from .conftest import login
+from .pages import login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MARK = (230, 0, 200)  # the pasted logo's colour: nothing else in the photo comes near it

@@ -10,7 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.detection import detector_cache as runtime
 from anticounterfeit.detection.actions import record_detection
@@ -50,11 +49,6 @@ def catalog():
     brand = make_brand("acme", "Acme")
     make_reference(brand, "ref-a")
     return brand
-
-
-@pytest.fixture
-def moderator(make_user):
-    return make_user("mod", Role.MODERATOR)
 
 
 def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_version: str, vectors, pdqs) -> Listing:
@@ -107,7 +101,7 @@ def test_stale_features_are_recomputed_and_the_counterfeit_bank_matches_a_copy(c
     index = ReferenceIndex.load(bank.path)
     copy = load_image(pattern_jpeg(2), draft_size=load_models().image.config.draft_size)
     distances, ids = index.cf_pdq.search([pdq_hex(copy)], 1)
-    assert distances[0][0] == 0 and index.cf_pdq.meta[ids[0][0]]["ref_id"] == "cf-stale"
+    assert distances[0][0] == 0 and index.cf_pdq.meta[ids[0][0]]["ref_id"] == f"cf-{stale.pk}"
 
     # End to end: a new listing re-using the removed listing's photo is scanned against the rebuilt bank.
     runtime._state.update(version=None, detector=None)

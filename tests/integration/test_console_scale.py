@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import Role
+from anticounterfeit.api.models import default_tenant
 from anticounterfeit.catalog.models import Brand, ReferenceImage, ReferenceItem
 from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings.models import Listing, ListingImage, Seller
@@ -49,11 +50,12 @@ def _insert_series(model, n: int, exprs: dict[str, str]) -> None:
 
 def test_queue_with_100k_open_cases(make_user):
     brand = Brand.objects.create(brand_key="bulk", name="Bulk")
-    Seller.objects.bulk_create([Seller(seller_key=f"S-{i}", name=f"Seller {i}") for i in range(100)])
+    tenant = default_tenant()
+    Seller.objects.bulk_create([Seller(client=tenant, seller_key=f"S-{i}", name=f"Seller {i}") for i in range(100)])
     first_seller = Seller.objects.order_by("pk").values_list("pk", flat=True).first()
     t0 = time.monotonic()
     _insert_series(Listing, N, {
-        "listing_key": "'L-' || i", "seller_id": f"{first_seller} + i %% 100", "title": "'Bulk item ' || i",
+        "listing_key": "'L-' || i", "client_id": str(tenant.pk), "seller_id": f"{first_seller} + i %% 100", "title": "'Bulk item ' || i",
         "status": "'in_review'", "matched_brand_id": str(brand.pk), "score": "(i %% 1000) / 1000.0"})
     first_listing = Listing.objects.order_by("pk").values_list("pk", flat=True).first()
     reference = ReferenceItem.objects.create(ref_key="ref-bulk", brand=brand, title="Bulk runner")

@@ -11,7 +11,7 @@ import pytest
 
 from ml.cli.evaluate import evaluate
 from ml.synth import generate_bundle
-from tests.conftest import FAKEBENCH
+from tests.support import FAKEBENCH
 
 pytestmark = [
     pytest.mark.bench,
