@@ -5,7 +5,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anticounterfeit.settings")
 
-app = Celery("anticounterfeit")
+# Every task is keyed by its outbox id (workers.outbox.OutboxTask): redeliveries of a completed one do nothing.
+app = Celery("anticounterfeit", task_cls="workers.outbox:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.include = ["workers.scan", "workers.bank_builds", "workers.notify", "workers.maintenance", "workers.retro", "workers.training",
                     "workers.trust"]

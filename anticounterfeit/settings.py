@@ -4,17 +4,26 @@ With nothing set, the *embedded default* runs on a bare machine: a SQLite file
 and Celery tasks executed in-process. With DATABASE_URL and CELERY_BROKER_URL
 (or REDIS_URL) set, it is the real deployment: PostgreSQL, Redis and separate
 worker processes.
+
+Safe by default: DEBUG is off unless the embedded demo (EMBEDDED_DEMO, set by
+``./run demo``) asks for it, so a deployment that forgets DEBUG serves plain
+error pages and needs its own SECRET_KEY.
 """
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 
+from ml.config import ImageLimits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-DEBUG = env.bool("DEBUG", default=True)
+EMBEDDED_MODE = not (env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default=""))
+# The local demo (`./run demo`): embedded mode with DEBUG on and a dev-only key; announced loudly (core.apps).
+EMBEDDED_DEMO = env.bool("EMBEDDED_DEMO", default=False) and EMBEDDED_MODE
+DEBUG = env.bool("DEBUG", default=EMBEDDED_DEMO)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -31,7 +40,6 @@ WHITENOISE_USE_FINDERS = True
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
-EMBEDDED_MODE = not (env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default=""))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -130,7 +138,9 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", de
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED_MODE
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_ACKS_LATE = True
+# Acknowledged on receipt by default: a task that talks to the outside (e-mail, webhooks) must not run twice
+# because its worker died. Idempotent tasks opt in to late acknowledgement (``acks_late=True`` on the task).
+CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
@@ -146,9 +156,18 @@ CELERY_TASK_ROUTES = {
     "workers.maintenance.*": {"queue": "index"},
     "workers.training.*": {"queue": "index"},
     "workers.trust.*": {"queue": "index"},
+    "workers.retro.*": {"queue": "scan"},  # catalog imports and retroactive matching scan listings
 }
 CELERY_TASK_DEFAULT_QUEUE = "scan"
+# The transactional outbox (anticounterfeit.core.queue): the relay's pause between rounds, and how long a
+# published message may stay unconsumed before the relay publishes it again (the broker lost it).
+OUTBOX = {
+    "RELAY_INTERVAL_SECONDS": env.float("OUTBOX_RELAY_INTERVAL_SECONDS", default=1.0),
+    "REPUBLISH_AFTER_SECONDS": env.int("OUTBOX_REPUBLISH_AFTER_SECONDS", default=3600),
+}
 CELERY_BEAT_SCHEDULE = {
+    "compact-banks": {"task": "workers.bank_builds.compact_banks", "schedule": timedelta(minutes=env.int("BANK_COMPACT_MINUTES", default=60))},
+    "relay-outbox": {"task": "workers.maintenance.relay_outbox", "schedule": timedelta(seconds=env.int("OUTBOX_BEAT_SECONDS", default=30))},
     "requeue-stuck-pending": {"task": "workers.maintenance.requeue_stuck_listings", "schedule": timedelta(seconds=env.int("SWEEP_INTERVAL_SECONDS", default=120))},
     "expire-case-leases": {"task": "workers.maintenance.expire_case_leases", "schedule": timedelta(minutes=1)},
     "remove-orphan-files": {"task": "workers.maintenance.remove_orphan_files", "schedule": timedelta(hours=6)},
@@ -219,10 +238,13 @@ TRUST = {
     # Repeat-infringer policy: this many confirmed takedowns inside the window open a restriction review.
     "REPEAT_STRIKES": env.int("TRUST_REPEAT_STRIKES", default=3),
     "REPEAT_WINDOW_DAYS": env.int("TRUST_REPEAT_WINDOW_DAYS", default=90),
-    # Linked sellers: a listing image this close to a confirmed counterfeit of another seller links the sellers.
+    # Linked sellers: a listing image this close to a confirmed counterfeit of another seller suggests a link
+    # (a moderator confirms it before it counts).
     "LINK_PDQ_MAX_DISTANCE": 31,
     "LINK_MIN_COSINE": 0.97,
     "LINK_CANDIDATES": 2000,
+    # An image hash shown by this many sellers of one marketplace is a stock photo: no evidence of a link.
+    "LINK_COMMON_IMAGE_SELLERS": 4,
     # Clean-sales reports (POST /api/v1/sellers/{id}/sales): bounds on one report.
     "MAX_SALES_PER_REPORT": env.int("TRUST_MAX_SALES_PER_REPORT", default=1_000_000),
     "SALES_REPORT_MAX_AGE_DAYS": env.int("TRUST_SALES_REPORT_MAX_AGE_DAYS", default=366),
@@ -259,10 +281,12 @@ BRAND_SELF_SERVICE = {
 RETRO_MATCH_BATCH = env.int("RETRO_MATCH_BATCH", default=16)
 
 # --- Images and bundles (bad input limits) ---
+# One source for what a listing may carry: the API refuses more, and the detector scans all of it.
+IMAGE_LIMITS = ImageLimits()
 UPLOAD_LIMITS = {
-    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
-    "MAX_IMAGE_PIXELS": 40_000_000,
-    "MAX_IMAGES_PER_LISTING": 10,
+    "MAX_IMAGE_BYTES": IMAGE_LIMITS.max_image_bytes,
+    "MAX_IMAGE_PIXELS": IMAGE_LIMITS.max_image_pixels,
+    "MAX_IMAGES_PER_LISTING": IMAGE_LIMITS.max_images_per_listing,
     "MAX_TITLE": 300,
     "MAX_DESCRIPTION": 10_000,
     "MAX_BATCH": 500,

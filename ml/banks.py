@@ -4,7 +4,11 @@ Each entry carries a small metadata dict (ref_id, brand_id, ...). A vector bank 
 (flat) while small, switches to HNSW above ``BankConfig.hnsw_above`` vectors and to IVF-PQ above
 ``BankConfig.ivf_above``. HNSW returns the true inner products of what it finds; IVF-PQ's candidates
 are re-scored exactly against the bank's float vectors, so scores stay comparable across kinds.
-Removal rebuilds from kept rows.
+
+A row's FAISS id is its row number (the position of its vector and metadata), so every hit names the listing or
+reference it came from. Removing rows leaves *tombstones* instead of rebuilding: ``remove_ids`` where FAISS
+supports it (the exact index, wrapped in ``IndexIDMap2``, and IVF), a search-time ``IDSelectorNot`` for HNSW
+(``SearchParametersHNSW(sel=...)``). ``keep``/``compacted`` drop the dead rows for good (a full rebuild).
 """
 from __future__ import annotations
 
@@ -94,10 +98,17 @@ class VectorBank:
         self.config = config or BankConfig()
         self.vectors = np.zeros((0, dim), np.float32)
         self.meta: list[dict] = []
-        self._index = make_vector_index(dim, 0, self.config)
+        self.dead: set[int] = set()  # tombstoned rows: never returned by a search
+        self._params = None  # HNSW's search-time exclusion of the dead rows
+        self._index = _with_row_ids(make_vector_index(dim, 0, self.config))
 
     def __len__(self) -> int:
+        """Rows, dead ones included (row numbers index ``meta``); ``live`` counts the searchable ones."""
         return len(self.meta)
+
+    @property
+    def live(self) -> int:
+        return len(self.meta) - len(self.dead)
 
     @property
     def kind(self) -> str:
@@ -112,36 +123,72 @@ class VectorBank:
     def _rebuild(self) -> None:
         n = len(self.vectors)
         sample = train_sample(self.vectors, self.config) if index_kind(n, self.config) == IVFPQ else None
-        self._index = make_vector_index(self.dim, n, self.config, sample)
+        self._index = _with_row_ids(make_vector_index(self.dim, n, self.config, sample))
         if n:
-            self._index.add(self.vectors)
+            self._add_rows(self.vectors, 0)
+        dead, self.dead, self._params = self.dead, set(), None
+        self.remove_rows(dead)
+
+    def _add_rows(self, vectors: np.ndarray, first_row: int) -> None:
+        if self.kind == HNSW:  # HNSW numbers rows in order (it has no ids of its own, and never removes)
+            self._index.add(vectors)
+        else:
+            self._index.add_with_ids(vectors, np.arange(first_row, first_row + len(vectors), dtype=np.int64))
 
     def add(self, vectors: np.ndarray, meta: list[dict]) -> None:
         vectors = np.ascontiguousarray(vectors, np.float32).reshape(-1, self.dim)
         if len(vectors) != len(meta):
             raise ValueError("vectors and meta differ in length")
+        first = len(self.vectors)
         self.vectors = np.concatenate([self.vectors, vectors])
         self.meta.extend(meta)
         if index_kind(len(self.vectors), self.config) != self.kind:
             self._rebuild()  # crossed a threshold: one build of the new kind over everything
         else:
-            self._index.add(vectors)
+            self._add_rows(vectors, first)
+
+    def remove_rows(self, rows) -> int:
+        """Tombstone rows (no rebuild): they are never returned again; returns how many were newly removed."""
+        new = sorted(set(int(r) for r in rows) - self.dead)
+        if not new:
+            return 0
+        self.dead.update(new)
+        if self.kind == HNSW:
+            dead = np.fromiter(sorted(self.dead), np.int64, len(self.dead))
+            batch = faiss.IDSelectorBatch(dead)
+            selector = faiss.IDSelectorNot(batch)
+            self._params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.config.ef_search)
+            self._params_refs = (dead, batch, selector)  # FAISS keeps raw pointers: hold the objects
+        else:
+            self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(new, np.int64)))
+        return len(new)
 
     def keep(self, mask: np.ndarray) -> None:
-        """Drop rows where mask is False and rebuild the index."""
+        """Drop rows where mask is False (and every dead row) and rebuild the index."""
+        mask = np.asarray(mask, bool).copy()
+        if self.dead:
+            mask[sorted(self.dead)] = False
         self.vectors = self.vectors[mask]
         self.meta = [m for m, k in zip(self.meta, mask, strict=True) if k]
+        self.dead, self._params = set(), None
         self._rebuild()
+
+    def compact(self) -> None:
+        """Drop the dead rows for good (one rebuild): what a saved full version holds."""
+        if self.dead:
+            self.keep(np.ones(len(self.meta), bool))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of shape (Q, k'); k' = min(k, size); ids are rows of ``meta``."""
         queries = np.ascontiguousarray(queries, np.float32).reshape(-1, self.dim)
-        k = min(k, len(self))
+        k = min(k, self.live)
         if k == 0 or len(queries) == 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
         if self.kind == IVFPQ:
             _, candidates = self._index.search(queries, min(len(self), k * self.config.ivf_rerank))
             return rerank(self.vectors, queries, candidates, k)
+        if self._params is not None:
+            return self._index.search(queries, k, params=self._params)
         return self._index.search(queries, k)
 
     @property
@@ -173,12 +220,16 @@ class VectorBank:
         cached = self.__dict__.get("_matrix")
         if cached is None or cached[0] is not self.vectors or cached[1].dtype != dtype:
             cached = self._matrix = (self.vectors, torch.from_numpy(self.vectors).to(dtype).t().contiguous())
-        return regions.best_scores(cached[1])
+        best, window = regions.best_scores(cached[1])
+        if self.dead:  # tombstoned rows never win (the lowest cosine)
+            best[:, sorted(self.dead)] = -1.0
+        return best, window
 
     def _index_path(self, directory: str, name: str, kind: str) -> str:
         return os.path.join(directory, f"{name}.{kind}.faiss")
 
     def save(self, directory: str, name: str) -> None:
+        self.compact()  # a saved version holds no tombstones
         np.save(os.path.join(directory, f"{name}.npy"), self.vectors)
         if self.approximate:  # an HNSW/IVF build takes minutes at scale: workers load the index instead
             faiss.write_index(self._index, self._index_path(directory, name, self.kind))
@@ -195,7 +246,7 @@ class VectorBank:
         saved = bank._index_path(directory, name, kind)
         if kind != FLAT and os.path.exists(saved):
             bank.vectors, bank.meta = np.ascontiguousarray(vecs, np.float32), list(doc["meta"])
-            bank._index = faiss.read_index(saved)
+            bank._index = _with_row_ids(faiss.read_index(saved))
             if kind == HNSW:
                 bank._index.hnsw.efSearch = bank.config.ef_search
             else:
@@ -208,38 +259,59 @@ class VectorBank:
 
 
 class PdqBank:
+    """Hamming search over PDQ hashes; ids are row numbers (``IndexBinaryIDMap2``), so removal is a tombstone."""
+
     def __init__(self):
         self.hashes: list[str] = []
         self.meta: list[dict] = []
-        self._index = faiss.IndexBinaryFlat(PDQ_BITS)
+        self.dead: set[int] = set()
+        self._index = faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(PDQ_BITS))
 
     def __len__(self) -> int:
         return len(self.meta)
+
+    @property
+    def live(self) -> int:
+        return len(self.meta) - len(self.dead)
 
     def add(self, hexes: list[str], meta: list[dict]) -> None:
         pairs = [(h, m) for h, m in zip(hexes, meta, strict=True) if h]
         if not pairs:
             return
         hs = [h for h, _ in pairs]
+        first = len(self.hashes)
         self.hashes.extend(hs)
         self.meta.extend(m for _, m in pairs)
-        self._index.add(hex_to_bytes(hs))
+        self._index.add_with_ids(hex_to_bytes(hs), np.arange(first, first + len(hs), dtype=np.int64))
+
+    def remove_rows(self, rows) -> int:
+        new = sorted(set(int(r) for r in rows) - self.dead)
+        if new:
+            self.dead.update(new)
+            self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(new, np.int64)))
+        return len(new)
 
     def keep(self, mask: np.ndarray) -> None:
-        hs = [h for h, k in zip(self.hashes, mask, strict=True) if k]
-        ms = [m for m, k in zip(self.meta, mask, strict=True) if k]
-        self.hashes, self.meta = [], []
-        self._index = faiss.IndexBinaryFlat(PDQ_BITS)
+        keep = [bool(k) and n not in self.dead for n, k in enumerate(mask)]
+        hs = [h for h, k in zip(self.hashes, keep, strict=True) if k]
+        ms = [m for m, k in zip(self.meta, keep, strict=True) if k]
+        self.hashes, self.meta, self.dead = [], [], set()
+        self._index = faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(PDQ_BITS))
         self.add(hs, ms)
+
+    def compact(self) -> None:
+        if self.dead:
+            self.keep(np.ones(len(self.meta), bool))
 
     def search(self, hexes: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """(hamming distances, ids), shape (Q, k')."""
-        k = min(k, len(self))
+        k = min(k, self.live)
         if k == 0 or not hexes:
             return np.zeros((len(hexes), 0), np.int32), np.zeros((len(hexes), 0), np.int64)
         return self._index.search(hex_to_bytes(hexes), k)
 
     def save(self, directory: str, name: str) -> None:
+        self.compact()
         with open(os.path.join(directory, f"{name}.json"), "w", encoding="utf-8") as f:
             json.dump({"hashes": self.hashes, "meta": self.meta}, f)
 
@@ -250,3 +322,11 @@ class PdqBank:
         bank = cls()
         bank.add(doc["hashes"], doc["meta"])
         return bank
+
+
+def _with_row_ids(index: faiss.Index) -> faiss.Index:
+    """The exact index gets an id map (``IndexIDMap2``) so ``remove_ids`` keeps row numbers; IVF keeps its own
+    ids and HNSW is searched with an exclusion selector instead."""
+    if isinstance(index, (faiss.IndexHNSW, faiss.IndexIVF, faiss.IndexIDMap2)):
+        return index
+    return faiss.IndexIDMap2(index)

@@ -130,13 +130,19 @@ class LogoVerifyConfig:
 
 
 @dataclass(frozen=True)
+class ImageLimits:
+    """What one listing may carry. The API refuses more and the detector scans all of it: one source for both."""
+
+    max_images_per_listing: int = 10
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000  # more is refused as a possible decompression bomb
+
+
+@dataclass(frozen=True)
 class DetectorConfig:
     top_k: int = 5
     pdq_max_distance: int = 48  # of 256 bits: counts as a near-copy
-    max_image_bytes: int = 20 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
-    max_images_per_listing: int = 8
-    review_threshold: float = 0.5
+    limits: ImageLimits = field(default_factory=ImageLimits)
     # A window matching a reference below this is no evidence: keeps per-brand region evidence to candidates,
     # as the earlier top-8-per-window search did. Brand-grouped CV on fakebench: 0.3 gives the figures of that
     # search (PR-AUC 0.983, recall@P0.95 0.91, worst category 0.81); 0.4 cost cf_logo_distorted 0.05 recall.

@@ -73,7 +73,7 @@ def decode_scan_image(source: str | os.PathLike | bytes, config: DetectorConfig,
     (e.g. the counterfeit bank's refresh) goes through here too, so stored and scanned features agree.
     Raises ``ImageError``.
     """
-    im = load_image(source, max_bytes=config.max_image_bytes, max_pixels=config.max_image_pixels,
+    im = load_image(source, max_bytes=config.limits.max_image_bytes, max_pixels=config.limits.max_image_pixels,
                     draft_size=embedder.draft_size)
     square = square_pixels(im, embedder.input_size)
     return ScanImage(im, square, pdq_hex_of(im, square))
@@ -128,7 +128,7 @@ class Detector:
         cfg = self.models.image.config
         images, owners, errors = [], [], [[] for _ in listings]
         jobs = [(n, i, p) for n, lst in enumerate(listings)
-                for i, p in enumerate(lst.image_paths[: self.config.max_images_per_listing])]
+                for i, p in enumerate(lst.image_paths[: self.config.limits.max_images_per_listing])]
 
         def decode(job: tuple) -> ScanImage | ImageError:
             try:
@@ -200,8 +200,8 @@ class Detector:
         texts: dict[int, str] = {}
         for pos in positions[: self.config.ocr_max_images]:
             try:
-                im = load_image(sources[pos], max_bytes=self.config.max_image_bytes,
-                                max_pixels=self.config.max_image_pixels, draft_size=OCR_MAX_SIDE)
+                im = load_image(sources[pos], max_bytes=self.config.limits.max_image_bytes,
+                                max_pixels=self.config.limits.max_image_pixels, draft_size=OCR_MAX_SIDE)
             except ImageError:  # decoded fine a moment ago; a file replaced meanwhile is just not read
                 continue
             text = image_text(im, self.config.tessdata_prefix).strip()
@@ -304,13 +304,13 @@ class Detector:
                 cur = ev[n].pdq.get(m["brand_id"])
                 if cur is None or dist < cur[0]:
                     ev[n].pdq[m["brand_id"]] = (int(dist), m["ref_id"], li, m["image"])
-        if len(idx.cf_image):
+        if idx.cf_image.live:  # rows may all be tombstoned
             s, ids = idx.cf_image.search(glob, 1)
             for row, (n, _li) in enumerate(owners):
                 if ids[row][0] >= 0 and s[row][0] > ev[n].cf_sim[0]:
                     m = idx.cf_image.meta[ids[row][0]]
                     ev[n].cf_sim = (float(s[row][0]), m["ref_id"], m["brand_id"])
-        if len(idx.cf_pdq):
+        if idx.cf_pdq.live:
             d, ids = idx.cf_pdq.search(hexes, 1)
             for row, (n, _li) in enumerate(owners):
                 if ids[row][0] >= 0 and d[row][0] < ev[n].cf_pdq[0]:

@@ -10,8 +10,10 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image, ImageOps
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 40_000_000
+from ml.config import ImageLimits
+
+DEFAULT_MAX_BYTES = ImageLimits.max_image_bytes
+DEFAULT_MAX_PIXELS = ImageLimits.max_image_pixels
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")

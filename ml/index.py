@@ -115,9 +115,22 @@ class ReferenceIndex:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"brands": len(self.brands), "references": len(self.references), "ref_image": len(self.ref_image),
-                "ref_text": len(self.ref_text), "ref_pdq": len(self.ref_pdq), "cf_image": len(self.cf_image),
-                "cf_pdq": len(self.cf_pdq)}
+        return {"brands": len(self.brands), "references": len(self.references), "ref_image": self.ref_image.live,
+                "ref_text": self.ref_text.live, "ref_pdq": self.ref_pdq.live, "cf_image": self.cf_image.live,
+                "cf_pdq": self.cf_pdq.live}
+
+    def rows_of(self, bank_name: str, source_id: str) -> list[int]:
+        """The live rows of one bank that came from one listing or reference (its ``ref_id``), without a scan:
+        a per-bank map from source id to rows, extended as rows are added (a full rebuild starts it again)."""
+        bank = getattr(self, bank_name)
+        maps = self.__dict__.setdefault("_rows_by_source", {})
+        meta, seen, rows = maps.get(bank_name, (None, 0, None))
+        if meta is not bank.meta:
+            meta, seen, rows = bank.meta, 0, {}
+        for n in range(seen, len(meta)):
+            rows.setdefault(meta[n]["ref_id"], []).append(n)
+        maps[bank_name] = (meta, len(meta), rows)
+        return [n for n in rows.get(source_id, ()) if n not in bank.dead]
 
     def brand_msrp_median(self) -> dict[str, float]:
         by: dict[str, list[float]] = {}
@@ -192,19 +205,17 @@ class ReferenceIndex:
         self.version = self._new_version()
 
     def remove_counterfeit(self, listing_id: str) -> None:
-        for bank in (self.cf_image, self.cf_pdq):
-            mask = np.array([m["ref_id"] != listing_id for m in bank.meta], bool)
-            if len(mask) and not mask.all():
-                bank.keep(mask)
-                self.version = self._new_version()
+        """A reinstated listing leaves the counterfeit bank: its rows are tombstoned (no rebuild)."""
+        removed = sum(getattr(self, name).remove_rows(self.rows_of(name, listing_id)) for name in ("cf_image", "cf_pdq"))
+        if removed:
+            self.version = self._new_version()
 
     def exclude_references(self, ref_ids: set[str]) -> None:
-        """Quarantine references (e.g. a disputed catalog item): they stop matching immediately."""
+        """Quarantined or deleted references stop matching immediately: their rows are tombstoned."""
         self.excluded |= set(ref_ids)
-        for bank in (self.ref_image, self.ref_text, self.ref_pdq):
-            mask = np.array([m["ref_id"] not in self.excluded for m in bank.meta], bool)
-            if len(mask) and not mask.all():
-                bank.keep(mask)
+        for name in ("ref_image", "ref_text", "ref_pdq"):
+            bank = getattr(self, name)
+            bank.remove_rows([row for ref_id in ref_ids for row in self.rows_of(name, ref_id)])
         self.version = self._new_version()
 
     # ---- persistence ----------------------------------------------------------------------

@@ -4,14 +4,11 @@ Service-backed tests are marked ``services``. They skip when PostgreSQL/Redis ar
 and with AC_REQUIRE_SERVICES=1 (CI) any such skip fails the run.
 """
 import os
-import time
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-FAKEBENCH = REPO.parent / "shared" / "fakebench"
-ARTIFACTS = REPO / "tests" / "artifacts"
+TESTS = Path(__file__).resolve().parent
 
 
 def services_configured() -> tuple[bool, str]:
@@ -33,13 +30,25 @@ def services_configured() -> tuple[bool, str]:
 _skipped_services: list[str] = []
 
 
+SUITE_ORDER = ("unit", "integration", "browser", "bench")  # fast rules first, then services, then the browser
+
+
+def _suite_rank(item) -> int:
+    path = Path(item.path).resolve()
+    folder = path.relative_to(TESTS).parts[0] if TESTS in path.parents else ""
+    return SUITE_ORDER.index(folder) if folder in SUITE_ORDER else len(SUITE_ORDER)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_suite_rank)  # stable: each folder keeps its own order
+    service_items = [item for item in items if item.get_closest_marker("services")]
+    if not service_items:  # a unit-only run never touches Redis
+        return
     ok, why = services_configured()
     if ok:
         return
-    for item in items:
-        if item.get_closest_marker("services"):
-            item.add_marker(pytest.mark.skip(reason=f"needs real services: {why}"))
+    for item in service_items:
+        item.add_marker(pytest.mark.skip(reason=f"needs real services: {why}"))
 
 
 def pytest_runtest_logreport(report):
@@ -97,16 +106,6 @@ def celery_worker_real(django_db_setup, django_db_blocker):
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
                           queues=queues, shutdown_timeout=30, loglevel="WARNING") as worker:
             yield worker
-
-
-def wait_for(predicate, timeout: float = 120, interval: float = 0.3, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 @pytest.fixture

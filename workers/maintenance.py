@@ -1,9 +1,10 @@
 """Periodic housekeeping (beat): re-queue stuck listings and lost OCR follow-ups, release expired case leases,
-remove orphan files, submit statements of reasons."""
+remove orphan files, submit statements of reasons; the outbox relay's safety net."""
 from celery import shared_task
 from django.conf import settings
 
 from anticounterfeit.compliance.actions import submit_pending
+from anticounterfeit.core import queue
 from anticounterfeit.detection.scanning import requeue_ocr_followups, requeue_pending
 from anticounterfeit.listings.maintenance import remove_orphan_listing_files
 from anticounterfeit.moderation.actions import expire_case_leases as expire_leases
@@ -24,6 +25,12 @@ def expire_case_leases() -> int:
 @shared_task(name="workers.maintenance.remove_orphan_files")
 def remove_orphan_files() -> int:
     return remove_orphan_listing_files()
+
+
+@shared_task(name="workers.maintenance.relay_outbox")
+def relay_outbox() -> int:
+    """Beat's safety net for ``./run relay``: publish what the commit hooks could not (broker was down)."""
+    return queue.publish_pending()
 
 
 @shared_task(name="workers.maintenance.submit_statements")

@@ -1,5 +1,10 @@
 """Delivering notices: the ``notify`` queue. The inbox rows and webhook records already exist; these tasks
-deliver them through ``notifications.actions``, retrying with exponential backoff."""
+deliver them through ``notifications.actions``, retrying with exponential backoff.
+
+These two tasks are acknowledged on receipt (``acks_late=False``): a worker killed after the mail server or the
+receiver accepted must not get the message again. Each send is claimed on its row first (``sending``), so a
+republished message does not send twice either; a claim whose worker died is left for a person to check.
+"""
 import random
 
 from celery import shared_task
@@ -21,7 +26,7 @@ def _last_try(task) -> bool:
     return task.request.retries >= settings.NOTIFY["MAX_RETRIES"] or bool(task.request.is_eager)
 
 
-@shared_task(name="workers.notify.send_notification_email", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="workers.notify.send_notification_email", bind=True, acks_late=False, max_retries=None)
 def send_notification_email(self, notification_id: int) -> str:
     outcome = actions.send_notification_email(notification_id, last_try=_last_try(self))
     if outcome is Delivery.RETRY:
@@ -29,7 +34,7 @@ def send_notification_email(self, notification_id: int) -> str:
     return str(outcome)
 
 
-@shared_task(name="workers.notify.deliver_webhook", bind=True, acks_late=True, max_retries=None)
+@shared_task(name="workers.notify.deliver_webhook", bind=True, acks_late=False, max_retries=None)
 def deliver_webhook(self, delivery_id: int, sweep: bool = False) -> str:
     outcome = actions.deliver_webhook(delivery_id, sweep=sweep, last_try=_last_try(self))
     if outcome is Delivery.RETRY:

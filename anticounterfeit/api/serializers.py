@@ -16,7 +16,7 @@ LIMITS = settings.UPLOAD_LIMITS
 
 def check_image_bytes(data: bytes, label: str) -> None:
     """Refuse what a worker could not decode. A JPEG is decoded at 1/8 scale (``draft_size=1``): every byte
-    of it is still read and entropy-decoded, so truncated or corrupt data fails as at full size, ~1.6x faster."""
+    of it is still read and entropy-decoded, so truncated or corrupt data fails as at full size, for less work."""
     from ml.images import ImageError, load_image
 
     try:
@@ -35,8 +35,8 @@ def safe_filename(name: str) -> str:
 class Base64Field(serializers.CharField):
     """Base64 text, decoded by the serializer that holds it.
 
-    DRF's surrogate-character check walks a string one character at a time in Python: ~25 ms for a 400 KB
-    photo, most of an upload's cost. Strict base64 decoding already refuses anything outside its ASCII
+    DRF's surrogate-character check walks a string one character at a time in Python, which is most of a
+    photo upload's cost. Strict base64 decoding already refuses anything outside its ASCII
     alphabet, so that check is left out here.
     """
 

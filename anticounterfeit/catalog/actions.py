@@ -27,11 +27,22 @@ from .models import AuthorizedSeller, Brand, BrandReport, ImportJob, ReferenceIm
 log = logging.getLogger(__name__)
 
 
-def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: ImportJob | None = None) -> ImportJob:
+def find_seller(key: str) -> Seller | None:
+    """A seller named by a brand: ``client-name/seller-id`` (the marketplace's own id), or a bare id of the
+    default tenant. Seller ids are unique per marketplace only, so a bare id never reaches another tenant."""
+    from anticounterfeit.api.models import default_tenant
+
+    tenant_name, _, seller_key = key.rpartition("/")
+    sellers = Seller.objects.filter(seller_key=seller_key)
+    return (sellers.filter(client__name=tenant_name) if tenant_name else sellers.filter(client=default_tenant())).first()
+
+
+def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: ImportJob | None = None,
+                  tenant=None) -> ImportJob:
     """Import a bundle folder or ZIP. Bad items are reported by file, line, id and field; the rest is kept.
 
     A job with a ``brand`` (a brand-portal upload) may only touch that brand: other brands' records, and
-    seller data, are refused per item.
+    seller data, are refused per item. Sellers (sellers.jsonl) belong to ``tenant`` (None: the default tenant).
     """
     from django.conf import settings
 
@@ -46,7 +57,7 @@ def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: Imp
     with tempfile.TemporaryDirectory(prefix="bundle-", dir=scratch_root) as scratch:
         bundle = read_bundle(str(path), extract_to=scratch)
         errors = list(job.errors or []) + [str(e) for e in bundle.errors]  # + members refused at upload
-        counts = _import_records(bundle, errors, acting_user, only_brand=job.brand)
+        counts = _import_records(bundle, errors, acting_user, only_brand=job.brand, tenant=tenant)
     job.counts, job.errors = counts, errors
     job.status = ImportJob.Status.INDEXING if rebuild else ImportJob.Status.DONE
     job.finished_at = None if rebuild else timezone.now()
@@ -138,8 +149,12 @@ def import_upload(job_id: int, path: str) -> int | None:
 
 
 @transaction.atomic
-def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | None = None) -> dict[str, int]:
+def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | None = None,
+                    tenant=None) -> dict[str, int]:
+    from anticounterfeit.api.models import default_tenant
     from anticounterfeit.trust.actions import onboard_seller_history
+
+    tenant = tenant or default_tenant()
 
     counts = {"brands": 0, "references": 0, "reference_images": 0, "sellers": 0, "authorized_sellers": 0}
     brands = {}
@@ -182,18 +197,22 @@ def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | 
 
     for info in bundle.sellers.values():
         if only_brand is not None:  # a brand may authorize existing sellers, never edit seller data
-            seller = Seller.objects.filter(seller_key=info.seller_id).first()
+            seller = find_seller(info.seller_id)
             if seller is None:
                 errors.append(f"sellers.jsonl (seller_id={info.seller_id}): field 'seller_id': unknown seller")
                 continue
         else:
-            seller, created = Seller.objects.update_or_create(
-                seller_key=info.seller_id,
-                defaults={"name": info.name or info.seller_id, "account_age_days": info.account_age_days,
-                          "prior_takedowns": info.prior_takedowns, "prior_sales": info.prior_sales},
-            )
-            if created:
+            seller = Seller.objects.of_tenant(tenant).filter(seller_key=info.seller_id).first()
+            if seller is None:  # the onboarding record counts once, in the seller's HISTORY event
+                seller = Seller.objects.create(
+                    client=tenant, seller_key=info.seller_id, name=info.name or info.seller_id,
+                    account_age_days=info.account_age_days, onboarded_takedowns=info.prior_takedowns,
+                    prior_takedowns=info.prior_takedowns, prior_sales=info.prior_sales)
                 onboard_seller_history(seller)
+            else:  # prior_takedowns is derived from history (trust.actions), never overwritten by a re-import
+                Seller.objects.filter(pk=seller.pk).update(name=info.name or info.seller_id,
+                                                           account_age_days=info.account_age_days,
+                                                           prior_sales=info.prior_sales)
             counts["sellers"] += 1
         for brand_id in info.authorized_brands:
             brand = known_brands.get(brand_id) or (Brand.objects.filter(brand_key=brand_id).first() if only_brand is None else None)
@@ -249,7 +268,10 @@ def set_quarantine(reference: ReferenceItem, quarantined: bool, *, acting_user) 
     reference.save(update_fields=["quarantined"])
     audit.record("reference.quarantine", reference, actor=acting_user, before={"quarantined": before},
                  after={"quarantined": quarantined})
-    queue.enqueue(tasks.REBUILD_BANKS, reason=f"quarantine {reference.ref_key}")
+    if quarantined:  # a tombstone in the live banks; lifting a quarantine needs the reference embedded again
+        queue.enqueue(tasks.EXCLUDE_REFERENCE, reference.ref_key)
+    else:
+        queue.enqueue(tasks.REBUILD_BANKS, reason=f"quarantine of {reference.ref_key} lifted")
     return reference
 
 
@@ -374,7 +396,7 @@ def delete_reference(reference: ReferenceItem, *, acting_user) -> None:
     key = reference.ref_key
     audit.record("reference.delete", reference, actor=acting_user, before={"ref_key": key, "title": reference.title})
     reference.delete()
-    queue.enqueue(tasks.REBUILD_BANKS, reason=f"reference {key} deleted")
+    queue.enqueue(tasks.EXCLUDE_REFERENCE, key)  # a tombstone in the live banks, not a rebuild
 
 
 def _safe_name(name: str) -> str:
@@ -433,14 +455,15 @@ def set_authorized_sellers(brand: Brand, *, acting_user, add: list[str] = (), re
     errors = []
     added, removed = [], []
     for key in add:
-        seller = Seller.objects.filter(seller_key=key).first()
+        seller = find_seller(key)
         if seller is None:
             errors.append(f"seller_id '{key}': unknown seller")
             continue
         if AuthorizedSeller.objects.get_or_create(brand=brand, seller=seller)[1]:
             added.append(key)
     for key in remove:
-        if AuthorizedSeller.objects.filter(brand=brand, seller__seller_key=key).delete()[0]:
+        seller = find_seller(key)
+        if seller is not None and AuthorizedSeller.objects.filter(brand=brand, seller=seller).delete()[0]:
             removed.append(key)
     if added or removed:
         audit.record("brand.authorized_sellers", brand, actor=acting_user, after={"added": added, "removed": removed})

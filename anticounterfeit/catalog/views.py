@@ -23,6 +23,7 @@ from anticounterfeit.accounts.permissions import role_required
 from anticounterfeit.core import audit
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.listings.models import Listing
+from anticounterfeit.moderation.evidence import explanation_lines
 
 from . import actions
 from .accuracy import accuracy_of, report_outcomes
@@ -294,6 +295,7 @@ def match_detail(request, pk: int):
             return redirect("catalog:match", pk=listing.pk)
     return render(request, "catalog/match.html", {
         "listing": listing, "detection": detection, "evidence": evidence, "form": form,
+        "explanation": explanation_lines(detection.explanation) if detection else [],
         "reports": BrandReport.objects.visible_to(request.user).filter(listing=listing).select_related("case"),
     })
 
@@ -360,7 +362,11 @@ def match_target(request, key: str):
     if reference is None:
         if not is_staff_role(request.user):
             raise Http404("No such reference.")
-        counterfeit = get_object_or_404(Listing.objects.select_related("seller", "matched_brand"), listing_key=key,
+        # Counterfeit bank ids are opaque ("cf-<pk>", detection.bank_deltas.counterfeit_bank_id): staff resolve them.
+        pk = key.removeprefix("cf-")
+        if not key.startswith("cf-") or not pk.isdigit():
+            raise Http404("No such reference or counterfeit.")
+        counterfeit = get_object_or_404(Listing.objects.select_related("seller__client", "matched_brand"), pk=int(pk),
                                         status=Listing.Status.REMOVED)
         kinds = {"counterfeit"}
     else:

@@ -18,3 +18,6 @@ class CoreConfig(AppConfig):
                 f"database={db}. Set DATABASE_URL and CELERY_BROKER_URL for the real deployment. ***",
                 file=sys.stderr,
             )
+            if settings.DEBUG:
+                print("*** DEBUG IS ON: error pages show settings and code. Never expose this "
+                      "server; a deployment leaves EMBEDDED_DEMO and DEBUG unset. ***", file=sys.stderr)

@@ -38,7 +38,8 @@ class OutboxMessage(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
         PUBLISHED = "published"
-        DEAD = "dead"  # publishing failed too often: shown to admins, who can retry it
+        DONE = "done"  # its consumer completed: a redelivery of the message does nothing
+        DEAD = "dead"  # its consumer kept failing (retries exhausted): shown to admins, who can retry it
 
     created_at = models.DateTimeField(auto_now_add=True)
     task_name = models.CharField(max_length=120)
@@ -48,11 +49,14 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["created_at"], name="outbox_pending_idx",
-                                condition=models.Q(status="pending"))]
+                                condition=models.Q(status="pending")),
+                   models.Index(fields=["published_at"], name="outbox_published_idx",
+                                condition=models.Q(status="published"))]
 
     def __str__(self) -> str:
         return f"outbox #{self.pk} {self.task_name} ({self.status})"

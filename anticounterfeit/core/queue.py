@@ -5,6 +5,12 @@ state change it follows from commits. After the commit it is published at once; 
 request still succeeds and the relay (``publish_pending``: ``./run relay`` and a beat task) publishes it later.
 The Django apps never import ``workers``: they name tasks (``anticounterfeit.core.tasks``).
 
+Consumers are keyed by the outbox id (the ``outbox_id`` header of every published message): ``begin_consuming``
+says whether the row's consumer already completed (a redelivery then does nothing), ``finish_consuming`` records
+the completion and ``dead_letter`` the final failure, which admins see and retry. A row published but never
+completed (the broker lost it, e.g. a Redis restart without persistence) is published again by the relay after
+``OUTBOX["REPUBLISH_AFTER_SECONDS"]``; that is safe because consumers are idempotent.
+
 In the embedded mode (no broker) published tasks run on one background thread of the same process, so the
 person whose request queued them never waits for them (``wait_until_idle`` lets commands wait).
 """
@@ -12,6 +18,7 @@ import logging
 import queue as stdlib_queue
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
@@ -56,6 +63,8 @@ def publish(ids: Sequence[int] | None = None, *, limit: int = 500) -> int:
             rows = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
                 status=OutboxMessage.Status.PENDING)
             rows = list(rows.filter(pk__in=ids) if ids is not None else rows.order_by("pk")[:limit])
+            if settings.EMBEDDED_MODE:  # the runner marks each row published once its task has run
+                return _embedded_runner().submit_all(rows)
             for row in rows:
                 try:
                     _send(row)
@@ -76,13 +85,46 @@ def publish(ids: Sequence[int] | None = None, *, limit: int = 500) -> int:
 
 
 def publish_pending(*, limit: int = 500) -> int:
-    """The relay's step: publish the oldest pending rows until none are left or the broker fails."""
+    """The relay's step: publish the oldest pending rows until none are left or the broker fails; first put
+    back in the queue the rows published long ago whose consumer never completed (``republish_unconsumed``)."""
+    republish_unconsumed()
     total = 0
     while (sent := publish(limit=limit)) > 0:
         total += sent
         if sent < limit:
             break
     return total
+
+
+def republish_unconsumed(*, older_than: timedelta | None = None) -> int:
+    """Rows published more than ``older_than`` ago and still not done go back to pending (the broker lost them)."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.OUTBOX["REPUBLISH_AFTER_SECONDS"])
+    return OutboxMessage.objects.filter(status=OutboxMessage.Status.PUBLISHED,
+                                        published_at__lt=timezone.now() - older_than).update(
+        status=OutboxMessage.Status.PENDING)
+
+
+def begin_consuming(outbox_id: int | None) -> bool:
+    """Whether a consumer should run this message: False when its outbox row already completed."""
+    if outbox_id is None:
+        return True
+    return not OutboxMessage.objects.filter(pk=outbox_id, status=OutboxMessage.Status.DONE).exists()
+
+
+def finish_consuming(outbox_id: int | None) -> None:
+    """Record that the consumer of ``outbox_id`` completed; redeliveries of the message will do nothing."""
+    if outbox_id is not None:
+        OutboxMessage.objects.filter(pk=outbox_id).update(status=OutboxMessage.Status.DONE, done_at=timezone.now(),
+                                                          last_error="")
+
+
+def dead_letter(outbox_id: int | None, error: str) -> None:
+    """The consumer of ``outbox_id`` failed for good (retries exhausted): admins see it and can retry it."""
+    if outbox_id is not None:
+        OutboxMessage.objects.filter(pk=outbox_id).exclude(status=OutboxMessage.Status.DONE).update(
+            status=OutboxMessage.Status.DEAD, last_error=error[:300])
+        log.error("outbox #%s is a dead letter: %s", outbox_id, error[:300])
 
 
 def retry_dead(ids: Sequence[int]) -> int:
@@ -94,23 +136,32 @@ def retry_dead(ids: Sequence[int]) -> int:
 
 
 def _send(row: OutboxMessage) -> None:
-    if settings.EMBEDDED_MODE:
-        _embedded_runner().submit(row.task_name, row.args, row.kwargs)
-        return
     current_app.send_task(row.task_name, args=row.args, kwargs=row.kwargs, headers={"outbox_id": row.pk},
                   retry=True, retry_policy=PUBLISH_RETRY_POLICY)
 
 
 class EmbeddedRunner:
-    """Runs published tasks in order on one daemon thread of this process (the embedded mode's worker)."""
+    """Runs published tasks in order on one daemon thread of this process (the embedded mode's worker).
+
+    A row stays pending until its task has run, so what a process did not get to (it exited) is run by the next
+    one's ``publish_pending``.
+    """
 
     def __init__(self) -> None:
         self._calls: stdlib_queue.Queue = stdlib_queue.Queue()
+        self._taken: set[int] = set()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="embedded-tasks", daemon=True)
         self._thread.start()
 
-    def submit(self, task_name: str, args: list, kwargs: dict) -> None:
-        self._calls.put((task_name, args, kwargs))
+    def submit_all(self, rows: Sequence[OutboxMessage]) -> int:
+        """Queue the rows not queued or running already; returns how many were new."""
+        with self._lock:
+            new = [row for row in rows if row.pk not in self._taken]
+            for row in new:
+                self._taken.add(row.pk)
+                self._calls.put((row.pk, row.task_name, row.args, row.kwargs))
+        return len(new)
 
     def wait_until_idle(self) -> None:
         self._calls.join()
@@ -118,14 +169,22 @@ class EmbeddedRunner:
     def _run(self) -> None:
         app = current_app
         app.loader.import_default_modules()  # the task modules named in the app's ``include``
+        publish_pending()  # what an earlier process of the embedded mode queued and did not get to
         while True:
-            task_name, args, kwargs = self._calls.get()
+            pk, task_name, args, kwargs = self._calls.get()
             try:
-                app.tasks[task_name].apply(args=args, kwargs=kwargs, throw=False)
+                result = app.tasks[task_name].apply(args=args, kwargs=kwargs, throw=False, headers={"outbox_id": pk})
+                # An OutboxTask marked its row done or dead; anything else counts as published once it ran.
+                OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.PENDING).update(
+                    status=OutboxMessage.Status.DEAD if result.failed() else OutboxMessage.Status.PUBLISHED,
+                    published_at=timezone.now(), attempts=F("attempts") + 1,
+                    last_error=str(result.result)[:300] if result.failed() else "")
             except Exception:  # noqa: BLE001 - one failing task must not stop the runner
                 log.exception("embedded task %s failed", task_name)
             finally:
                 close_old_connections()
+                with self._lock:
+                    self._taken.discard(pk)
                 self._calls.task_done()
 
 

@@ -29,8 +29,11 @@ def home(request):
 def protected_media(request, path: str):
     from anticounterfeit.catalog.models import ReferenceImage, ReferenceItem
     from anticounterfeit.listings.models import Listing, ListingImage
+    from anticounterfeit.moderation.models import Appeal
 
     allowed = is_staff_role(request.user)
+    if not allowed and path.startswith("appeals/"):  # the appealing seller's own evidence (staff see all)
+        allowed = Appeal.objects.visible_to(request.user).filter(evidence=path).exists()
     if not allowed and path.startswith("listings/"):
         allowed = ListingImage.objects.filter(image=path, listing__in=Listing.objects.visible_to(request.user)).exists()
     if not allowed and path.startswith("references/"):

@@ -374,9 +374,13 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     else:
         policy = context.policy if context else DetectionPolicy.current()
         threshold = review_threshold_for(listing, policy)
-        if detection.score >= threshold and listing.status in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
+        # A copy of a confirmed counterfeit (the shared bank: any marketplace's takedowns) is always reviewed,
+        # whatever the scorer thinks of the rest of the listing.
+        known_fake = any(m.get("kind") == "counterfeit" for m in detection.matches or [])
+        if (detection.score >= threshold or known_fake) and listing.status in {S.PENDING, S.CLEAR, S.IN_REVIEW}:
             open_or_update_case(listing, detection, policy=policy)
-            new_status, reason = S.IN_REVIEW, f"score {detection.score:.2f} ≥ {threshold:.2f}"
+            new_status, reason = S.IN_REVIEW, (f"score {detection.score:.2f} ≥ {threshold:.2f}" if not known_fake
+                                               else "matches a confirmed counterfeit")
         elif listing.status == S.PENDING:
             new_status, reason = S.CLEAR, f"score {detection.score:.2f} < {threshold:.2f}"
     if new_status is not None:

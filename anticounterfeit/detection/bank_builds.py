@@ -19,9 +19,10 @@ from ml.index import ReferenceIndex
 from ml.models import load_models
 from ml.types import BrandInfo, ReferenceInfo
 
+from . import bank_deltas
 from .detector_cache import configure_threads
 from .ml_config import bank_config, detector_config, models_config
-from .models import BankVersion
+from .models import BankDelta, BankVersion
 from .scanning import requeue_pending
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,12 @@ FEATURE_BATCH = 32  # images decoded per refresh step: bounds memory; the embedd
 
 
 def build_bank(reason: str = "") -> int:
-    """Write a new bank version from the catalog and the confirmed counterfeits; returns its number."""
+    """Write a new bank version from the catalog and the confirmed counterfeits; returns its number.
+
+    The deltas written before the build reads the database are in it (``deltas_upto``); later ones are applied on
+    top by the workers (applying one twice is harmless: an added listing replaces its own entries).
+    """
+    deltas_upto = bank_deltas.latest_id()
     configure_threads()
     brands = [BrandInfo(b.brand_key, b.name, tuple(b.aliases), tuple(b.protected_terms)) for b in Brand.objects.all()]
     references = [
@@ -53,7 +59,7 @@ def build_bank(reason: str = "") -> int:
         if images:
             vectors = np.stack([v for _, v in images])
             brand_key = listing.matched_brand.brand_key if listing.matched_brand else None
-            counterfeits.append((listing.listing_key, brand_key, vectors, [i.pdq for i, _ in images]))
+            counterfeits.append((bank_deltas.counterfeit_bank_id(listing), brand_key, vectors, [i.pdq for i, _ in images]))
     if counterfeits:
         index.add_counterfeits(counterfeits)
     latest = BankVersion.objects.order_by("-number").first()
@@ -61,7 +67,7 @@ def build_bank(reason: str = "") -> int:
     path = settings.DETECTION["BANK_DIR"] / f"v{number:06d}"
     index.save(str(path))
     version = BankVersion.objects.create(number=number, path=str(path), counts=dict(index.counts),
-                                         reason=reason[:200])
+                                         reason=reason[:200], deltas_upto=deltas_upto)
     audit.record("bank.build", version, after={"counts": dict(index.counts), "reason": reason[:200]})
     log.info("bank v%s built (%s): %s", number, reason, index.counts)
     return number
@@ -79,7 +85,7 @@ def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE
     """
     limits = detector_config()
     stale = [image for listing in listings  # the detector embeds only a listing's first images
-             for image in list(listing.images.all())[: limits.max_images_per_listing]
+             for image in list(listing.images.all())[: limits.limits.max_images_per_listing]
              if image.features_version != models.version or _vector_of(image, models.image.dim) is None]
     done = 0
     for start in range(0, len(stale), batch):
@@ -123,3 +129,27 @@ def rebuild(reason: str = "", *, import_job_id: int | None = None, rescan: bool 
     if rescan:
         requeue_pending(older_than=None)
     return number
+
+
+def compact(reason: str = "compaction") -> int | None:
+    """Periodic: fold the deltas into a new full version (their tombstoned rows are dropped for good); returns the
+    new number, or None when there was nothing to fold. Deltas older than the previous version are deleted."""
+    latest = BankVersion.objects.order_by("-number").first()
+    if latest is None or not BankDelta.objects.filter(pk__gt=latest.deltas_upto).exists():
+        return None
+    number = build_bank(reason)
+    BankDelta.objects.filter(pk__lte=latest.deltas_upto).delete()  # every worker loads the new version next
+    return number
+
+
+def record_counterfeit(listing_id: int) -> int | None:
+    """The ``index`` queue's half of a takedown whose stored features came from other models: compute them with
+    the current models, then append the delta (only while the listing is still removed). Returns the delta id."""
+    listing = (Listing.objects.filter(pk=listing_id, status=Listing.Status.REMOVED).select_related("matched_brand")
+               .prefetch_related(Prefetch("images", queryset=ListingImage.objects.order_by("position"))).first())
+    if listing is None:
+        return None
+    models = load_models(models_config())
+    refresh_counterfeit_features([listing], models)
+    delta = bank_deltas.record_takedown(listing, model_version=models.version)
+    return delta.pk if delta else None

@@ -17,7 +17,7 @@ from .models import BankVersion
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_state: dict = {"version": None, "detector": None, "stale": None, "rebuild_requested": None}
+_state: dict = {"version": None, "detector": None, "stale": None, "rebuild_requested": None, "deltas_upto": 0}
 
 
 def share_cores_among_pool(concurrency: int) -> None:
@@ -52,6 +52,10 @@ def current_bank_version() -> BankVersion | None:
 def get_detector():
     """Return ``(detector, bank_version_number)``; ``(None, 0)`` when no catalog has been indexed yet.
 
+    The bank is the newest full version plus the deltas written since (``detection.bank_deltas``): each call
+    applies the new ones in place (one indexed query, usually empty), so a takedown reaches every worker's next
+    scan without a reload.
+
     A bank built with other models (``index.model_version != models.version``, e.g. after a PDQ change) is still
     used, for availability: its image and text vectors are the same space and only exact-copy (PDQ) matching
     misses. The mismatch is logged, shown by the health check, and one rebuild is queued for all workers.
@@ -59,6 +63,8 @@ def get_detector():
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.models import load_models
+
+    from . import bank_deltas
 
     version = current_bank_version()
     if version is None:
@@ -75,10 +81,16 @@ def get_detector():
             models = load_models(models_config())
             _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row), config=detector_config())
             _state["version"] = key
+            _state["deltas_upto"] = version.deltas_upto
             _state["stale"] = (index.model_version, models.version) if index.model_version != models.version else None
             if _state["stale"]:
                 log.warning("bank v%s was built with models %s but this worker runs %s: scanning on with it "
                             "(PDQ matches may be missed) until the rebuild lands", version.number, *_state["stale"])
+        new = bank_deltas.deltas_after(_state["deltas_upto"])
+        if new:
+            bank_deltas.apply(_state["detector"].index, new)
+            _state["deltas_upto"] = new[-1].pk
+            log.info("bank v%s: applied %s delta(s), up to #%s", version.number, len(new), new[-1].pk)
         detector, stale = _state["detector"], _state["stale"]
     if stale and _state.get("rebuild_requested") != key:  # outside the lock: an eager rebuild rescans in-process
         if request_bank_rebuild(version, *stale):

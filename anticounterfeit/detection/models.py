@@ -157,6 +157,8 @@ class BankVersion(models.Model):
     counts = models.JSONField(default=dict)
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Every BankDelta up to this id is already in this version (read before the build read the database).
+    deltas_upto = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         db_table = "catalog_bankversion"
@@ -164,6 +166,36 @@ class BankVersion(models.Model):
 
     def __str__(self) -> str:
         return f"bank v{self.number}"
+
+
+class BankDelta(models.Model):
+    """One change to the live banks since their last full version: a takedown's vectors and hashes appended to the
+    counterfeit bank, a reinstatement's or a removed reference's tombstone.
+
+    Written in the deciding transaction (or by the ``index`` queue when features must be computed first). Every
+    worker applies the deltas newer than its version in id order, without reloading the bank; compaction
+    (``detection.bank_builds.compact``) writes a full version that includes them.
+    """
+
+    class Op(models.TextChoices):
+        ADD_COUNTERFEIT = "add_counterfeit"
+        REMOVE_COUNTERFEIT = "remove_counterfeit"
+        EXCLUDE_REFERENCE = "exclude_reference"
+
+    op = models.CharField(max_length=20, choices=Op.choices)
+    source_key = models.CharField(max_length=200, help_text="The listing id or reference id the entries come from.")
+    brand_key = models.CharField(max_length=100, blank=True)
+    dim = models.PositiveIntegerField(default=0)
+    vectors = models.BinaryField(blank=True, default=b"")  # float32, (n, dim)
+    pdq = models.JSONField(default=list, blank=True)
+    model_version = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"bank delta #{self.pk} {self.op} {self.source_key}"
 
 
 class Backtest(models.Model):

@@ -48,7 +48,7 @@ def listings_for_scan(listing_ids: list[int]) -> list[Listing]:
 def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
     """Scan a batch (the detector batches images across listings). Returns how many were recorded.
 
-    Scans take the fast path (no OCR or small-logo check: ~0.15-0.25 s per listing saved); listings whose result
+    Scans take the fast path (no OCR or small-logo check, the costly part of a scan); listings whose result
     those could still change (``Detection.followup_pending``: the text names no brand) get a follow-up ``scan_ocr`` on
     the ``ocr`` queue, so they never delay a first verdict. The follow-up (``ocr_followup=True``) runs the full scan and replaces the fast
     result of the same bank version (``record_detection(replace=True)``, which clears ``followup_pending``); it skips

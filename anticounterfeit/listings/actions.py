@@ -54,6 +54,8 @@ def accept_listing(*, client, seller: Seller, listing_key: str, title: str, desc
     """
     if seller.restricted:
         raise PermissionError(f"seller {seller.seller_key} is restricted and cannot publish listings")
+    if seller.client_id != client.pk:
+        raise ValueError(f"seller {seller.seller_key} belongs to another tenant")
     listing = Listing.objects.create(
         client=client, seller=seller, listing_key=listing_key, title=title, description=description,
         price=price, currency=currency,

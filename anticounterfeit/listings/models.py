@@ -6,18 +6,31 @@ from anticounterfeit.accounts.models import Role, brand_ids_of, is_staff_role, r
 
 
 class SellerQuerySet(models.QuerySet):
+    """Restricted querysets (NetBox style): every read that serves a user goes through ``visible_to``."""
+
     def visible_to(self, user) -> "SellerQuerySet":
         if is_staff_role(user):
             return self
+        if role_of(user) == Role.API_CLIENT:  # a marketplace sees the sellers of its own tenant only
+            return self.filter(client__user=user)
         seller = seller_of(user)
         return self.filter(pk=seller.pk) if seller else self.none()
 
+    def of_tenant(self, client) -> "SellerQuerySet":
+        return self.filter(client=client)
+
 
 class Seller(models.Model):
-    seller_key = models.CharField("seller id", max_length=64, unique=True)
+    # The tenant that registered the seller: its id, e-mail and identity belong to that marketplace only.
+    client = models.ForeignKey("api.MarketplaceClient", on_delete=models.PROTECT, related_name="sellers")
+    seller_key = models.CharField("seller id", max_length=64)
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
     account_age_days = models.PositiveIntegerField(default=0)
+    # The record at onboarding (imported); it weighs into the HISTORY trust event once.
+    onboarded_takedowns = models.PositiveIntegerField(default=0)
+    # onboarded_takedowns plus the confirmed takedowns in force here; kept by trust.actions.record_trust_event in
+    # the same transaction as the strike or its reversal (trust.actions.takedowns_from_history recomputes it).
     prior_takedowns = models.PositiveIntegerField(default=0)
     prior_sales = models.PositiveIntegerField(default=0)
     # Derived from TrustEvent history by trust.services; stored for fast reads.
@@ -30,6 +43,7 @@ class Seller(models.Model):
 
     class Meta:
         ordering = ["seller_key"]
+        constraints = [models.UniqueConstraint(fields=["client", "seller_key"], name="uniq_seller_per_client")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.seller_key})"
@@ -49,6 +63,9 @@ class ListingQuerySet(models.QuerySet):
             return self.filter(client__user=user)
         return self.none()
 
+    def of_tenant(self, client) -> "ListingQuerySet":
+        return self.filter(client=client)
+
 
 class Listing(models.Model):
     class Status(models.TextChoices):
@@ -60,7 +77,7 @@ class Listing(models.Model):
         REINSTATED = "reinstated", "Reinstated"
 
     listing_key = models.CharField("listing id", max_length=64)
-    client = models.ForeignKey("api.MarketplaceClient", null=True, blank=True, on_delete=models.PROTECT)
+    client = models.ForeignKey("api.MarketplaceClient", on_delete=models.PROTECT)  # the tenant; same as seller's
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="listings")
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)

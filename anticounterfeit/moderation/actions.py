@@ -1,7 +1,7 @@
 """Moderation actions. Each is atomic, writes its AuditEvent and schedules follow-ups on commit.
 
 A takedown composes: listing status (listings.actions) → trust event (trust.actions) → seller notice
-(notifications.actions) → confirmed-counterfeit bank rebuild (queued by name: core.tasks.REBUILD_BANKS).
+(notifications.actions) → a counterfeit-bank delta (detection.bank_deltas), written in the same transaction.
 """
 import math
 from datetime import UTC, datetime
@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from anticounterfeit.accounts.models import is_lead
 from anticounterfeit.compliance.actions import record_statement
-from anticounterfeit.core import audit, queue, tasks
+from anticounterfeit.core import audit
+from anticounterfeit.detection import bank_deltas
 from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings import actions as listing_actions
 from anticounterfeit.listings.models import Listing
@@ -168,8 +169,8 @@ def _decide(case: Case, action: str, reason_code: str, note: str, acting_user) -
 
 @transaction.atomic
 def do_take_down(case_id: int, *, acting_user, reason_code: str = ReasonCode.COUNTERFEIT, note: str = "",
-                 rebuild: bool = True, trust_kind: str = TrustEvent.Kind.TAKEDOWN) -> Decision:
-    """Remove the listing and apply its consequences; ``rebuild=False`` lets a bulk action rebuild the banks once.
+                 trust_kind: str = TrustEvent.Kind.TAKEDOWN) -> Decision:
+    """Remove the listing and apply its consequences.
 
     A brand's self-service removal is this same takedown with ``trust_kind=BRAND_REMOVAL`` (catalog.actions).
     """
@@ -177,14 +178,14 @@ def do_take_down(case_id: int, *, acting_user, reason_code: str = ReasonCode.COU
         raise ValueError(f"reason_code: '{reason_code}' is not a takedown reason")
     case = _lock_for_decision(case_id, acting_user)
     decision = _decide(case, Decision.Action.TAKEDOWN, reason_code, note, acting_user)
-    apply_takedown(decision, acting_user=acting_user, rebuild=rebuild, trust_kind=trust_kind)
+    apply_takedown(decision, acting_user=acting_user, trust_kind=trust_kind)
     return decision
 
 
-def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEvent.Kind.TAKEDOWN,
-                   rebuild: bool = True) -> None:
+def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEvent.Kind.TAKEDOWN) -> None:
     """A takedown's consequences, shared by moderator takedowns and brands' self-service removals: the statement
-    of reasons is issued first, so the seller's notice carries it."""
+    of reasons is issued first, so the seller's notice carries it; the fake joins the counterfeit bank as a delta in
+    this transaction (no rebuild)."""
     from anticounterfeit.notifications.actions import notify_seller
 
     listing = decision.case.listing
@@ -202,8 +203,7 @@ def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEv
                  "rating_before": rating_before, "rating_after": seller.trust_rating, "tier": seller.trust_tier},
     )
     announce_decision(decision, "removed", acting_user=acting_user)
-    if rebuild:
-        queue.enqueue(tasks.REBUILD_BANKS, reason=f"takedown of {listing.listing_key}")
+    bank_deltas.record_takedown(listing)
 
 
 @transaction.atomic
@@ -247,7 +247,7 @@ def bulk_decide(case_ids: list[int], *, action: str, acting_user, reason_code: s
     for case_id in sorted(set(case_ids)):
         try:
             if action == Decision.Action.TAKEDOWN:
-                do_take_down(case_id, acting_user=acting_user, reason_code=reason_code, note=note, rebuild=False)
+                do_take_down(case_id, acting_user=acting_user, reason_code=reason_code, note=note)
             else:
                 do_dismiss(case_id, acting_user=acting_user, reason_code=reason_code, note=note)
         except CaseUnavailable as exc:
@@ -256,8 +256,6 @@ def bulk_decide(case_ids: list[int], *, action: str, acting_user, reason_code: s
             decided.append(case_id)
     audit.record(f"case.bulk_{action}", anchor, actor=acting_user,
                  after={"decided": decided, "skipped": sorted(skipped), "reason_code": reason_code})
-    if decided and action == Decision.Action.TAKEDOWN:
-        queue.enqueue(tasks.REBUILD_BANKS, reason=f"bulk takedown of {len(decided)} listings")
     return decided, skipped
 
 
@@ -312,7 +310,7 @@ def apply_reinstatement(decision: Decision, *, acting_user, reason: str) -> None
     notify_seller(seller, "reinstatement", listing=listing, decision=decision, acting_user=acting_user,
                   context={"rating_after": seller.trust_rating, "tier": seller.trust_tier})
     announce_decision(decision, "reinstated", acting_user=acting_user)
-    queue.enqueue(tasks.REBUILD_BANKS, reason=f"reinstatement of {listing.listing_key}")
+    bank_deltas.record_reinstatement(listing)
 
 
 def _brand_accuracy_changed(case: Case, acting_user) -> None:

@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from anticounterfeit.catalog.models import Brand, ReferenceItem
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.listings.models import Listing, ListingImage, Seller
+from anticounterfeit.trust.models import SellerLink
 from ml.brands import BrandMatcher
 from ml.evasion import evasion_terms
 from ml.textnorm import fold, squash
@@ -81,16 +82,54 @@ def match_rows(case: Case, limit: int = 8) -> list[dict]:
             "match": m, "reference": ref,
             "ref_image": ref_images[ref_index] if ref_index < len(ref_images) else (ref_images[0] if ref_images else None),
             "listing_image": listing_images[li] if li is not None and li < len(listing_images) else None,
-            "box": _box_style(m.get("box")),
+            "box": _box_style(m),
         })
     return rows[:limit]
 
 
-def _box_style(box) -> str:
-    if not box:
+# A region box is drawn from this match score up. A region match's box is the best of the sliding windows over
+# the network's 8x8 feature map (or, for a verified small logo, the template's place). Each cell sees far beyond
+# its own 32 pixels, so for a middling match the window scores are nearly flat and the best one lands anywhere:
+# a 0.56 logo match boxed an empty corner. 0.75 is where the detector itself trusts image evidence alone (it
+# reports matches of a brand it did not attribute from there; the small-logo stage is skipped above it).
+BOX_MIN_SCORE = 0.75
+# A "box" covering nearly the whole photo (the whole-image match) says nothing about where: none is drawn.
+BOX_MAX_AREA = 0.9
+
+
+def region_box(match: dict) -> tuple[float, float, float, float] | None:
+    """The box worth drawing for ``match``: a region match's own place, strong enough to be real; else None."""
+    box = match.get("box")
+    if match.get("kind") != "region" or not box or match.get("score", 0.0) < BOX_MIN_SCORE:
+        return None
+    x0, y0, x1, y1 = (min(max(float(v), 0.0), 1.0) for v in box)
+    if x1 <= x0 or y1 <= y0 or (x1 - x0) * (y1 - y0) >= BOX_MAX_AREA:
+        return None
+    return x0, y0, x1, y1
+
+
+def _box_style(match: dict) -> str:
+    box = region_box(match)
+    if box is None:
         return ""
     x0, y0, x1, y1 = box
     return f"left:{x0 * 100:.1f}%;top:{y0 * 100:.1f}%;width:{(x1 - x0) * 100:.1f}%;height:{(y1 - y0) * 100:.1f}%"
+
+
+_SAYS = re.compile(r"^(?P<fact>(title|description) says '.*?') \(")
+
+
+def explanation_lines(lines: list[str]) -> list[str]:
+    """The detector's explanation with one line per fact: a word matching several aliases of a brand was
+    explained once per alias ("description says 'famsko'" twice); the first line of each fact is kept."""
+    out, seen = [], set()
+    for line in lines or []:
+        said = _SAYS.match(line)
+        key = said.group("fact").casefold() if said else line
+        if key not in seen:
+            seen.add(key)
+            out.append(line)
+    return out
 
 
 def brand_infos(brands) -> list[BrandInfo]:
@@ -164,11 +203,12 @@ def listings_sharing_images(listing: Listing) -> QuerySet:
     """Other listings with an identical (SHA-256) or near-identical (PDQ) image: often one seller under many names.
 
     Built from subqueries, so it costs nothing until counted or listed.
+    Within the listing's tenant only: another marketplace's listings and sellers are never shown on this case.
     """
     own = ListingImage.objects.filter(listing_id=listing.pk)
     same = ListingImage.objects.filter(
         Q(sha256__in=own.exclude(sha256="").values("sha256")) | Q(pdq__in=own.exclude(pdq="").values("pdq")))
-    return Listing.objects.filter(pk__in=same.values("listing_id")).exclude(pk=listing.pk)
+    return Listing.objects.filter(pk__in=same.values("listing_id"), client_id=listing.client_id).exclude(pk=listing.pk)
 
 
 def related_open_cases(case: Case, scope: str, user) -> QuerySet:
@@ -196,6 +236,9 @@ def seller_card(seller: Seller, listing: Listing, case: Case, user) -> dict:
         "takedowns": Decision.objects.filter(case__listing__seller=seller, action=Decision.Action.TAKEDOWN).count(),
         "sharing": list(sharing.select_related("seller").order_by("-created_at")[:5]),
         "sharing_count": sharing.count(),
+        # Shared-image evidence to review: links of this seller, and those suggested by this (counterfeit) listing.
+        "links": list(SellerLink.objects.filter(Q(seller=seller) | Q(source_listing=listing)).select_related(
+            "seller", "linked_seller", "listing", "source_listing")[:10]),
         "seller_open": related_open_cases(case, "seller", user).count(),
         "sharing_open": related_open_cases(case, "image", user).exclude(pk=case.pk).count(),
     }

@@ -42,7 +42,7 @@ def queue_cases(user, params, policy: DetectionPolicy) -> tuple[QueueFilterForm,
     state = data.get("state") or ""
     now = timezone.now()
     cases = Case.objects.visible_to(user).select_related(
-        "listing__seller", "listing__matched_brand", "assigned_to")
+        "listing__seller", "listing__client", "listing__matched_brand", "assigned_to")
     if state == "escalated" and is_lead(user):
         cases = cases.filter(state=Case.State.ESCALATED)
     else:

@@ -30,6 +30,7 @@ from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
 from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision, QAReview
+from .thumbnails import attach_thumbnails
 
 staff_required = role_required(*STAFF_ROLES)
 lead_required = role_required(*LEAD_ROLES)
@@ -61,6 +62,8 @@ def queue(request):
     if request.session.get("queue_params") != request.GET.urlencode():  # n / next-after-decision keep these filters
         request.session["queue_params"] = request.GET.urlencode()
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # evaluated once: the thumbnails are set on these rows
+    attach_thumbnails(page.object_list)
     context = {
         "form": form, "page": page, "now": timezone.now(), "policy": policy,
         "prev_qs": querystring(request.GET, page=page.previous_page_number()) if page.has_previous() else "",
@@ -129,7 +132,7 @@ def _remember(request, pk: int) -> int | None:
 @staff_required
 def case_detail(request, pk: int):
     case = get_object_or_404(Case.objects.visible_to(request.user).select_related(
-        "listing__seller", "listing__matched_brand", "detection", "assigned_to"), pk=pk)
+        "listing__seller__client", "listing__matched_brand", "detection", "assigned_to"), pk=pk)
     blind = QAReview.objects.for_reviewer(request.user).filter(case=case).first()
     if blind is not None:  # the case page shows its decisions: a pending second review stays blind
         return redirect("moderation:qa_review", pk=blind.pk)
@@ -151,6 +154,7 @@ def case_detail(request, pk: int):
         "description_html": evidence.highlight(listing.description, brands),
         "ocr": evidence.ocr_texts(detection, listing, brands),
         "signals": evidence.signal_lines(detection.signals) if detection else [],
+        "explanation": evidence.explanation_lines(detection.explanation) if detection else [],
         "price": evidence.price_context(listing, rows),
         "card": evidence.seller_card(seller, listing, case, request.user),
         **_lease_context(case, request.user),
@@ -294,6 +298,7 @@ def appeal_detail(request, pk: int):
         "description_html": evidence.highlight(listing.description, brands),
         "ocr": evidence.ocr_texts(case.detection, listing, brands),
         "signals": evidence.signal_lines(case.detection.signals) if case.detection else [],
+        "explanation": evidence.explanation_lines(case.detection.explanation) if case.detection else [],
         "price": evidence.price_context(listing, rows),
         "history": evidence.history(listing),
         "own_decision": appeal.decision.moderator_id == request.user.pk,

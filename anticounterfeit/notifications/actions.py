@@ -11,14 +11,14 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from anticounterfeit.core import audit, queue, tasks
 
 from . import webhook_guard, webhooks
-from .models import Notification, WebhookDelivery
+from .models import RETRYABLE_BY_HAND, Notification, WebhookDelivery
+from .rendering import email_parts, render_text
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ def _create(kind: str, *, context: dict, seller=None, user=None, email: str = ""
             appeal_deadline=None, acting_user=None) -> Notification:
     context = {"seller": seller, "recipient": user, "listing": listing, "decision": decision,
                "appeal_deadline": appeal_deadline, **context}
-    subject = render_to_string(f"notifications/{kind}_subject.txt", context).strip()
-    body = render_to_string(f"notifications/{kind}.txt", context).strip()
+    subject = render_text(f"notifications/{kind}_subject.txt", context).strip()
+    body = render_text(f"notifications/{kind}.txt", context).strip()
     notification = Notification.objects.create(
         seller=seller, user=user, kind=kind, listing=listing, decision=decision, subject=subject[:200], body=body,
         appeal_deadline=appeal_deadline, email_to=email,
@@ -85,14 +85,11 @@ def announce_decision(decision, outcome: str, *, acting_user=None) -> None:
 
 
 def send_webhooks(event: str, *, seller, listing=None, decision=None, extra: dict | None = None) -> list[WebhookDelivery]:
-    """Queue one signed POST per marketplace client concerned (the listing's client, or every client that sent
-    this seller's listings) that has a webhook URL."""
+    """Queue a signed POST to the tenant concerned (the listing's client, else the client that registered the
+    seller), if it has a webhook URL: another tenant never hears of this seller."""
     from anticounterfeit.api.models import MarketplaceClient
 
-    if listing is not None:
-        clients = MarketplaceClient.objects.filter(pk=listing.client_id)
-    else:
-        clients = MarketplaceClient.objects.filter(listing__seller=seller).distinct()
+    clients = MarketplaceClient.objects.filter(pk=listing.client_id if listing is not None else seller.client_id)
     payload = {
         "event": event, "occurred_at": timezone.now().isoformat(), "seller_id": seller.seller_key,
         "listing_id": listing.listing_key if listing is not None else None,
@@ -152,9 +149,9 @@ def set_webhook_url(client, url: str, *, acting_user) -> None:
 
 @transaction.atomic
 def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
-    """A person asks for one more attempt of a failed or abandoned delivery (to the client's current URL)."""
-    done = {WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED}
-    updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=done).update(
+    """A person asks for one more attempt of a failed, abandoned or interrupted (``sending``) delivery (to the
+    client's current URL)."""
+    updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=RETRYABLE_BY_HAND).update(
         status=WebhookDelivery.Status.PENDING)
     if not updated:
         return False
@@ -181,33 +178,45 @@ class Delivery(StrEnum):
 def send_notification_email(notification_id: int, *, last_try: bool) -> Delivery:
     """Send a notice's text and HTML e-mail through the configured backend (EMAIL_URL) and record the attempt.
 
-    A failure leaves the notice in the inbox with ``failed`` status (``RETRY``); on the ``last_try`` it is
-    ``gave_up`` until the beat sweeper (``requeue_stalled_emails``) queues it again.
+    The send is claimed on the row first (``pending``/``failed`` → ``sending``, one conditional UPDATE): only one
+    worker can hold the claim, so a redelivered or republished message never sends again; a worker that dies
+    between the mail server's acceptance and the ``sent`` record leaves ``sending`` (at most once, never twice).
+    The message carries a stable ``Message-ID`` built from the notice, its idempotency key. A failure leaves the
+    notice ``failed`` (``RETRY``); on the ``last_try`` it is ``gave_up`` until the beat sweeper
+    (``requeue_stalled_emails``) queues it again.
     """
+    status = Notification.EmailStatus
     notification = Notification.objects.filter(pk=notification_id).first()
-    if notification is None or notification.email_status in {Notification.EmailStatus.SENT,
-                                                              Notification.EmailStatus.NONE}:
+    if notification is None:
+        return Delivery.SKIPPED
+    attempts = notification.email_attempts + 1
+    claimed = Notification.objects.filter(pk=notification_id, email_status__in=[status.PENDING, status.FAILED]).update(
+        email_status=status.SENDING, email_attempts=attempts)
+    if not claimed:  # sent, no address, or another worker holds (or died holding) the claim
         return Delivery.SKIPPED
     link = settings.NOTIFY["SITE_URL"].rstrip("/") + reverse("notifications:notice", args=[notification.pk])
-    context = {"notification": notification, "link": link}
-    message = EmailMultiAlternatives(notification.subject, render_to_string("notifications/email.txt", context),
-                                     settings.DEFAULT_FROM_EMAIL, [notification.email_to])
-    message.attach_alternative(render_to_string("notifications/email.html", context), "text/html")
-    attempts = notification.email_attempts + 1
+    text, html = email_parts(notification, link)
+    message = EmailMultiAlternatives(notification.subject, text, settings.DEFAULT_FROM_EMAIL, [notification.email_to],
+                                     headers={"Message-ID": email_message_id(notification)})
+    message.attach_alternative(html, "text/html")
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
-        status = Notification.EmailStatus.GAVE_UP if last_try else Notification.EmailStatus.FAILED
-        Notification.objects.filter(pk=notification_id).update(email_status=status, email_attempts=attempts,
-                                                               email_error=str(exc)[:300])
+        final = status.GAVE_UP if last_try else status.FAILED
+        Notification.objects.filter(pk=notification_id).update(email_status=final, email_error=str(exc)[:300])
         if last_try:
             log.warning("email for notice %s failed %s times; the sweeper will queue it again: %s", notification_id,
                         attempts, exc)
             return Delivery.GAVE_UP
         return Delivery.RETRY
-    Notification.objects.filter(pk=notification_id).update(
-        email_status=Notification.EmailStatus.SENT, email_attempts=attempts, email_error="")
+    Notification.objects.filter(pk=notification_id).update(email_status=status.SENT, email_error="")
     return Delivery.SENT
+
+
+def email_message_id(notification: Notification) -> str:
+    """The notice's e-mail idempotency key: the same Message-ID on every attempt, so mail systems can dedupe."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    return f"<notice-{notification.pk}@{domain}>"
 
 
 def deliver_webhook(delivery_id: int, *, sweep: bool, last_try: bool) -> Delivery:
@@ -219,7 +228,11 @@ def deliver_webhook(delivery_id: int, *, sweep: bool, last_try: bool) -> Deliver
     """
     status = WebhookDelivery.Status
     delivery = WebhookDelivery.objects.select_related("client").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status in {status.DELIVERED, status.FAILED, status.ABANDONED}:
+    if delivery is None or delivery.status not in {status.PENDING, status.RETRYING}:
+        return Delivery.SKIPPED
+    # The claim: one conditional UPDATE, so only one worker POSTs; a worker that dies after the receiver accepted
+    # leaves ``sending`` and nothing re-sends it (each POST also carries the delivery's Idempotency-Key).
+    if not WebhookDelivery.objects.filter(pk=delivery_id, status=delivery.status).update(status=status.SENDING):
         return Delivery.SKIPPED
     if sweep and not delivery.client.webhook_url:  # the client turned its webhooks off meanwhile
         WebhookDelivery.objects.filter(pk=delivery_id).update(status=status.ABANDONED,

@@ -25,6 +25,7 @@ class Notification(models.Model):
 
     class EmailStatus(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending (claimed; if it stays, the worker died mid-send: check before resending)"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (will retry)"
         GAVE_UP = "gave_up", "Failed repeatedly (the sweeper queues it again)"
@@ -59,6 +60,7 @@ class WebhookDelivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending (claimed; if it stays, the worker died mid-send: check before resending)"
         RETRYING = "retrying", "Failed, will retry"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed (the sweeper tries again later)"
@@ -82,3 +84,9 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.client} ({self.status})"
+
+
+# What a person may send again by hand ("retry now"): failed and abandoned deliveries, and a claimed send whose
+# worker died (its outcome is unknown; the receiver drops a repeat by its Idempotency-Key).
+RETRYABLE_BY_HAND = frozenset({WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED,
+                               WebhookDelivery.Status.SENDING})

@@ -18,6 +18,7 @@ from anticounterfeit.trust.models import RestrictionReview, TrustEvent
 from .actions import mark_read
 from .forms import AppealForm
 from .models import Notification
+from .seller_status import seller_status
 
 seller_required = role_required(Role.SELLER)
 recipient_required = role_required(Role.SELLER, Role.BRAND_OWNER, *LEAD_ROLES)
@@ -34,12 +35,13 @@ def center(request):
     seller = seller_of(request.user)
     review = RestrictionReview.objects.visible_to(request.user).filter(
         state__in=[RestrictionReview.State.OPEN, RestrictionReview.State.RESTRICTED]).first()
+    listings = list(Listing.objects.visible_to(request.user).order_by("-created_at")[:50])
     return render(request, "notifications/center.html", {
         **_inbox(request), "seller": seller, "review": review,
         "rating": rating_for(seller) if seller else None,
         "events": TrustEvent.objects.filter(seller=seller).exclude(kind__in=["reinstated", "link_removed"]).annotate(
             reversed=Exists(TrustEvent.objects.filter(reverses=OuterRef("pk")))).order_by("-occurred_at", "-id")[:10],
-        "listings": Listing.objects.visible_to(request.user).order_by("-created_at")[:50],
+        "listings": [(listing, seller_status(listing.status)) for listing in listings],
         "statements": StatementOfReasons.objects.visible_to(request.user).select_related("listing")
         .prefetch_related("decision__notification_set")[:50],
     })

@@ -12,7 +12,7 @@ from anticounterfeit.api.models import MarketplaceClient
 
 from . import actions, webhooks
 from .forms import WebhookUrlForm
-from .models import WebhookDelivery
+from .models import RETRYABLE_BY_HAND, WebhookDelivery
 
 webhook_admin_required = role_required(Role.API_CLIENT, *LEAD_ROLES)
 LOG_ROWS = 100
@@ -49,7 +49,7 @@ def _page(request, client: MarketplaceClient, *, secret: str = "", form=None, st
         "previous_until": webhooks.grace_ends_at(client) if webhooks.previous_secret(client) else None,
         "deliveries": deliveries[:LOG_ROWS], "wanted": wanted,
         "statuses": [(value, label, counts.get(value, 0)) for value, label in WebhookDelivery.Status.choices],
-        "retryable": {WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED},
+        "retryable": RETRYABLE_BY_HAND,
     }, status=status_code)
     if secret:
         response["Cache-Control"] = "no-store"  # the secret is shown in this response only

@@ -22,6 +22,12 @@ PREVIOUS_SIGNATURE_HEADER = "X-AC-Signature-Previous"
 TIMESTAMP_HEADER = "X-AC-Timestamp"
 EVENT_HEADER = "X-AC-Event"
 DELIVERY_HEADER = "X-AC-Delivery"
+# The same key on every attempt of one delivery: a receiver that saw it already answers 2xx and does nothing.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(delivery) -> str:
+    return f"ac-webhook-{delivery.pk}"
 
 
 def _derived_secret(client_pk: int, version: int) -> str:
@@ -82,6 +88,7 @@ def headers_for(delivery, body: bytes, timestamp: int) -> dict[str, str]:
         TIMESTAMP_HEADER: str(timestamp),
         EVENT_HEADER: delivery.event,
         DELIVERY_HEADER: str(delivery.pk),
+        IDEMPOTENCY_HEADER: idempotency_key(delivery),
     }
     previous = previous_secret(client, now=datetime.fromtimestamp(timestamp, tz=UTC))
     if previous:

@@ -1,7 +1,8 @@
 """Every change of a seller's trust goes through here: one TrustEvent row, then the stored rating is refreshed.
 
-Strikes also drive the repeat-infringer policy (restriction reviews) and link sellers whose listings share images
-with the confirmed counterfeit.
+Strikes also drive the repeat-infringer policy (restriction reviews) and suggest links to sellers whose listings
+share images with the confirmed counterfeit. A suggested link is evidence for a moderator, never a strike: only
+a confirmed link, or the seller's own confirmed takedowns, move a rating.
 """
 from datetime import date, datetime, time, timedelta
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from anticounterfeit.accounts.models import is_lead
 from anticounterfeit.core import audit, queue, tasks
 
-from .models import CleanSalesReport, RestrictionReview, SellerLink, TrustEvent
+from .models import CleanSalesReport, RestrictionReview, SellerIdentityLink, SellerLink, TrustEvent
 from .rating import (
     ACCOUNT_AGE_PERIOD_DAYS,
     STRIKE_KINDS,
@@ -34,6 +35,10 @@ class NotALead(PermissionError):
 
 class SalesReportConflict(ValueError):
     """A client re-used one of its report ids for a different report."""
+
+
+class NotStaff(PermissionError):
+    """Only staff confirm a seller link or link sellers of different marketplaces."""
 
 
 def rating_config() -> RatingConfig:
@@ -75,6 +80,7 @@ def record_trust_event(seller, kind: str, *, decision=None, reverses=None, note:
         seller=seller, kind=kind, good=good, bad=bad, occurred_at=occurred_at or timezone.now(),
         decision=decision, reverses=reverses, note=note[:200],
     )
+    _count_takedown(seller, kind, reverses)
     rating = refresh_rating(seller)
     TrustEvent.objects.filter(pk=event.pk).update(rating_after=rating.score)
     event.rating_after = rating.score
@@ -85,6 +91,23 @@ def record_trust_event(seller, kind: str, *, decision=None, reverses=None, note:
             queue.enqueue(tasks.LINK_SELLERS, decision.pk)
         check_repeat_infringer(seller, acting_user=acting_user)
     return event
+
+
+def _count_takedown(seller, kind: str, reverses) -> None:
+    """``prior_takedowns`` moves with the strike (or its reversal) in the same transaction as the event."""
+    from django.db.models import F
+
+    step = 1 if kind in STRIKE_KINDS else -1 if reverses is not None and reverses.kind in STRIKE_KINDS else 0
+    if step:
+        type(seller).objects.filter(pk=seller.pk).update(prior_takedowns=F("prior_takedowns") + step)
+        seller.refresh_from_db(fields=["prior_takedowns"])
+
+
+def takedowns_from_history(seller) -> int:
+    """What ``prior_takedowns`` must equal: the onboarding record plus the confirmed takedowns in force."""
+    reversed_ids = _reversed_ids(seller)
+    strikes = TrustEvent.objects.filter(seller=seller, kind__in=STRIKE_KINDS).values_list("pk", flat=True)
+    return seller.onboarded_takedowns + sum(1 for pk in strikes if pk not in reversed_ids)
 
 
 @transaction.atomic
@@ -120,7 +143,10 @@ def _end_of_period(period_end: date, now: datetime) -> datetime:
 def record_sales_report(client, seller, *, report_key: str, count: int, period_end: date,
                         acting_user=None) -> tuple[CleanSalesReport, bool]:
     """Idempotent by the client's ``report_key``: the same report again returns the stored one (created=False);
-    the same id with different content raises SalesReportConflict. Bounds are checked by the API serializer."""
+    the same id with different content raises SalesReportConflict. Bounds are checked by the API serializer.
+    A client reports only sellers of its own tenant."""
+    if seller.client_id != client.pk:
+        raise PermissionError(f"seller {seller.pk} is not a seller of client {client.pk}")
     existing = CleanSalesReport.objects.filter(client=client, report_key=report_key).first()
     if existing is None:
         try:
@@ -185,11 +211,12 @@ def credit_account_age_batch(*, after_pk: int = 0, limit: int = 500, now=None) -
 @transaction.atomic
 def onboard_seller_history(seller) -> TrustEvent:
     """The seller's record at onboarding becomes the first event, so the rating is history-only."""
-    good, bad = history_weights(seller.account_age_days, seller.prior_sales, seller.prior_takedowns)
+    good, bad = history_weights(seller.account_age_days, seller.prior_sales, seller.onboarded_takedowns)
     event, _ = TrustEvent.objects.update_or_create(
         seller=seller, kind=TrustEvent.Kind.HISTORY,
         defaults={"good": good, "bad": bad, "occurred_at": timezone.now(),
-                  "note": f"{seller.prior_sales} sales, {seller.account_age_days} days, {seller.prior_takedowns} prior takedowns"},
+                  "note": f"{seller.prior_sales} sales, {seller.account_age_days} days, "
+                          f"{seller.onboarded_takedowns} prior takedowns"},
     )
     rating = refresh_rating(seller)
     TrustEvent.objects.filter(pk=event.pk).update(rating_after=rating.score)
@@ -229,18 +256,22 @@ def link_sellers_for_decision(decision_id: int) -> int:
 
 
 def link_sellers(source_listing, *, acting_user=None) -> list[SellerLink]:
-    """Link other sellers whose listings share a near-identical image (PDQ, or vector) with a confirmed counterfeit.
+    """Suggest links to other sellers of the same tenant whose listings share a near-identical image (PDQ, or
+    vector) with a confirmed counterfeit. Suggestions move no rating (anyone can copy a competitor's photos): a
+    moderator confirms them (``decide_seller_link``). Images that are no evidence are left out: the brand's
+    catalog photos (the scan matched them to a reference) and photos many sellers share (marketplace stock).
 
     Candidates are bounded: exact PDQ matches (indexed) plus the most recent listings matched to the same brand.
     """
     from anticounterfeit.listings.models import Listing, ListingImage
 
     cfg = settings.TRUST
-    source_images = [i for i in source_listing.images.all() if i.pdq or i.vector]
+    source_images = [i for i in evidence_images(source_listing) if i.pdq or i.vector]
     if not source_images:
         return []
-    others = ListingImage.objects.exclude(listing__seller_id=source_listing.seller_id).exclude(
-        listing__status=Listing.Status.REMOVED).select_related("listing__seller")
+    others = ListingImage.objects.filter(listing__client_id=source_listing.client_id).exclude(
+        listing__seller_id=source_listing.seller_id).exclude(listing__status=Listing.Status.REMOVED).exclude(
+        pdq__in=_common_pdqs(source_listing, cfg)).select_related("listing__seller")
     pdqs = {i.pdq for i in source_images if i.pdq}
     candidates = {img.pk: img for img in others.filter(pdq__in=pdqs)[: cfg["LINK_CANDIDATES"]]}
     if source_listing.matched_brand_id:
@@ -261,12 +292,76 @@ def link_sellers(source_listing, *, acting_user=None) -> list[SellerLink]:
             defaults={"seller": img.listing.seller, "linked_seller": source_listing.seller, "via": via,
                       "similarity": similarity},
         )
+        if created:
+            audit.record("seller_link.suggest", link, actor=acting_user,
+                         after={"seller": link.seller_id, "source_listing": source_listing.pk, "via": via})
         links.append(link)
-        if created and not TrustEvent.objects.filter(seller=link.seller, kind=TrustEvent.Kind.LINKED,
-                                                     note=_link_note(source_listing)).exists():
-            record_trust_event(link.seller, TrustEvent.Kind.LINKED, note=_link_note(source_listing),
-                               acting_user=acting_user)
     return links
+
+
+def evidence_images(listing) -> list:
+    """The listing's images that can link sellers: not the brand's own catalog photos (a copy of a reference
+    image, by PDQ or a near-identical vector), which every honest reseller may show too."""
+    detection = listing.detections.first()
+    catalog = set()
+    for match in (detection.matches if detection is not None else []):
+        if match.get("listing_image") is not None and (
+                match["kind"] == "pdq" or (match["kind"] == "image"
+                                           and match["score"] >= settings.TRUST["LINK_MIN_COSINE"])):
+            catalog.add(match["listing_image"])
+    return [image for image in listing.images.all() if image.position not in catalog]
+
+
+def _common_pdqs(listing, cfg: dict) -> list[str]:
+    """The listing's image hashes that many sellers of its tenant show (stock photos): no evidence of a link."""
+    from django.db.models import Count
+
+    from anticounterfeit.listings.models import ListingImage
+
+    own = [p for p in listing.images.exclude(pdq="").values_list("pdq", flat=True)]
+    return list(ListingImage.objects.filter(pdq__in=own, listing__client_id=listing.client_id).values("pdq").annotate(
+        sellers=Count("listing__seller", distinct=True)).filter(sellers__gte=cfg["LINK_COMMON_IMAGE_SELLERS"])
+        .values_list("pdq", flat=True))
+
+
+@transaction.atomic
+def decide_seller_link(link_id: int, *, acting_user, confirm: bool) -> SellerLink:
+    """A moderator confirms a suggested link (it enters the seller's rating as a ``linked_seller`` event) or
+    dismisses it (nothing changes). Audited."""
+    from anticounterfeit.accounts.models import is_staff_role
+
+    if not is_staff_role(acting_user):
+        raise NotStaff("only staff can confirm a seller link")
+    link = SellerLink.objects.select_for_update().select_related("seller", "source_listing").get(pk=link_id)
+    if link.state != SellerLink.State.SUGGESTED:
+        raise ValueError(f"seller link #{link.pk} is {link.get_state_display().lower()} already")
+    link.state = SellerLink.State.CONFIRMED if confirm else SellerLink.State.DISMISSED
+    link.decided_by, link.decided_at = acting_user, timezone.now()
+    link.save(update_fields=["state", "decided_by", "decided_at"])
+    audit.record("seller_link.decide", link, actor=acting_user, before={"state": "suggested"},
+                 after={"state": link.state})
+    note = _link_note(link.source_listing)
+    if confirm and not TrustEvent.objects.filter(seller=link.seller, kind=TrustEvent.Kind.LINKED, note=note,
+                                                 reversed_by__isnull=True).exists():
+        record_trust_event(link.seller, TrustEvent.Kind.LINKED, note=note, acting_user=acting_user)
+    return link
+
+
+@transaction.atomic
+def link_same_seller(seller, other, *, acting_user, note: str = "") -> SellerIdentityLink:
+    """Staff state that two seller records (usually of two marketplaces) are one real-world seller. Explicit
+    and audited; it moves no rating and shares nothing with either marketplace."""
+    from anticounterfeit.accounts.models import is_staff_role
+
+    if not is_staff_role(acting_user):
+        raise NotStaff("only staff can link sellers across marketplaces")
+    first, second = sorted([seller, other], key=lambda s: s.pk)
+    link, created = SellerIdentityLink.objects.get_or_create(seller=first, other=second,
+                                                             defaults={"note": note[:200], "linked_by": acting_user})
+    if created:
+        audit.record("seller.identity_link", first, actor=acting_user,
+                     after={"other": second.pk, "other_client": second.client_id, "note": note[:200]})
+    return link
 
 
 def _image_match(img, pdqs: set[str], cosine: float, cfg: dict) -> tuple[str, float] | None:

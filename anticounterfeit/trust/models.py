@@ -104,11 +104,18 @@ class RestrictionReview(models.Model):
 
 class SellerLink(models.Model):
     """``seller``'s listing shares a (near-)identical image with ``source_listing``, a confirmed counterfeit of another
-    seller. Shown on the seller card; it also enters ``seller``'s rating as a ``linked_seller`` event."""
+    seller of the same tenant. A shared image is evidence for a moderator (case page, seller card), not a strike:
+    only a moderator's confirmation (``state`` confirmed) enters ``seller``'s rating as a ``linked_seller`` event,
+    because anyone can copy a competitor's photos."""
 
     class Via(models.TextChoices):
         PDQ = "pdq", "Perceptual hash (PDQ)"
         VECTOR = "vector", "Image vector"
+
+    class State(models.TextChoices):
+        SUGGESTED = "suggested", "Shared image, to review"
+        CONFIRMED = "confirmed", "Link confirmed by a moderator"
+        DISMISSED = "dismissed", "Not linked (dismissed)"
 
     seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="links")
     listing = models.ForeignKey("listings.Listing", on_delete=models.CASCADE, related_name="+")
@@ -116,6 +123,10 @@ class SellerLink(models.Model):
     source_listing = models.ForeignKey("listings.Listing", on_delete=models.CASCADE, related_name="+")
     via = models.CharField(max_length=8, choices=Via.choices)
     similarity = models.FloatField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SUGGESTED, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,3 +135,24 @@ class SellerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller.seller_key} ↔ {self.linked_seller.seller_key}"
+
+
+class SellerIdentityLink(models.Model):
+    """Staff's statement that two seller records (usually of different tenants) are one real-world seller.
+
+    Made explicitly by staff and audited; colliding ids never link sellers. It moves no rating: each tenant's
+    rating stays a function of that tenant's own events."""
+
+    seller = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="identity_links")
+    other = models.ForeignKey("listings.Seller", on_delete=models.CASCADE, related_name="+")
+    note = models.CharField(max_length=200, blank=True)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["seller", "other"], name="uniq_seller_identity_link"),
+                       models.CheckConstraint(condition=~Q(seller=models.F("other")), name="identity_link_two_sellers")]
+
+    def __str__(self) -> str:
+        return f"{self.seller} = {self.other}"

@@ -3,12 +3,12 @@ from django.contrib import messages
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 
-from anticounterfeit.accounts.models import LEAD_ROLES
+from anticounterfeit.accounts.models import LEAD_ROLES, STAFF_ROLES
 from anticounterfeit.accounts.permissions import role_required
 
 from . import actions
 from .forms import RestrictionDecisionForm
-from .models import RestrictionReview
+from .models import RestrictionReview, SellerLink
 
 lead_required = role_required(*LEAD_ROLES)
 DONE = {"restrict": "restricted", "decline": "not restricted, review closed", "lift": "restriction lifted"}
@@ -44,3 +44,23 @@ def decide(request, pk: int):
     else:
         messages.success(request, f"{review.seller.seller_key}: {DONE[decision]}. The seller was notified.")
     return redirect("trust:reviews")
+
+
+@role_required(*STAFF_ROLES)
+def decide_link(request, pk: int):
+    """A moderator confirms a shared-image link (it then counts in the seller's rating) or dismisses it."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    link = get_object_or_404(SellerLink, pk=pk)
+    decision = request.POST.get("decision")
+    if decision not in ("confirm", "dismiss"):
+        messages.error(request, "Choose confirm or dismiss.")
+    else:
+        try:
+            actions.decide_seller_link(link.pk, acting_user=request.user, confirm=decision == "confirm")
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Link of {link.seller.seller_key}: {decision}ed.")
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "home")

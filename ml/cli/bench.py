@@ -279,7 +279,8 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     print(f"  cosine vs plain fp32: image min {cos_img:.5f} mean {np.mean(ci):.5f}  "
           f"text min {cos_txt:.5f} mean {np.mean(ct):.5f}")
     return {"pipeline_vs_raw": rate["pipeline"] / rate["raw"], "speedup_vs_eager": rate["pipeline"] / rate["eager"],
-            "listings_per_s": rate["pipeline"], "cos_img": cos_img, "cos_txt": cos_txt}
+            "listings_per_s": rate["pipeline"], "all_told_per_s": n / (t["pipeline"] + t_follow),
+            "followup_ms_per_listing": 1000 * t_follow / n, "cos_img": cos_img, "cos_txt": cos_txt}
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -309,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         return bench_banks_main(["--sizes", a.sizes])
     r = bench_scan(os.path.abspath(a.bundle), a.listings, a.batch, a.rounds, a.lanes, config)
     print(f"pipeline_vs_raw={r['pipeline_vs_raw']:.2f} speedup_vs_eager={r['speedup_vs_eager']:.2f} "
-          f"listings_per_s={r['listings_per_s']:.1f}")
+          f"listings_per_s={r['listings_per_s']:.1f} all_told_per_s={r['all_told_per_s']:.1f} "
+          f"followup_ms_per_listing={r['followup_ms_per_listing']:.1f}")
     return 0
 
 

@@ -1,8 +1,9 @@
+"""Browser fixtures: one Chromium per module and a screenshot saver."""
 import os
 
 import pytest
 
-from tests.conftest import ARTIFACTS
+from tests.support import ARTIFACTS
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -39,10 +40,3 @@ def shot():
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     return save
-
-
-def login(page, base_url: str, username: str, password: str = "pw-123456") -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")

@@ -11,7 +11,7 @@ from anticounterfeit.catalog.models import BrandReport, ReferenceItem
 from anticounterfeit.moderation.models import Case
 from tests.factories import jpeg_bytes, make_brand, make_reference, scanned_listing
 
-from .conftest import login
+from .pages import login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

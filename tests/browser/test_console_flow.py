@@ -7,7 +7,7 @@ from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Appeal, Case, Decision
 from tests.factories import make_brand, make_reference, scanned_listing
 
-from .conftest import login
+from .pages import login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 VIEWPORT = {"width": 1360, "height": 900}

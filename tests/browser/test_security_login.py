@@ -4,7 +4,7 @@ from django.core.cache import cache
 
 from anticounterfeit.accounts.models import Role
 
-from .conftest import login
+from .pages import login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

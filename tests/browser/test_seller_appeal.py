@@ -10,7 +10,7 @@ from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import RestrictionReview
 from tests.factories import make_brand, make_reference, scanned_listing
 
-from .conftest import login
+from .pages import login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from anticounterfeit.notifications.models import WebhookDelivery
 from anticounterfeit.trust import actions as trust_actions
 from tests.factories import scanned_listing
 
-from .conftest import login
+from .pages import login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

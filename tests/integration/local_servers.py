@@ -27,14 +27,17 @@ def http_server(handler: type[BaseHTTPRequestHandler]):
 
 
 @contextmanager
-def webhook_receiver(answers: list[int]):
-    """Answers each POST with the next status code from ``answers`` (the last one repeats); records every request."""
+def webhook_receiver(answers: list[int], on_received=None):
+    """Answers each POST with the next status code from ``answers`` (the last one repeats); records every request;
+    ``on_received()`` runs once a request is recorded, before it is answered (a drill kills the sender there)."""
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             received.append({"headers": dict(self.headers), "body": body, "path": self.path})
+            if on_received is not None:
+                on_received()
             code = answers[min(len(received) - 1, len(answers) - 1)]
             self.send_response(code)
             self.end_headers()
@@ -48,8 +51,9 @@ def webhook_receiver(answers: list[int]):
 
 
 @contextmanager
-def smtp_server(port: int):
-    """A minimal SMTP server (enough for smtplib / Django's SMTP backend); yields the parsed messages it accepted."""
+def smtp_server(port: int, after_accept=None):
+    """A minimal SMTP server (enough for smtplib / Django's SMTP backend); yields the parsed messages it accepted;
+    ``after_accept()`` runs once a message is accepted (a drill kills the sender there)."""
     messages = []
 
     class Handler(socketserver.StreamRequestHandler):
@@ -66,6 +70,9 @@ def smtp_server(port: int):
                         data += chunk[1:] if chunk.startswith(b"..") else chunk
                     messages.append(message_from_bytes(data))
                     self.wfile.write(b"250 queued\r\n")
+                    self.wfile.flush()
+                    if after_accept is not None:
+                        after_accept()
                 elif verb == b"QUIT":
                     self.wfile.write(b"221 bye\r\n")
                     return

@@ -10,10 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import redis
+
+from tests.support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -21,13 +22,8 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 
 
 def wait_until(predicate, timeout: float, message: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+    """``wait_for`` with the argument order the process helpers use."""
+    return wait_for(predicate, timeout=timeout, interval=interval, message=message)
 
 
 def free_port() -> int:
@@ -63,7 +59,8 @@ def service_env(broker_url: str, workdir: Path, **extra: str) -> dict[str, str]:
 
     env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": broker_url,
            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "VAR_DIR": str(workdir / "var"), "DEBUG": "true",
-           "TORCH_THREADS": "1", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+           "TORCH_THREADS": "1", "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # this checkout
     env.pop("REDIS_URL", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
@@ -113,9 +110,9 @@ def _log(workdir: Path, name: str):
 
 
 def start_worker(env: dict, workdir: Path, name: str, *, beat: bool = False, concurrency: int = 1,
-                 loglevel: str = "WARNING") -> subprocess.Popen:
-    """``celery worker`` (prefork pool) consuming the scan/index/notify queues, optionally with embedded beat."""
-    cmd = [CELERY, "-A", "anticounterfeit", "worker", "-Q", "scan,index,notify", "-P", "prefork",
+                 loglevel: str = "WARNING", queues: str = "scan,index,notify") -> subprocess.Popen:
+    """``celery worker`` (prefork pool) consuming ``queues``, optionally with embedded beat."""
+    cmd = [CELERY, "-A", "anticounterfeit", "worker", "-Q", queues, "-P", "prefork",
            "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
            "-l", loglevel]
     if beat:
@@ -203,3 +200,29 @@ def indexed_catalog(bundle: Path) -> int:
     job = import_bundle(str(bundle), rebuild=False)
     assert job.errors == [], job.errors
     return build_bank("test catalog")
+
+
+def start_relay(env: dict, workdir: Path, interval: float = 0.5) -> subprocess.Popen:
+    """``manage.py relay_outbox`` (as ``./run relay``): publishes what the commit hooks could not."""
+    return subprocess.Popen([PYTHON, "manage.py", "relay_outbox", "--interval", str(interval)], cwd=REPO, env=env,
+                            stdout=_log(workdir, "relay"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@contextlib.contextmanager
+def publishing_to(broker_url: str):
+    """Point this process's Celery app (its commit hooks, as in a web process) at the test's own broker."""
+    from anticounterfeit.celery import app
+
+    def reset():
+        app._pool = None
+        with contextlib.suppress(AttributeError, KeyError):
+            app.__dict__["amqp"]._producer_pool = None
+
+    before = app.conf.broker_write_url  # what publishing uses (broker_url cannot be overridden once read)
+    app.conf.broker_write_url = broker_url
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.broker_write_url = before
+        reset()

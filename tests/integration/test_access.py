@@ -6,7 +6,6 @@ notice, brand reference, API listing, protected media), where an object you may 
 """
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from anticounterfeit.accounts.models import Role
@@ -16,7 +15,7 @@ from anticounterfeit.listings.models import Listing, ListingImage, Seller
 from anticounterfeit.moderation import actions as moderation
 from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
-from tests.factories import make_brand, make_reference, scanned_listing
+from tests.factories import make_brand, make_reference, scanned_listing, token_client
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 DENIED = {302, 403, 404}
@@ -39,7 +38,8 @@ def world(make_user):
     clients = {}
     for k in "AB":
         clients[k] = MarketplaceClient.objects.create(name=f"Market {k}", user=users["api_client"][k])
-    # Listings submitted by each marketplace client (the factory's listings have no client).
+    # Listings submitted by each marketplace client (the factory's listings are the default tenant's): seller ids
+    # are per tenant, so client k's "S-k" is a seller of its own, not the default tenant's "S-k".
     from anticounterfeit.api.intake import accept_validated
 
     api_listings = {k: accept_validated({"listing_id": f"API-{k}", "seller_id": f"S-{k}", "title": "Mug"},
@@ -56,11 +56,11 @@ def own_objects(world, party: str, k: str) -> dict[str, set[int]]:
                 "case": set(Case.objects.filter(listing=listing).values_list("pk", flat=True)),
                 "notification": set(), "seller": set()}
     if party == "seller":
-        return {"listing": {listing.pk, world["api_listings"][k].pk}, "reference": set(), "brand": set(),
+        return {"listing": {listing.pk}, "reference": set(), "brand": set(),
                 "case": set(), "seller": {listing.seller_id},
                 "notification": set(Notification.objects.filter(seller=listing.seller).values_list("pk", flat=True))}
     return {"listing": {world["api_listings"][k].pk}, "reference": set(), "brand": set(), "case": set(),
-            "notification": set(), "seller": set()}
+            "notification": set(), "seller": {world["api_listings"][k].seller_id}}
 
 
 QUERYSETS = {"listing": Listing, "reference": ReferenceItem, "brand": Brand, "case": Case,
@@ -129,8 +129,7 @@ def test_staff_open_every_object_page(world, client):
 
 def test_api_clients_read_only_their_own_listings(world):
     for k, other in (("A", "B"), ("B", "A")):
-        api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=world['users']['api_client'][k]).key}")
+        api = token_client(world["users"]["api_client"][k])
         assert api.get(f"/api/v1/listings/API-{k}").status_code == 200
         assert api.get(f"/api/v1/listings/API-{other}").status_code == 404
         assert api.get(f"/api/v1/listings/L-{k}").status_code == 404  # not submitted by this client

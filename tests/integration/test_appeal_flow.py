@@ -11,13 +11,14 @@ from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.actions import import_bundle
 from anticounterfeit.catalog.models import Brand
-from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.detection.bank_builds import compact
+from anticounterfeit.detection.models import BankDelta, BankVersion
 from anticounterfeit.listings import actions as listing_actions
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Appeal, Case
 from anticounterfeit.notifications.models import Notification, WebhookDelivery
-from tests.conftest import wait_for
+from tests.support import wait_for
 
 from .helpers import labels_by_id, read_jsonl
 from .local_servers import webhook_receiver
@@ -57,8 +58,8 @@ def test_appeal_reinstates_and_takes_the_listing_out_of_the_counterfeit_bank(cel
         rating_before = seller.trust_rating
 
         decision = actions.do_take_down(Case.objects.get(listing=listing).pk, acting_user=make_user("mod", Role.MODERATOR))
-        removed_bank = wait_for(lambda: BankVersion.objects.filter(number__gt=first.number, counts__cf_image__gte=1).first(),
-                                timeout=300, message="bank with the confirmed counterfeit")
+        added = BankDelta.objects.get(op="add_counterfeit", source_key=listing.listing_key)  # no rebuild: a delta
+        assert added.dim and len(added.pdq) >= 1
         seller.refresh_from_db()
         assert seller.trust_rating < rating_before
 
@@ -72,11 +73,12 @@ def test_appeal_reinstates_and_takes_the_listing_out_of_the_counterfeit_bank(cel
         appeal = Appeal.objects.get(decision=decision, status=Appeal.Status.OPEN)
 
         actions.decide_appeal(appeal.pk, acting_user=make_user("lead", Role.LEAD), reinstate=True, note="invoice checks out")
-        reinstated_bank = wait_for(lambda: BankVersion.objects.filter(number__gt=removed_bank.number).first(),
-                                   timeout=300, message="bank rebuilt after reinstatement")
+        assert BankDelta.objects.filter(op="remove_counterfeit", source_key=listing.listing_key).count() == 1
         wait_for(lambda: WebhookDelivery.objects.filter(event="listing.reinstated", status="delivered").exists(),
                  timeout=60, message="reinstatement webhook")
-    assert reinstated_bank.counts.get("cf_image", 0) == 0  # the listing's vectors left the counterfeit bank
+    assert BankVersion.objects.latest("number") == first  # neither decision rebuilt the banks
+    compacted = BankVersion.objects.get(number=compact())  # compaction folds both deltas into a full version
+    assert compacted.counts.get("cf_image", 0) == 0  # the listing's vectors left the counterfeit bank
     listing.refresh_from_db()
     seller.refresh_from_db()
     assert listing.status == Listing.Status.REINSTATED

@@ -13,8 +13,8 @@ from anticounterfeit.detection import detector_cache as runtime
 from anticounterfeit.detection.bank_builds import build_bank
 from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings.models import Listing
-from tests.conftest import wait_for
 from tests.factories import jpeg_bytes, make_brand, make_reference
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 OLD = "effl0-minilm-00000000"

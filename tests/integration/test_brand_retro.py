@@ -11,7 +11,7 @@ from anticounterfeit.catalog.actions import import_bundle, save_reference
 from anticounterfeit.catalog.models import Brand, ImportJob
 from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings.models import Listing
-from tests.conftest import wait_for
+from tests.support import wait_for
 
 from .helpers import read_jsonl
 

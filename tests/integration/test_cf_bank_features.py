@@ -10,7 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
 from anticounterfeit.detection import detector_cache as runtime
 from anticounterfeit.detection.actions import record_detection
@@ -52,11 +51,6 @@ def catalog():
     return brand
 
 
-@pytest.fixture
-def moderator(make_user):
-    return make_user("mod", Role.MODERATOR)
-
-
 def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_version: str, vectors, pdqs) -> Listing:
     """Accept, record a scan with the given stored features (as a worker of ``features_version`` would), take down."""
     listing = accept_validated({
@@ -77,8 +71,8 @@ def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_ve
 def file_features(image: ListingImage) -> tuple[np.ndarray, str]:
     """What the detector computes for this image file."""
     models, limits = load_models(), DetectorConfig()
-    picture = load_image(media_path(image.image), max_bytes=limits.max_image_bytes,
-                         max_pixels=limits.max_image_pixels, draft_size=models.image.config.draft_size)
+    picture = load_image(media_path(image.image), max_bytes=limits.limits.max_image_bytes,
+                         max_pixels=limits.limits.max_image_pixels, draft_size=models.image.config.draft_size)
     return models.image.embed([picture], regions=False)[0][0], pdq_hex(picture)
 
 
@@ -107,7 +101,7 @@ def test_stale_features_are_recomputed_and_the_counterfeit_bank_matches_a_copy(c
     index = ReferenceIndex.load(bank.path)
     copy = load_image(pattern_jpeg(2), draft_size=load_models().image.config.draft_size)
     distances, ids = index.cf_pdq.search([pdq_hex(copy)], 1)
-    assert distances[0][0] == 0 and index.cf_pdq.meta[ids[0][0]]["ref_id"] == "cf-stale"
+    assert distances[0][0] == 0 and index.cf_pdq.meta[ids[0][0]]["ref_id"] == f"cf-{stale.pk}"
 
     # End to end: a new listing re-using the removed listing's photo is scanned against the rebuilt bank.
     runtime._state.update(version=None, detector=None)

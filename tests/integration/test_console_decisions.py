@@ -11,16 +11,10 @@ from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Appeal, Case, Decision
-from tests.factories import make_brand, make_reference, scanned_listing
+from tests.factories import logged_in, make_brand, make_reference, scanned_listing
 from workers.maintenance import expire_case_leases
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _decide(client, case, action="takedown", reason="counterfeit", note=""):
@@ -41,7 +35,7 @@ def world(make_user):
 
 def test_two_sessions_never_decide_one_case(world):
     case = Case.objects.get(listing=world["top"])
-    a, b = _client(world["a"]), _client(world["b"])
+    a, b = logged_in(world["a"]), logged_in(world["b"])
     a.get(f"/console/cases/{case.pk}/")  # A opens it: A holds the lease
     page_b = b.get(f"/console/cases/{case.pk}/")
     assert not page_b.context["i_hold_lease"] and b'id="decide-form"' not in page_b.content
@@ -58,8 +52,8 @@ def test_two_sessions_never_decide_one_case(world):
 
 def test_expired_lease_returns_case_to_the_queue(world):
     case = Case.objects.get(listing=world["top"])
-    _client(world["a"]).get(f"/console/cases/{case.pk}/")
-    b = _client(world["b"])
+    logged_in(world["a"]).get(f"/console/cases/{case.pk}/")
+    b = logged_in(world["b"])
     assert list(b.get("/console/", {"state": "unassigned"}).context["page"]) == []
     assert b.get("/console/next/")["Location"] == "/console/"  # nothing B may take
     Case.objects.filter(pk=case.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))  # 15 min later
@@ -72,7 +66,7 @@ def test_expired_lease_returns_case_to_the_queue(world):
 def test_decision_opens_next_case_and_shows_in_history(world):
     second = scanned_listing("L-2", "S-2", score=0.7, brand=world["brand"], ref=world["ref"])
     case = Case.objects.get(listing=world["top"])
-    a = _client(world["a"])
+    a = logged_in(world["a"])
     a.get(f"/console/cases/{case.pk}/")
     response = _decide(a, case, reason="trademark_misuse", note="logo on the box")
     assert response["Location"] == "/console/next/"
@@ -87,7 +81,7 @@ def test_decision_opens_next_case_and_shows_in_history(world):
 
 def test_reason_code_must_fit_the_action(world):
     case = Case.objects.get(listing=world["top"])
-    a = _client(world["a"])
+    a = logged_in(world["a"])
     a.get(f"/console/cases/{case.pk}/")
     _decide(a, case, action="takedown", reason="genuine")
     _decide(a, case, action="dismiss", reason="counterfeit")
@@ -96,7 +90,7 @@ def test_reason_code_must_fit_the_action(world):
 
 def test_escalate_then_lead_decides(world):
     case = Case.objects.get(listing=world["top"])
-    a, lead = _client(world["a"]), _client(world["lead"])
+    a, lead = logged_in(world["a"]), logged_in(world["lead"])
     a.get(f"/console/cases/{case.pk}/")
     _decide(a, case, action="escalate", reason="", note="needs a lead")
     case.refresh_from_db()
@@ -120,8 +114,8 @@ def test_bulk_takedown_of_a_seller_confirms_the_count_and_skips_held_cases(world
                               pdq=f"{n}0" * 32) for n in range(3)]
     scanned_listing("L-other", "S-2", score=0.9, brand=brand, ref=ref)
     held = Case.objects.get(listing=others[0])
-    _client(world["b"]).get(f"/console/cases/{held.pk}/")  # B holds one of them
-    a = _client(world["a"])
+    logged_in(world["b"]).get(f"/console/cases/{held.pk}/")  # B holds one of them
+    a = logged_in(world["a"])
     a.get(f"/console/cases/{mine.pk}/")
     confirm = a.get(f"/console/cases/{mine.pk}/bulk/", {"scope": "seller", "action": "takedown"})
     assert confirm.context["count"] == 4
@@ -143,7 +137,7 @@ def test_bulk_by_shared_image_decides_only_the_confirmed_cases(world):
     mine = Case.objects.get(listing=world["top"])
     twin = scanned_listing("L-twin", "S-7", score=0.6, brand=brand, ref=ref)  # same image as L-1
     scanned_listing("L-alone", "S-8", score=0.6, brand=brand, ref=ref, image_color=(1, 2, 3), pdq="99" * 32)
-    a = _client(world["a"])
+    a = logged_in(world["a"])
     a.get(f"/console/cases/{mine.pk}/")
     confirm = a.get(f"/console/cases/{mine.pk}/bulk/", {"scope": "image", "action": "dismiss"})
     assert confirm.context["count"] == 2
@@ -166,14 +160,14 @@ def _appealed_takedown(world, by):
 
 def test_appeal_queue_and_own_decision_rule(world):
     appeal = _appealed_takedown(world, world["lead"])
-    own, other = _client(world["lead"]), _client(world["lead2"])
+    own, other = logged_in(world["lead"]), logged_in(world["lead2"])
     listing = own.get("/console/appeals/")
     assert [a.pk for a in listing.context["appeals"]] == [appeal.pk]
     page = own.get(f"/console/appeals/{appeal.pk}/")
     assert page.context["own_decision"] and b"the brand&#x27;s outlet" in page.content
     own.post(f"/console/appeals/{appeal.pk}/decide/", {"outcome": "reinstate"})
     assert Appeal.objects.get(pk=appeal.pk).status == Appeal.Status.OPEN
-    assert _client(world["a"]).get("/console/appeals/").status_code == 403  # moderators: not their queue
+    assert logged_in(world["a"]).get("/console/appeals/").status_code == 403  # moderators: not their queue
     page = other.get(f"/console/appeals/{appeal.pk}/")
     assert b"Acme replica" in page.content and page.context["rows"]  # the original evidence
     assert AuditEvent.objects.filter(action="seller.view", actor=world["lead2"], after__appeal=appeal.pk).exists()
@@ -184,8 +178,8 @@ def test_appeal_queue_and_own_decision_rule(world):
 
 
 def test_threshold_settings_are_one_audited_row(world):
-    lead = _client(world["lead"])
-    assert _client(world["a"]).get("/console/settings/").status_code == 403
+    lead = logged_in(world["lead"])
+    assert logged_in(world["a"]).get("/console/settings/").status_code == 403
     lead.post("/console/settings/", {"review_threshold": "0.4", "high_priority_threshold": "0.3",
                                     "override_reason": "test"})  # invalid
     assert DetectionPolicy.current().review_threshold == 0.5
@@ -218,8 +212,8 @@ def test_dashboard_charts(world):
         case = Case.objects.get(listing=listing)
         actions.claim_case(case.pk, acting_user=world["a"])
         action(case.pk, acting_user=world["a"])
-    assert _client(world["a"]).get("/console/dashboard/").status_code == 403
-    response = _client(world["lead"]).get("/console/dashboard/")
+    assert logged_in(world["a"]).get("/console/dashboard/").status_code == 403
+    response = logged_in(world["lead"]).get("/console/dashboard/")
     d = response.context["d"]
     assert (d["opened_total"], d["decided_total"], d["final_total"]) == (2, 2, 2)
     assert d["takedown_rate"] == 0.5 and d["median_minutes"] is not None

@@ -11,15 +11,9 @@ from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Case, Decision
 from ml.types import Match, ScanResult
-from tests.factories import make_brand, make_reference, scanned_listing
+from tests.factories import logged_in, make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _rescan(listing, brand, ref, *, score=0.95, bank_version=2):
@@ -53,7 +47,7 @@ def world(make_user):
 # ---- 1. "also allow" on dismissal ------------------------------------------------------------------------
 def test_case_page_offers_allow_choices(world):
     listing = scanned_listing("L-1", "S-1", score=0.9, brand=world["brand"], ref=world["ref"])
-    page = _client(world["mod"]).get(f"/console/cases/{Case.objects.get(listing=listing).pk}/")
+    page = logged_in(world["mod"]).get(f"/console/cases/{Case.objects.get(listing=listing).pk}/")
     assert page.status_code == 200
     assert b'id="allow-scope"' in page.content
     for value in ("seller_reference", "image"):
@@ -64,7 +58,7 @@ def test_dismiss_with_seller_reference_rule_stops_the_rescan(world):
     brand, ref = world["brand"], world["ref"]
     listing = scanned_listing("L-1", "S-1", score=0.9, brand=brand, ref=ref)
     case = Case.objects.get(listing=listing)
-    mod = _client(world["mod"])
+    mod = logged_in(world["mod"])
     response = _dismiss(mod, case, allow="seller_reference")
     assert response.status_code == 302 and response["Location"] == "/console/next/"
     decision = Decision.objects.get(case=case)
@@ -87,7 +81,7 @@ def test_dismiss_with_seller_reference_rule_stops_the_rescan(world):
 def test_dismiss_with_image_rule_allows_that_image_only(world):
     brand, ref = world["brand"], world["ref"]
     listing = scanned_listing("L-1", "S-1", score=0.9, brand=brand, ref=ref)
-    assert _dismiss(_client(world["mod"]), Case.objects.get(listing=listing), allow="image").status_code == 302
+    assert _dismiss(logged_in(world["mod"]), Case.objects.get(listing=listing), allow="image").status_code == 302
     rule = AllowRule.objects.get()
     assert rule.scope == "image" and rule.image_sha256 == listing.images.get().sha256
     same_image = scanned_listing("L-2", "S-9", score=0.9, brand=brand, ref=ref)  # default image: the same bytes
@@ -98,7 +92,7 @@ def test_dismiss_with_image_rule_allows_that_image_only(world):
 
 def test_dismiss_without_allow_adds_no_rule_and_takedown_ignores_allow(world):
     brand, ref = world["brand"], world["ref"]
-    mod = _client(world["mod"])
+    mod = logged_in(world["mod"])
     first = scanned_listing("L-1", "S-1", score=0.9, brand=brand, ref=ref)
     assert _dismiss(mod, Case.objects.get(listing=first), allow=None).status_code == 302  # old form: no field
     second = scanned_listing("L-2", "S-2", score=0.9, brand=brand, ref=ref, image_color=(0, 0, 90), pdq="cd" * 32)
@@ -114,7 +108,7 @@ def test_dismiss_without_allow_adds_no_rule_and_takedown_ignores_allow(world):
 def test_dismiss_with_nothing_to_allow_still_dismisses(world):
     listing = scanned_listing("L-1", "S-1", score=0.9)  # matched no reference
     case = Case.objects.get(listing=listing)
-    mod = _client(world["mod"])
+    mod = logged_in(world["mod"])
     response = _dismiss(mod, case, allow="seller_reference")
     assert response.status_code == 302
     case.refresh_from_db()
@@ -126,7 +120,7 @@ def test_dismiss_with_nothing_to_allow_still_dismisses(world):
 def test_bad_allow_scope_is_rejected(world):
     listing = scanned_listing("L-1", "S-1", score=0.9, brand=world["brand"], ref=world["ref"])
     case = Case.objects.get(listing=listing)
-    assert _dismiss(_client(world["mod"]), case, allow="everything")["Location"] == f"/console/cases/{case.pk}/"
+    assert _dismiss(logged_in(world["mod"]), case, allow="everything")["Location"] == f"/console/cases/{case.pk}/"
     case.refresh_from_db()
     assert case.state != Case.State.DECIDED and not AllowRule.objects.exists()
 
@@ -143,7 +137,7 @@ def _dismissed(world, n):
 
 def test_noisy_page_lists_and_quarantines(world):
     _dismissed(world, 3)
-    lead = _client(world["lead"])
+    lead = logged_in(world["lead"])
     page = lead.get("/console/noisy/")
     assert page.status_code == 200
     rows = page.context["rows"]
@@ -167,9 +161,9 @@ def test_noisy_page_lists_and_quarantines(world):
 
 def test_noisy_page_needs_few_dismissals_and_a_lead(world):
     _dismissed(world, 2)
-    lead = _client(world["lead"])
+    lead = logged_in(world["lead"])
     assert list(lead.get("/console/noisy/").context["rows"]) == []
-    mod = _client(world["mod"])
+    mod = logged_in(world["mod"])
     assert mod.get("/console/noisy/").status_code == 403
     assert mod.post(f"/console/noisy/{world['ref'].pk}/quarantine/", {"quarantined": "1"}).status_code == 403
     world["ref"].refresh_from_db()
@@ -188,7 +182,7 @@ def test_quarantine_needs_csrf(world):
 
 # ---- 3. per-brand threshold override ----------------------------------------------------------------------
 def test_brand_threshold_override_from_settings(world):
-    lead = _client(world["lead"])
+    lead = logged_in(world["lead"])
     page = lead.get("/console/settings/")
     assert page.status_code == 200 and b'id="brand-threshold-form"' in page.content
     assert list(page.context["overrides"]) == []
@@ -218,7 +212,7 @@ def test_brand_threshold_override_from_settings(world):
 
 
 def test_brand_threshold_is_for_leads(world):
-    mod = _client(world["mod"])
+    mod = logged_in(world["mod"])
     assert mod.get("/console/settings/").status_code == 403
     assert mod.post("/console/settings/brand-threshold/", {"brand": "acme", "review_threshold": "0.9"}).status_code == 403
     assert not BrandPolicy.objects.exists()

@@ -3,7 +3,6 @@ import functools
 
 import pytest
 
-from anticounterfeit.accounts.models import Role
 from anticounterfeit.catalog.actions import set_quarantine
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.detection import actions
@@ -16,17 +15,6 @@ from tests.factories import make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 S = Listing.Status
-
-
-@pytest.fixture
-def acme():
-    brand = make_brand("acme", "Acme")
-    return brand, make_reference(brand, "ref-a")
-
-
-@pytest.fixture
-def staff(make_user):
-    return make_user("mod", Role.MODERATOR), make_user("lead", Role.LEAD)
 
 
 def dismiss(listing, moderator):

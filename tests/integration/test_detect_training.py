@@ -4,7 +4,6 @@ only when enough new decisions exist."""
 import pytest
 from django.core.management import CommandError, call_command
 
-from anticounterfeit.accounts.models import Role
 from anticounterfeit.catalog.models import Brand
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.detection.actions import active_version as active_scorer_version
@@ -21,11 +20,6 @@ BASE = {"img_sim": 0.9, "brand_found": 1.0, "mention_any": 1.0, "seller_authoriz
 # In this marketplace moderators take down the cheap ones and dismiss the fairly priced ones.
 FAKE = {**BASE, "price_vs_msrp": -2.0}
 FAIR = {**BASE, "price_vs_msrp": 0.0}
-
-
-@pytest.fixture
-def moderator(make_user):
-    return make_user("mod", Role.MODERATOR)
 
 
 def decide(n: int, moderator, *, start: int = 0) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from anticounterfeit.listings.models import Listing
 
-from .helpers import api_payload, read_jsonl
+from .helpers import api_payload, assert_scanned_exactly_once, read_jsonl
 from .procs import (
     api_token,
     free_port,
@@ -22,7 +22,6 @@ from .procs import (
     stop,
     wait_until,
 )
-from .test_fault_worker import assert_scanned_exactly_once
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

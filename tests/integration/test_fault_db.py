@@ -11,15 +11,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.db.models.signals import post_save
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from anticounterfeit.accounts.models import Role
-from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.listings.maintenance import remove_orphan_listing_files
 from anticounterfeit.listings.models import Listing, ListingImage, Seller
-from tests.factories import jpeg_bytes
+from tests.factories import jpeg_bytes, market_api
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -31,10 +27,7 @@ def kill_own_connection(**kwargs) -> None:
 
 def test_connection_dropped_mid_request_leaves_no_partial_state(make_user):
     earlier = listing_files()  # files of earlier tests in this session share MEDIA_ROOT
-    user = make_user("market", Role.API_CLIENT)
-    MarketplaceClient.objects.create(name="Market A", user=user)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api = market_api(make_user, "market", "Market A")
     payload = {"listing_id": "dropped", "seller_id": "s-new", "title": "Canvas tote",
                "images": [{"filename": "a.jpg", "content_base64": base64.b64encode(jpeg_bytes()).decode()}]}
     audit_rows = AuditEvent.objects.count()

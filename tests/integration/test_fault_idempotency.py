@@ -9,7 +9,6 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.trust.models import TrustEvent
 from ml.types import ScanResult
 from tests.factories import make_brand, make_reference, scanned_listing
-from workers.scan import SCAN_TASK_OPTIONS, scan_batch, scan_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -47,13 +46,3 @@ def test_rescan_with_a_new_bank_updates_the_open_case_instead_of_opening_another
     assert transitions == 1, "the listing stays in review; no second status change"
     listing.refresh_from_db()
     assert listing.score == pytest.approx(0.99)
-
-
-def test_scan_tasks_are_late_acked_bounded_and_retry_only_transient_errors():
-    from django.db import IntegrityError, OperationalError
-
-    for task in (scan_listing, scan_batch):
-        assert task.acks_late and task.reject_on_worker_lost
-        assert task.max_retries == SCAN_TASK_OPTIONS["max_retries"] and task.retry_backoff
-        assert task.soft_time_limit < task.time_limit
-        assert OperationalError in task.autoretry_for and IntegrityError in task.dont_autoretry_for

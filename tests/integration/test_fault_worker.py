@@ -9,12 +9,9 @@ import time
 
 import pytest
 
-from anticounterfeit.core.models import AuditEvent
-from anticounterfeit.detection.models import Detection
 from anticounterfeit.listings.models import Listing
-from anticounterfeit.moderation.models import Case
 
-from .helpers import api_payload, read_jsonl
+from .helpers import api_payload, assert_scanned_exactly_once, read_jsonl
 from .procs import (
     api_token,
     children_of,
@@ -30,17 +27,6 @@ from .procs import (
 )
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def assert_scanned_exactly_once(listing_keys: list[str]) -> None:
-    listings = {item.listing_key: item for item in Listing.objects.filter(listing_key__in=listing_keys)}
-    assert sorted(listings) == sorted(listing_keys), "an accepted listing was lost"
-    for key, listing in listings.items():
-        assert listing.status != Listing.Status.PENDING, f"{key} never scanned"
-        assert Detection.objects.filter(listing=listing).count() == 1, f"{key} recorded twice"
-        assert Case.objects.filter(listing=listing).count() == int(listing.status == Listing.Status.IN_REVIEW), key
-        transitions = AuditEvent.objects.filter(action="listing.status", object_id=str(listing.pk))
-        assert transitions.count() == 1, f"{key}: {list(transitions.values_list('after', flat=True))}"
 
 
 def test_sigkill_worker_mid_batch_every_listing_scanned_exactly_once(demo_bundle, tmp_path):

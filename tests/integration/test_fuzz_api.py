@@ -13,43 +13,23 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from anticounterfeit.accounts.models import Role
-from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.api.serializers import ListingIntakeSerializer
 from anticounterfeit.listings.models import Listing, ListingImage
-from tests.factories import jpeg_bytes
+from tests.factories import jpeg_bytes, market_api
+from tests.strategies import json_values, nasty_value
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 FIELDS = set(ListingIntakeSerializer().fields) | {"non_field_errors"}
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12,
-)
-nasty_text = st.sampled_from([
-    "", " ", "x" * 70_000, "\x00", "nul\x00inside", "\u202eevil\u202c", "Ｎｉｋｅ", "N\u0131ke", "🙂" * 400,
-    "a\u0301" * 100, "<script>alert(1)</script>", "'; DROP TABLE listings_listing; --", "../../etc/passwd",
-    "\ud7ff\ue000", "\n\r\t", "%s%n%x", "${jndi:ldap://x}",
-]) | st.text(max_size=80)
-nasty_price = st.sampled_from([-1, -0.01, 0, 1e308, 10**30, "1e400", "NaN", "Infinity", "-0", "12.345", "abc", None,
-                               True, [], {}, 9_999_999.99, 10_000_000.01]) | st.integers() | st.floats()
-nasty_value = nasty_text | nasty_price | json_values
 
 
 @pytest.fixture
 def api(make_user):
     cache.clear()
-    user = make_user("market-fuzz", Role.API_CLIENT)
-    MarketplaceClient.objects.create(name="Market fuzz", user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+    return market_api(make_user, "market-fuzz", "Market fuzz")
 
 
 def assert_clean(response) -> None:

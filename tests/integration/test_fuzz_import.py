@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from anticounterfeit.catalog.actions import import_bundle
 from anticounterfeit.catalog.models import ReferenceItem
 from tests.factories import jpeg_bytes
-
-from .test_fuzz_api import json_values, nasty_value
+from tests.strategies import json_values, nasty_value
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True,

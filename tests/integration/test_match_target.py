@@ -31,6 +31,8 @@ def test_confirmed_counterfeit_page_opens_for_moderators(make_user, client):
     moderator = make_user("mod", Role.MODERATOR)
     actions.do_take_down(Case.objects.get(listing=fake).pk, acting_user=moderator)
     client.force_login(moderator)
-    response = client.get(reverse("catalog:match_target", args=["L-1"]))
+    # The shared bank names a counterfeit by an opaque id (no tenant's listing id): staff resolve it.
+    response = client.get(reverse("catalog:match_target", args=[f"cf-{fake.pk}"]))
     assert response.status_code == 200 and "Confirmed counterfeit L-1" in response.content.decode()
-    assert client.get(reverse("catalog:match_target", args=["L-unknown"])).status_code == 404
+    assert client.get(reverse("catalog:match_target", args=["L-1"])).status_code == 404
+    assert client.get(reverse("catalog:match_target", args=["cf-999999"])).status_code == 404

@@ -15,8 +15,8 @@ from anticounterfeit.notifications.actions import notify_seller
 from anticounterfeit.notifications.models import Notification, WebhookDelivery
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import RestrictionReview
-from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
+from tests.support import wait_for
 
 from .local_servers import free_port, smtp_server, webhook_receiver
 
@@ -184,6 +184,8 @@ def test_webhook_gives_up_after_max_retries_and_says_so(world, celery_worker_rea
         market = MarketplaceClient.objects.create(name="Market B", user=make_user("market-b", Role.API_CLIENT),
                                                   webhook_url=url)
         type(world["fake"]).objects.filter(pk=world["fake"].pk).update(client=market)
+        # Seller events go to the tenant that registered the seller: make it this marketplace's seller.
+        type(world["fake"].seller).objects.filter(pk=world["fake"].seller_id).update(client=market)
         review = trust_actions.open_restriction_review(world["fake"].seller, strikes=3)
         trust_actions.decide_restriction(review.pk, acting_user=world["lead"], restrict=True)
         delivery = wait_for(lambda: WebhookDelivery.objects.filter(status="failed").first(), timeout=60,

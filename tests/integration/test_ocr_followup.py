@@ -24,8 +24,8 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.trust.models import TrustEvent
 from ml.ocr import ocr_available
 from ml.types import ScanResult
-from tests.conftest import wait_for
 from tests.factories import make_brand, make_reference, scanned_listing
+from tests.support import wait_for
 from workers.maintenance import requeue_stuck_listings
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

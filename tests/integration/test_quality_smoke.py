@@ -17,7 +17,7 @@ from django.core.management import call_command
 from anticounterfeit.catalog.models import ImportJob
 from anticounterfeit.detection.models import BankVersion
 from anticounterfeit.listings.models import Listing
-from tests.conftest import FAKEBENCH, wait_for
+from tests.support import FAKEBENCH, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 PR_AUC_FLOOR = 0.85

@@ -1,21 +1,13 @@
-"""Abuse limits and production settings: login lockout, API throttling, ``check --deploy`` clean."""
-import os
-import secrets
-import subprocess
-import sys
-from pathlib import Path
-
+"""Abuse limits on PostgreSQL: login lockout, API throttling (production settings: tests/unit/test_production_settings.py)."""
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from anticounterfeit.accounts.models import Role
-from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
+from tests.factories import market_api
 
-REPO = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.services]
 
 
 @pytest.fixture(autouse=True)
@@ -59,47 +51,9 @@ def test_api_is_throttled_per_client(make_user, monkeypatch):
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "3/min", "anon": "2/min"})
     clients = []
     for name in ("a", "b"):
-        user = make_user(f"market-{name}", Role.API_CLIENT)
-        MarketplaceClient.objects.create(name=f"Market {name}", user=user)
-        api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-        clients.append(api)
+        clients.append(market_api(make_user, f"market-{name}", f"Market {name}"))
     a, b = clients
     assert [a.get("/api/v1/listings/nope").status_code for _ in range(3)] == [404, 404, 404]
     throttled = a.get("/api/v1/listings/nope")
     assert throttled.status_code == 429 and int(throttled["Retry-After"]) > 0
     assert b.get("/api/v1/listings/nope").status_code == 404, "one client's flood must not throttle another"
-
-
-def _check_deploy(**env_overrides: str) -> subprocess.CompletedProcess:
-    # A production-like environment: no test services, and not the async override the browser tests set.
-    skip = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {k: v for k, v in os.environ.items() if k not in skip}
-    env.update({"DEBUG": "false", "ALLOWED_HOSTS": "console.example.com", "VAR_DIR": "/tmp/ac-check-deploy",
-                **env_overrides})
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=120)
-
-
-def test_check_deploy_is_clean_with_debug_off():
-    result = _check_deploy(SECRET_KEY=secrets.token_urlsafe(50))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
-
-
-def test_debug_off_refuses_to_start_without_a_secret_key():
-    result = _check_deploy()
-    assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
-
-
-def test_static_files_are_served_with_debug_off(settings):
-    """The console's vendored htmx must load in production too (whitenoise), with a long-lived cache header."""
-    from django.test import Client
-
-    settings.DEBUG = False
-    response = Client().get("/static/vendor/htmx.min.js")
-    assert response.status_code == 200
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    assert b"htmx" in body[:2000]
-    assert Client().get("/static/vendor/no-such-file.js").status_code == 404

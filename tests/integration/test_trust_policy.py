@@ -3,8 +3,6 @@ the repeat-infringer policy (review → restriction → API refusal → lift) an
 import pytest
 from django.core.management import call_command
 from django.template.loader import render_to_string
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.models import MarketplaceClient
@@ -16,21 +14,10 @@ from anticounterfeit.moderation.models import Case
 from anticounterfeit.notifications.models import Notification
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import RestrictionReview, SellerLink, TrustEvent
-from tests.conftest import wait_for
-from tests.factories import jpeg_bytes, make_brand, make_reference, scanned_listing
+from tests.factories import jpeg_bytes, scanned_listing
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
-
-
-@pytest.fixture
-def acme():
-    brand = make_brand("acme", "Acme")
-    return brand, make_reference(brand, "ref-a")
-
-
-@pytest.fixture
-def staff(make_user):
-    return make_user("mod", Role.MODERATOR), make_user("lead", Role.LEAD)
 
 
 def take_down(listing, moderator, reason="counterfeit"):
@@ -66,8 +53,10 @@ def test_reinstatement_restores_exactly_and_recompute_equals_incremental(acme, s
     decision = take_down(fake, moderator)
     trust_actions.link_sellers_for_decision(decision.pk)  # what the queued workers.trust.link_sellers task runs
     take_down(other, moderator, "trademark_misuse")
-    assert rating("S-1") < before_takedown and rating("S-2") < twin_before
-    assert SellerLink.objects.filter(listing=twin, source_listing=fake).exists()
+    assert rating("S-1") < before_takedown and rating("S-2") == twin_before  # a suggested link is no strike
+    link = SellerLink.objects.get(listing=twin, source_listing=fake)
+    trust_actions.decide_seller_link(link.pk, acting_user=moderator, confirm=True)
+    assert rating("S-2") < twin_before
     appeal = actions.file_appeal(decision, seller=fake.seller, statement="I bought these from the brand; invoice attached.")
     with pytest.raises(PermissionError):
         actions.decide_appeal(appeal.pk, acting_user=moderator, reinstate=True)  # the original decider
@@ -123,15 +112,6 @@ def test_scan_input_carries_the_current_rating(acme, staff):
     assert listing_input(later).seller.trust_rating == float(rating("S-1"))
 
 
-@pytest.fixture
-def api(make_user):
-    user = make_user("market", Role.API_CLIENT)
-    MarketplaceClient.objects.create(name="Market A", user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 def post_listing(api, listing_id, seller_id="S-rep"):
     import base64
 
@@ -145,15 +125,16 @@ def test_repeat_infringer_review_restriction_blocks_api_and_lift(acme, staff, ap
     brand, ref = acme
     moderator, lead = staff
     settings.TRUST = {**settings.TRUST, "REPEAT_STRIKES": 3, "REPEAT_WINDOW_DAYS": 90}
+    market = MarketplaceClient.objects.get(name="Market A")  # the seller is this marketplace's (ids are per tenant)
     for i in range(2):
-        take_down(scanned_listing(f"L-{i}", "S-rep", score=0.95, brand=brand, ref=ref), moderator)
+        take_down(scanned_listing(f"L-{i}", "S-rep", score=0.95, brand=brand, ref=ref, client=market), moderator)
     assert not RestrictionReview.objects.exists()  # two strikes: below the policy
-    take_down(scanned_listing("L-2", "S-rep", score=0.95, brand=brand, ref=ref), moderator)
+    take_down(scanned_listing("L-2", "S-rep", score=0.95, brand=brand, ref=ref, client=market), moderator)
     review = RestrictionReview.objects.get(seller__seller_key="S-rep")
     assert review.state == "open" and review.strikes == 3 and review.window_days == 90
     assert Notification.objects.filter(seller=review.seller, kind="restriction_review").count() == 1
     assert AuditEvent.objects.filter(action="restriction.review_open", object_id=str(review.pk)).count() == 1
-    take_down(scanned_listing("L-3", "S-rep", score=0.95, brand=brand, ref=ref), moderator)
+    take_down(scanned_listing("L-3", "S-rep", score=0.95, brand=brand, ref=ref, client=market), moderator)
     assert RestrictionReview.objects.filter(seller__seller_key="S-rep").count() == 1  # one open review, not two
 
     assert post_listing(api, "L-ok").status_code == 201  # under review: not yet restricted
@@ -188,8 +169,8 @@ def test_reinstated_strikes_do_not_count_towards_the_policy(acme, staff, setting
 
 
 @pytest.mark.django_db(transaction=True)
-def test_linked_sellers_are_stored_shown_on_the_seller_card_and_lower_the_rating(acme, staff, make_user, client,
-                                                                                 celery_worker_real):
+def test_linked_sellers_are_shown_on_the_seller_card_and_lower_the_rating_once_confirmed(
+        acme, staff, make_user, client, celery_worker_real):
     brand, ref = acme
     fake = scanned_listing("L-fake", "S-1", score=0.95, brand=brand, ref=ref)
     twin = scanned_listing("L-twin", "S-2", score=0.2, title="Sneakers")  # the factory gives both the same image hash
@@ -198,16 +179,23 @@ def test_linked_sellers_are_stored_shown_on_the_seller_card_and_lower_the_rating
     before = rating("S-2")
     take_down(fake, staff[0])  # linking is queued on commit and done by the worker
     link = wait_for(lambda: SellerLink.objects.first(), timeout=60, message="seller link made by the worker")
-    wait_for(lambda: TrustEvent.objects.filter(seller__seller_key="S-2", kind="linked_seller").exists(), timeout=30,
-             message="linked_seller event")
     assert (link.seller.seller_key, link.listing, link.linked_seller.seller_key, link.source_listing) == (
         "S-2", twin, "S-1", fake)
-    assert link.via == "pdq" and link.similarity == 1.0
+    assert link.via == "pdq" and link.similarity == 1.0 and link.state == "suggested"
+    assert rating("S-2") == before and not TrustEvent.objects.filter(kind="linked_seller").exists()  # evidence only
+    html = render_to_string("trust/_seller_links.html", {"seller": link.seller})
+    assert "S-1" in html and "L-twin" in html and "L-fake" in html and "Confirm link" in html
+    assert render_to_string("trust/_seller_links.html", {"seller": stranger.seller}).strip() == ""
+    # A moderator confirms the link from the case page: now it counts, once.
+    client.force_login(staff[0])
+    case = Case.objects.get(listing=fake)
+    assert "Confirm link" in client.get(f"/console/cases/{case.pk}/").content.decode()
+    answer = client.post(f"/trust/links/{link.pk}/decide/", {"decision": "confirm", "next": f"/console/cases/{case.pk}/"})
+    assert answer.status_code == 302
     assert rating("S-2") < before
     assert TrustEvent.objects.filter(seller__seller_key="S-2", kind="linked_seller").count() == 1
-    html = render_to_string("trust/_seller_links.html", {"seller": link.seller})
-    assert "S-1" in html and "L-twin" in html and "L-fake" in html
-    assert render_to_string("trust/_seller_links.html", {"seller": stranger.seller}).strip() == ""
+    assert AuditEvent.objects.filter(action="seller_link.decide", object_id=str(link.pk)).exists()
+    client.logout()
     # The linked seller's own view names no other seller.
     client.force_login(make_user("twin-user", Role.SELLER, seller=twin.seller))
     page = client.get("/seller/").content.decode()
@@ -267,7 +255,7 @@ def test_takedown_queues_linking_on_commit_and_the_task_is_idempotent(acme, staf
     assert trust_actions.link_sellers_for_decision(decision.pk) == 1
     assert trust_actions.link_sellers_for_decision(decision.pk) == 1  # found again, not made twice
     assert SellerLink.objects.count() == 1
-    assert TrustEvent.objects.filter(seller__seller_key="S-2", kind="linked_seller").count() == 1
+    assert not TrustEvent.objects.filter(seller__seller_key="S-2", kind="linked_seller").exists()  # evidence only
     assert trust_actions.link_sellers_for_decision(10**9) == 0  # the decision is gone: nothing to do
 
 

@@ -5,7 +5,6 @@ import datetime
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from anticounterfeit.accounts.models import Role
@@ -15,7 +14,7 @@ from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.listings.models import Seller
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import CleanSalesReport, TrustEvent
-from tests.factories import jpeg_bytes
+from tests.factories import jpeg_bytes, token_client
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -23,9 +22,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db]
 def api_for(make_user, name: str) -> tuple[APIClient, MarketplaceClient]:
     user = make_user(name, Role.API_CLIENT)
     market = MarketplaceClient.objects.create(name=f"Market {name}", user=user)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return api, market
+    return token_client(user), market
 
 
 def listing_for(market, listing_id: str, seller_id: str):

@@ -11,26 +11,14 @@ from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.notifications import webhooks
-from anticounterfeit.notifications.actions import send_webhooks
 from anticounterfeit.notifications.models import WebhookDelivery
-from tests.conftest import wait_for
-from tests.factories import scanned_listing
+from tests.factories import market, removal_for
+from tests.support import wait_for
 from workers.notify import sweep_failed_webhooks
 
 from .local_servers import webhook_receiver
 
 pytestmark = [pytest.mark.services]
-
-
-def market(make_user, name: str, url: str = "") -> MarketplaceClient:
-    return MarketplaceClient.objects.create(name=f"Market {name}", user=make_user(name, Role.API_CLIENT), webhook_url=url)
-
-
-def removal_for(client: MarketplaceClient, listing_id: str = "L-1"):
-    listing = scanned_listing(listing_id, "S-1", score=0.9)
-    type(listing).objects.filter(pk=listing.pk).update(client=client)
-    listing.refresh_from_db()
-    return send_webhooks("listing.removed", listing=listing, seller=listing.seller)[0]
 
 
 def status_of(delivery) -> str:

@@ -7,7 +7,7 @@ split, is not what is measured. Baselines from the same run must stay far behind
 import pytest
 
 from ml.cli.evaluate import evaluate
-from tests.conftest import FAKEBENCH
+from tests.support import FAKEBENCH
 
 pytestmark = [
     pytest.mark.bench,

@@ -15,14 +15,14 @@ from ml.detector import Detector
 from ml.logo_verify import LogoVerifier, colour_map, make_template, match_template, work_image
 from ml.models import load_models
 from ml.types import ListingInput, SellerInfo
-from tests.unit.test_small_logo import BRANDS, _background, _logo, logo_bank
+from tests.unit.logo_drawings import BRANDS, background, draw_logo, logo_bank
 
 CFG = LogoVerifyConfig()
 
 
 def _cutout(kind: str, side: int, angle: float) -> Image.Image:
     """The logo alone (its white box made transparent), rotated."""
-    a = np.asarray(_logo(kind, side).convert("RGBA")).copy()
+    a = np.asarray(draw_logo(kind, side).convert("RGBA")).copy()
     a[..., 3] = np.where(a[..., :3].min(axis=2) > 235, 0, 255)
     return Image.fromarray(a).rotate(angle, resample=Image.BICUBIC, expand=True)
 
@@ -53,11 +53,11 @@ def _overlap(a: tuple, b: tuple) -> float:
 def test_logo_without_its_box_on_a_busy_background_verifies(kind, frac, angle, pos):
     """Solid logos. A logo with enclosed white areas (the ring) shows the background through them when printed
     without its box, which costs score: the ring at 10% of this photo scores ~0.75, verified with no margin."""
-    bg = _background("busy", 7)
+    bg = background("busy", 7)
     side = int(round((frac * bg.width * bg.height) ** 0.5))
     photo, where = _paste(bg, _cutout(kind, side, angle), pos)
     lab = work_image(_jpeg(photo), CFG)
-    scores = {k: match_template(lab, make_template(_logo(k), CFG), CFG) for k in BRANDS}
+    scores = {k: match_template(lab, make_template(draw_logo(k), CFG), CFG) for k in BRANDS}
     ncc, box = scores[kind]
     assert ncc >= CFG.min_ncc + 0.05, scores
     assert _overlap(box, where) > 0.5, (box, where)
@@ -66,9 +66,9 @@ def test_logo_without_its_box_on_a_busy_background_verifies(kind, frac, angle, p
 
 def test_a_shape_of_the_logo_colours_is_not_the_logo():
     """Discs and squares in the star's orange and the cross's magenta, at logo size: no match."""
-    star, cross = make_template(_logo("star"), CFG), make_template(_logo("cross"), CFG)
+    star, cross = make_template(draw_logo("star"), CFG), make_template(draw_logo("cross"), CFG)
     for seed, bg_kind in ((3, "busy"), (4, "smooth")):
-        photo = _background(bg_kind, seed)
+        photo = background(bg_kind, seed)
         d = ImageDraw.Draw(photo)
         d.ellipse((60, 60, 200, 200), fill=(230, 160, 0))  # star colour
         d.rectangle((380, 250, 520, 390), fill=(180, 0, 120))  # cross colour
@@ -80,7 +80,7 @@ def test_a_shape_of_the_logo_colours_is_not_the_logo():
 
 def test_colour_map_is_the_formula_bit_for_bit():
     rng = np.random.default_rng(1)
-    lab = work_image(_background("busy", 5, 300, 220), CFG)
+    lab = work_image(background("busy", 5, 300, 220), CFG)
     for k in (1, 3):
         palette = (rng.random((k, 3)) * 255).astype(np.float32)
         d2 = np.min([((lab - c) ** 2).sum(axis=2) for c in palette], axis=0)
@@ -92,7 +92,7 @@ def test_colour_map_is_the_formula_bit_for_bit():
 
 def test_template_needs_a_shape():
     assert make_template(Image.new("RGB", (200, 200), "white"), CFG) is None
-    t = make_template(_logo("ring"), CFG)
+    t = make_template(draw_logo("ring"), CFG)
     assert t is not None and max(t.shape.shape) == CFG.template_side
     assert len(t.palette) == 2  # red ring, black triangle
 
@@ -108,8 +108,8 @@ def test_verifier_finds_the_logo_and_loads_templates_once(logo_index, monkeypatc
     models, index, _ = logo_index
     v = LogoVerifier(models, index)
     assert v.available
-    photo, where = _paste(_background("busy", 11), _cutout("cross", 130, 3.0), (0.7, 0.4))
-    empty = _jpeg(_background("busy", 12))
+    photo, where = _paste(background("busy", 11), _cutout("cross", 130, 3.0), (0.7, 0.4))
+    empty = _jpeg(background("busy", 12))
     hits = v.verify([_jpeg(photo), empty])
     assert [h.ref_id for h in hits[0]] == ["cross-logo"] and hits[1] == []
     assert _overlap(hits[0][0].box, where) > 0.5
@@ -127,7 +127,7 @@ def _listing(root, key: str, im: Image.Image, title: str = "Item") -> ListingInp
 
 def test_only_the_follow_up_scan_runs_the_stage(logo_index, monkeypatch):
     models, index, root = logo_index
-    photo, _ = _paste(_background("smooth", 5), _cutout("star", 140, 0.0), (0.3, 0.6))
+    photo, _ = _paste(background("smooth", 5), _cutout("star", 140, 0.0), (0.3, 0.6))
     lst = _listing(root, "fast-vs-full", photo)
     det = Detector(models, index)
     calls = []
@@ -149,7 +149,7 @@ def test_only_the_follow_up_scan_runs_the_stage(logo_index, monkeypatch):
 
 def test_follow_up_pending_without_ocr_only_when_the_logo_stage_can_run(logo_index, monkeypatch):
     models, index, root = logo_index
-    lst = _listing(root, "pending", _background("busy", 21))
+    lst = _listing(root, "pending", background("busy", 21))
     monkeypatch.setattr("ml.detector.ocr_available", lambda *_: False)
     assert Detector(models, index).scan([lst], ocr=False)[0].followup_pending
     off = dataclasses.replace(DetectorConfig(), logo=dataclasses.replace(CFG, enabled=False))
@@ -162,8 +162,8 @@ def test_verifier_matches_candidates_side_by_side_with_the_results_of_one_by_one
     (OpenCV sums a correlation in another order when it runs on a pool thread)."""
     models, index, _ = logo_index
     v = LogoVerifier(models, index, dataclasses.replace(CFG, min_ncc=-1.0))
-    photos = [_jpeg(_paste(_background("busy", 20 + n), _cutout(kind, 110, 2.0), (0.3 * n, 0.5))[0])
-              for n, kind in enumerate(["cross", "star", "cross"])] + [_jpeg(_background("smooth", 9))]
+    photos = [_jpeg(_paste(background("busy", 20 + n), _cutout(kind, 110, 2.0), (0.3 * n, 0.5))[0])
+              for n, kind in enumerate(["cross", "star", "cross"])] + [_jpeg(background("smooth", 9))]
     expected = []
     for im, refs in zip(photos, v.candidates(photos), strict=True):
         lab, hits = work_image(im, v.config), []

@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from ml.banks import VectorBank
 from ml.cli.bench_banks import clustered_vectors
@@ -90,3 +91,45 @@ def test_ivfpq_search_pads_when_fewer_candidates_than_asked():
     found = ids[ids >= 0]
     assert len(found) < 800 and ids[0, 0] == 0 and ids[1, 0] == 1
     assert np.all(s[ids < 0] == -np.inf)
+
+
+@pytest.mark.parametrize("kind_cfg", [dict(hnsw_above=10**9), dict(hnsw_above=100), dict(hnsw_above=100, ivf_above=500)],
+                         ids=["flat", "hnsw", "ivfpq"])
+def test_removed_rows_are_tombstoned_without_a_rebuild_and_compaction_keeps_results(kind_cfg):
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((1200, 64)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    bank = VectorBank(64, dataclasses.replace(CFG, **kind_cfg))
+    bank.add(vecs, [{"ref_id": f"L-{n // 2}"} for n in range(len(vecs))])
+    index_before = bank._index
+    assert bank.search(vecs[:3], 1)[1][:, 0].tolist() == [0, 1, 2]
+    assert bank.remove_rows([0, 1, 2]) == 3 and bank.remove_rows([1]) == 0
+    assert bank._index is index_before, "a removal must not rebuild the index"
+    scores, ids = bank.search(vecs[:40], 5)
+    assert not set(ids.ravel().tolist()) & {0, 1, 2}
+    assert bank.live == 1197 and len(bank) == 1200
+    # Rows added after a removal keep their row numbers as ids.
+    bank.add(vecs[:1] * 1.0, [{"ref_id": "L-new"}])
+    assert bank.search(vecs[:1], 1)[1][0, 0] == 1200
+    # Compaction drops the dead rows; the same queries find the same entries (by source id).
+    found = [[bank.meta[i]["ref_id"] for i in row if i >= 0] for row in bank.search(vecs[5:40], 3)[1]]
+    bank.compact()
+    assert len(bank) == bank.live == 1198 and not bank.dead
+    again = [[bank.meta[i]["ref_id"] for i in row if i >= 0] for row in bank.search(vecs[5:40], 3)[1]]
+    if bank.kind == "flat":
+        assert again == found
+    else:  # approximate: the same top hit
+        assert [r[0] for r in again] == [r[0] for r in found]
+
+
+def test_pdq_bank_tombstones_rows():
+    from ml.banks import PdqBank
+
+    bank = PdqBank()
+    hexes = [f"{n:02x}" * 32 for n in range(1, 6)]
+    bank.add(hexes, [{"ref_id": f"L-{n}"} for n in range(5)])
+    assert bank.search(hexes[2:3], 1)[1][0, 0] == 2
+    bank.remove_rows([2])
+    assert bank.search(hexes[2:3], 1)[1][0, 0] != 2 and bank.live == 4
+    bank.add(["ff" * 32], [{"ref_id": "L-new"}])
+    assert bank.search(["ff" * 32], 1)[1][0, 0] == 5

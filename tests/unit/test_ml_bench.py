@@ -5,7 +5,7 @@ import re
 import pytest
 
 from ml.cli import bench
-from tests.conftest import FAKEBENCH
+from tests.support import FAKEBENCH
 
 pytestmark = [
     pytest.mark.bench,
@@ -25,4 +25,5 @@ def test_scan_bench_prints_ratios_against_plain_eager(capsys, tmp_path):
     cos = re.search(r"cosine vs plain fp32: image min ([\d.]+) mean [\d.]+\s+text min ([\d.]+)", out)
     assert cos and float(cos[1]) >= 0.995 and float(cos[2]) >= 0.995  # the bar every engine keeps (mixed: ~0.999)
     last = out.strip().splitlines()[-1]
-    assert re.fullmatch(r"pipeline_vs_raw=\d+\.\d\d speedup_vs_eager=\d+\.\d\d listings_per_s=\d+\.\d", last), last
+    assert re.fullmatch(r"pipeline_vs_raw=\d+\.\d\d speedup_vs_eager=\d+\.\d\d listings_per_s=\d+\.\d "
+                        r"all_told_per_s=\d+\.\d followup_ms_per_listing=\d+\.\d", last), last

@@ -12,7 +12,7 @@ from ml.engines import build_forwards, cuda, policy, resolve_engine, text_packin
 from ml.engines.policy import bf16_hardware, bf16_units
 from ml.hardware import fast_bf16
 from ml.models import load_models
-from tests.conftest import FAKEBENCH
+from tests.support import FAKEBENCH
 
 needs_bf16 = pytest.mark.skipif(not bf16_units(), reason="no bf16 units (AMX / AVX512-BF16 / CUDA) here")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here (CI has none)")

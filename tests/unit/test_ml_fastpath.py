@@ -213,5 +213,8 @@ def test_bank_arrays_follow_bank_changes():
     idx.ref_image.add(v[3:], [{"ref_id": "r3", "brand_id": "c", "image": 5, "kind": "product"}])
     a2 = idx.arrays("ref_image")
     assert a2.ref_ids[-1] == "r3" and a2.brand_ids[a2.brand[-1]] == "c"
-    idx.exclude_references({"r1"})
+    idx.exclude_references({"r1"})  # a tombstone: rows keep their numbers, r1 is never found again
+    assert idx.arrays("ref_image").ref_ids == ["r0", "r1", "r2", "r3"] and idx.ref_image.dead == {1}
+    assert 1 not in idx.ref_image.search(v[1:2], 4)[1][0].tolist()
+    idx.ref_image.compact()
     assert idx.arrays("ref_image").ref_ids == ["r0", "r2", "r3"]

@@ -9,13 +9,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--no-index", action="store_true", help="Import rows only; do not rebuild the banks.")
+        parser.add_argument("--tenant", help="Marketplace client (name) whose sellers sellers.jsonl holds; "
+                                             "default: the default tenant.")
 
-    def handle(self, path, no_index=False, **options):
+    def handle(self, path, no_index=False, tenant=None, **options):
         import os
+
+        from anticounterfeit.api.models import MarketplaceClient
 
         if not os.path.exists(path):
             raise CommandError(f"{path}: no such file or folder")
-        job = import_bundle(path, rebuild=not no_index)
+        client = None
+        if tenant:
+            client = MarketplaceClient.objects.filter(name=tenant).first()
+            if client is None:
+                raise CommandError(f"--tenant {tenant}: no such marketplace client")
+        job = import_bundle(path, rebuild=not no_index, tenant=client)
         job.refresh_from_db()
         self.stdout.write(f"import #{job.pk}: {job.counts} — status {job.status}")
         for error in job.errors:

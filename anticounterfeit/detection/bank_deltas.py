@@ -1,0 +1,77 @@
+"""Incremental banks: the decisions' changes to the live banks, as ``BankDelta`` rows every worker applies.
+
+A takedown appends the listing's stored image vectors and PDQ hashes (computed when it was scanned) in the
+deciding transaction, so a re-upload of the same fake matches as soon as a worker next looks at the deltas (its
+next scan); no full rebuild, and no worker reloads the bank. A reinstatement or a removed reference writes a
+tombstone. A listing whose stored features come from other models is handed to the ``index`` queue, which
+computes them first (``tasks.RECORD_COUNTERFEIT``).
+"""
+import logging
+
+import numpy as np
+
+from anticounterfeit.core import queue, tasks
+
+from .ml_config import models_config
+from .models import BankDelta
+
+log = logging.getLogger(__name__)
+
+
+def counterfeit_bank_id(listing) -> str:
+    """The shared bank serves every tenant, so its entries name no tenant's listing or seller: an opaque id
+    that only staff can resolve (listing ids are unique per tenant only, and would collide as well)."""
+    return f"cf-{listing.pk}"
+
+
+def record_takedown(listing, *, model_version: str | None = None) -> BankDelta | None:
+    """Append a removed listing to the counterfeit bank (in the caller's transaction); None when its features
+    must be computed first (then the ``index`` queue records it)."""
+    from ml.models import models_version
+
+    expected = model_version or models_version(models_config())
+    images = [image for image in listing.images.order_by("position")
+              if image.features_version == expected and image.vector]
+    if not images:
+        queue.enqueue(tasks.RECORD_COUNTERFEIT, listing.pk)
+        return None
+    vectors = np.stack([np.frombuffer(bytes(image.vector), dtype=np.float32) for image in images])
+    brand = listing.matched_brand.brand_key if listing.matched_brand_id else ""
+    return BankDelta.objects.create(op=BankDelta.Op.ADD_COUNTERFEIT, source_key=counterfeit_bank_id(listing), brand_key=brand,
+                                    dim=vectors.shape[1], vectors=vectors.astype(np.float32).tobytes(),
+                                    pdq=[image.pdq for image in images], model_version=expected)
+
+
+def record_reinstatement(listing) -> BankDelta:
+    """A tombstone: the listing's entries leave the counterfeit bank."""
+    return BankDelta.objects.create(op=BankDelta.Op.REMOVE_COUNTERFEIT, source_key=counterfeit_bank_id(listing))
+
+
+def record_reference_removed(ref_key: str) -> BankDelta:
+    """A tombstone: a deleted or quarantined reference stops matching."""
+    return BankDelta.objects.create(op=BankDelta.Op.EXCLUDE_REFERENCE, source_key=ref_key)
+
+
+def latest_id() -> int:
+    return BankDelta.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def deltas_after(delta_id: int) -> list[BankDelta]:
+    """The deltas a worker has not applied yet, oldest first (one indexed query; usually none)."""
+    return list(BankDelta.objects.filter(pk__gt=delta_id).order_by("pk"))
+
+
+def apply(index, deltas: list[BankDelta]) -> None:
+    """Apply deltas to a loaded ``ml.index.ReferenceIndex`` in place (FAISS adds, tombstones; no rebuild)."""
+    for delta in deltas:
+        if delta.op == BankDelta.Op.ADD_COUNTERFEIT:
+            if delta.dim != index.cf_image.dim:
+                log.warning("%s: vectors of size %s do not fit bank size %s; left to compaction", delta, delta.dim,
+                            index.cf_image.dim)
+                continue
+            vectors = np.frombuffer(bytes(delta.vectors), dtype=np.float32).reshape(-1, delta.dim)
+            index.add_counterfeits([(delta.source_key, delta.brand_key or None, vectors, list(delta.pdq))])
+        elif delta.op == BankDelta.Op.REMOVE_COUNTERFEIT:
+            index.remove_counterfeit(delta.source_key)
+        elif delta.op == BankDelta.Op.EXCLUDE_REFERENCE:
+            index.exclude_references({delta.source_key})
