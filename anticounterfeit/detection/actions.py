@@ -109,13 +109,21 @@ def add_scorer_version(document: dict, *, acting_user=None) -> ScorerVersion:
     return new
 
 
+def _sole(target: ScorerVersion, flag: str) -> None:
+    """``target`` becomes the one version with ``flag`` (``is_active`` or ``is_shadow``) set."""
+    ScorerVersion.objects.filter(**{flag: True}).exclude(pk=target.pk).update(**{flag: False})
+    setattr(target, flag, True)
+    target.save(update_fields=[flag])
+
+
 @transaction.atomic
 def activate_scorer(number: int, *, acting_user=None) -> ScorerVersion:
+    """Make a version the live scorer (a version running in shadow stops shadowing: it is live now)."""
     target = ScorerVersion.objects.select_for_update().get(number=number)
     previous = active_version()
-    ScorerVersion.objects.filter(is_active=True).update(is_active=False)
-    target.is_active = True
-    target.save(update_fields=["is_active"])
+    target.is_shadow = False
+    _sole(target, "is_active")
+    ScorerVersion.objects.filter(pk=target.pk).update(is_shadow=False)
     record("detection.scorer_activated", target, actor=acting_user, before=_state(previous), after=_state(target))
     return target
 
@@ -127,9 +135,7 @@ def start_shadow(number: int, *, acting_user=None) -> ScorerVersion:
     if target.is_active:
         raise ValueError(f"scorer v{number} is the active version: nothing to compare it with")
     previous = ScorerVersion.objects.filter(is_shadow=True).exclude(pk=target.pk).first()
-    ScorerVersion.objects.filter(is_shadow=True).update(is_shadow=False)
-    target.is_shadow = True
-    target.save(update_fields=["is_shadow"])
+    _sole(target, "is_shadow")
     record("detection.shadow_start", target, actor=acting_user, before=_state(previous), after=_state(target))
     return target
 
@@ -144,9 +150,7 @@ def end_shadow(*, promote: bool, acting_user=None) -> ScorerVersion:
     shadow.is_shadow = False
     shadow.save(update_fields=["is_shadow"])
     if promote:
-        ScorerVersion.objects.filter(is_active=True).update(is_active=False)
-        shadow.is_active = True
-        shadow.save(update_fields=["is_active"])
+        _sole(shadow, "is_active")
     scored = shadow.shadow_detections.count()
     record("detection.shadow_promote" if promote else "detection.shadow_discard", shadow, actor=acting_user,
            before=_state(previous), after={**_state(shadow), "shadow_scored": scored, "active": shadow.is_active})

@@ -20,7 +20,7 @@ def test_lead_runs_a_backtest_sees_the_chart_and_activates_it(live_server, brows
     for n, (score, counterfeit) in enumerate([(0.95, True), (0.55, True), (0.62, False), (0.58, False)]):
         case = Case.objects.get(listing=scanned_listing(f"H-{n}", f"S-{n}", score=score, brand=brand, ref=ref))
         if counterfeit:
-            actions.do_take_down(case.pk, acting_user=moderator, rebuild=False)
+            actions.do_take_down(case.pk, acting_user=moderator)
         else:
             actions.do_dismiss(case.pk, acting_user=moderator)
     make_user("lead", Role.LEAD)

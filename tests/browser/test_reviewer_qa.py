@@ -18,7 +18,7 @@ def test_second_reviewer_answers_a_qa_case_without_seeing_the_first_decision(liv
     case = Case.objects.get(listing=scanned_listing("Q-1", "S-1", score=0.92, brand=brand, ref=make_reference(brand),
                                                     title="Acme runner, mirror quality"))
     make_user("second", Role.MODERATOR)
-    actions.do_take_down(case.pk, acting_user=make_user("first", Role.MODERATOR), rebuild=False,
+    actions.do_take_down(case.pk, acting_user=make_user("first", Role.MODERATOR),
                          reason_code="trademark_misuse", note="first reviewer's note")
     review = QAReview.objects.get()
     assert review.reviewer.username == "second"

@@ -17,8 +17,7 @@ def test_seller_sees_the_statement_of_reasons_in_the_notice(live_server, browser
     fake = scanned_listing("L-fake", "S-1", score=0.96, brand=brand, ref=make_reference(brand),
                            title="Acme runner, original box")
     make_user("seller", Role.SELLER, seller=fake.seller)
-    actions.do_take_down(Case.objects.get(listing=fake).pk, acting_user=make_user("mod", Role.MODERATOR),
-                         rebuild=False)
+    actions.do_take_down(Case.objects.get(listing=fake).pk, acting_user=make_user("mod", Role.MODERATOR))
     statement = StatementOfReasons.objects.get()
 
     page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()

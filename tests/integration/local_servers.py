@@ -14,6 +14,19 @@ def free_port() -> int:
 
 
 @contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]):
+    """Serve ``handler`` on a free port of 127.0.0.1 in a thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def webhook_receiver(answers: list[int], on_received=None):
     """Answers each POST with the next status code from ``answers`` (the last one repeats); records every request;
     ``on_received()`` runs once a request is recorded, before it is answered (a drill kills the sender there)."""
@@ -33,14 +46,8 @@ def webhook_receiver(answers: list[int], on_received=None):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/ac", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler) as base:
+        yield f"{base}/hooks/ac", received
 
 
 @contextmanager
@@ -123,11 +130,5 @@ def transparency_database(fail_first: int = 0, token: str = "tdb-token"):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/v1/statements", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler) as base:
+        yield f"{base}/api/v1/statements", received

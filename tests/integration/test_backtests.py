@@ -31,7 +31,7 @@ def history(make_user):
         listing = scanned_listing(f"H-{n}", f"S-{n}", score=score, brand=brand, ref=ref, signals=signals)
         case = Case.objects.get(listing=listing)
         if counterfeit:
-            actions.do_take_down(case.pk, acting_user=moderator, rebuild=False)
+            actions.do_take_down(case.pk, acting_user=moderator)
         else:
             actions.do_dismiss(case.pk, acting_user=moderator)
     return brand

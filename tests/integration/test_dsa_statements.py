@@ -43,7 +43,7 @@ def market(make_user):
 def test_a_takedown_issues_a_valid_statement_shown_in_the_notice_and_email(celery_worker_real, market, make_user,
                                                                              client):
     case = flagged("L-100")
-    decision = actions.do_take_down(case.pk, acting_user=make_user("mod", Role.MODERATOR), rebuild=False)
+    decision = actions.do_take_down(case.pk, acting_user=make_user("mod", Role.MODERATOR))
 
     statement = StatementOfReasons.objects.get(decision=decision)
     assert dsa_rules.validate(statement.payload) == []
@@ -70,7 +70,7 @@ def test_an_invalid_statement_rolls_the_takedown_back(market, make_user, setting
     settings.DSA = {**settings.DSA, "TERRITORIAL_SCOPE": ["US"]}
     case = flagged("L-101")
     with pytest.raises(dsa_rules.StatementInvalid, match="territorial_scope"):
-        actions.do_take_down(case.pk, acting_user=make_user("mod", Role.MODERATOR), rebuild=False)
+        actions.do_take_down(case.pk, acting_user=make_user("mod", Role.MODERATOR))
     case.refresh_from_db()
     assert case.state == Case.State.OPEN and not StatementOfReasons.objects.exists()
 
@@ -78,7 +78,7 @@ def test_an_invalid_statement_rolls_the_takedown_back(market, make_user, setting
 def test_export_and_client_api_give_the_api_objects(market, make_user, tmp_path, client):
     moderator = make_user("mod", Role.MODERATOR)
     for key in ("L-200", "L-201"):
-        actions.do_take_down(flagged(key).pk, acting_user=moderator, rebuild=False)
+        actions.do_take_down(flagged(key).pk, acting_user=moderator)
     out = tmp_path / "statements.jsonl"
     call_command("export_statements", "--out", str(out), "--since", "2020-01-01")
     lines = [json.loads(line) for line in out.read_text().splitlines()]
@@ -97,7 +97,7 @@ def test_export_and_client_api_give_the_api_objects(market, make_user, tmp_path,
 def test_submitter_retries_through_a_stub_failure_and_records_what_was_accepted(market, make_user, settings):
     moderator = make_user("mod", Role.MODERATOR)
     for key in ("L-300", "L-301", "L-302"):
-        actions.do_take_down(flagged(key).pk, acting_user=moderator, rebuild=False)
+        actions.do_take_down(flagged(key).pk, acting_user=moderator)
     with transparency_database(fail_first=2) as (url, received):
         settings.DSA = {**settings.DSA, "SUBMIT_URL": url, "SUBMIT_TOKEN": "tdb-token", "SUBMIT_BATCH": 2,
                         "SUBMIT_RETRY_SECONDS": 0.05}
@@ -111,7 +111,7 @@ def test_submitter_retries_through_a_stub_failure_and_records_what_was_accepted(
 
 
 def test_submitter_records_a_refused_statement(market, make_user, settings):
-    actions.do_take_down(flagged("L-400").pk, acting_user=make_user("mod", Role.MODERATOR), rebuild=False)
+    actions.do_take_down(flagged("L-400").pk, acting_user=make_user("mod", Role.MODERATOR))
     StatementOfReasons.objects.update(payload={**StatementOfReasons.objects.get().payload, "puid": "bad puid"})
     with transparency_database() as (url, _):
         settings.DSA = {**settings.DSA, "SUBMIT_URL": url, "SUBMIT_TOKEN": "tdb-token"}
@@ -122,7 +122,7 @@ def test_submitter_records_a_refused_statement(market, make_user, settings):
 
 def test_transparency_report_page_and_csv_for_leads_only(market, make_user, client):
     moderator = make_user("mod", Role.MODERATOR)
-    actions.do_take_down(flagged("L-500").pk, acting_user=moderator, rebuild=False)
+    actions.do_take_down(flagged("L-500").pk, acting_user=moderator)
     client.force_login(moderator)
     assert client.get(reverse("compliance:transparency")).status_code == 403
     client.force_login(make_user("lead", Role.LEAD))
@@ -142,7 +142,7 @@ def test_a_brand_self_service_removal_issues_a_statement_naming_the_notifier(mar
     first, second = (scanned_listing(key, "s-9", score=0.3, brand=brand, ref=make_reference(brand, key=f"r-{key}"))
                      for key in ("B-1", "B-2"))
     report = catalog_actions.report_listing(first, brand, acting_user=owner, reason_code="trademark_misuse")
-    actions.do_take_down(report.case_id, acting_user=make_user("mod", Role.MODERATOR), rebuild=False,
+    actions.do_take_down(report.case_id, acting_user=make_user("mod", Role.MODERATOR),
                          reason_code="trademark_misuse")
     direct = catalog_actions.report_listing(second, brand, acting_user=owner, reason_code="counterfeit")
     assert direct.direct_removal

@@ -1,21 +1,14 @@
 """Reviewer QA on the real database: a sampled decision goes to another moderator blind; a disagreement goes to a
 lead; golden cases measure accuracy; moderators see only their own figures."""
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.moderation import actions, qa
 from anticounterfeit.moderation.models import Case, QAReview
-from tests.factories import make_brand, make_reference, scanned_listing
+from tests.factories import logged_in, make_brand, make_reference, scanned_listing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -71,7 +64,7 @@ def test_a_sampled_decision_is_reviewed_blind_and_a_disagreement_goes_to_a_lead(
 def test_golden_cases_measure_accuracy_and_sampling_respects_the_rate(world, settings):
     settings.QA_SAMPLE_RATE = 0.0
     first, second, lead = world["first"], world["second"], world["lead"]
-    decision = actions.do_take_down(world["cases"][1].pk, acting_user=first, rebuild=False)
+    decision = actions.do_take_down(world["cases"][1].pk, acting_user=first)
     assert not QAReview.objects.exists()  # rate 0: not sampled
     logged_in(lead).post(reverse("moderation:mark_golden", args=[decision.case_id]))
     golden = QAReview.objects.filter(kind="golden")

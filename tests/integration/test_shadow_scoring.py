@@ -1,7 +1,6 @@
 """Shadow scoring with real scans: a candidate scorer in shadow gets its score recorded by the worker's scans
 (acting on nothing), the dashboard compares it with the live scorer, and promotion is one audited action."""
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from anticounterfeit.accounts.models import Role
@@ -12,6 +11,7 @@ from anticounterfeit.detection import actions as detection_actions
 from anticounterfeit.detection.detector_cache import load_scorer
 from anticounterfeit.detection.models import BankVersion, Detection, ScorerVersion
 from anticounterfeit.listings.models import Listing
+from tests.factories import logged_in
 from tests.support import wait_for
 
 from .helpers import read_jsonl
@@ -47,8 +47,7 @@ def test_real_scans_record_the_shadow_score_and_promotion_is_audited(celery_work
         assert d.shadow_score < d.score or d.score < 0.05  # the shifted candidate scores lower, and decided nothing
     assert not ScorerVersion.objects.filter(is_active=True).exists()
 
-    client = Client()
-    client.force_login(lead)
+    client = logged_in(lead)
     page = client.get(reverse("moderation:shadow")).content.decode()
     assert f'data-testid="shadow-scans">{len(detections)}<' in page and '<svg class="chart"' in page
     client.post(reverse("moderation:shadow"), {"step": "promote"})
