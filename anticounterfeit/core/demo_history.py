@@ -37,14 +37,16 @@ class HistoryConfig:
     seed: int = 7
     end: datetime | None = None  # the demo's "now"; the history ends a little before it
     # Cases opened in the last this-much are left open for the demo's moderators (so the queue has work).
-    open_tail: timedelta = timedelta(hours=36)
-    backlog_share: float = 0.08  # older cases nobody has got to yet (the dashboard's oldest-case age)
+    open_tail: timedelta = timedelta(hours=48)
+    # Escalations and appeals of the last this-much are left for the demo's lead.
+    lead_tail: timedelta = timedelta(days=3)
+    backlog_share: float = 0.15  # older cases nobody has got to yet (the dashboard's oldest-case age)
     escalate_share: float = 0.1  # moderators send this share of cases to a lead
     wrong_takedown_share: float = 0.2  # flagged genuine listings a moderator takes down anyway (appeals reinstate)
     appeal_share: float = 0.3  # sellers appeal this share of correct takedowns (a lead upholds them)
     decision_median_hours: float = 5.0  # time from a case opening to its decision (log-normal)
     # The marketplace's webhook receiver is down in these windows (days from the start, length in hours).
-    receiver_outages: tuple[tuple[float, float], ...] = ((0.45, 50.0), (0.75, 5.0))
+    receiver_outages: tuple[tuple[float, float], ...] = ((0.35, 72.0), (0.7, 5.0), (0.97, 48.0))
     sweep_every: timedelta = timedelta(hours=3)  # the beat's sweeper of failed webhook deliveries
     scorer_retrain_at: tuple[float, ...] = (0.55, 0.85)  # fractions of the period
     min_training_decisions: int = 10
@@ -126,6 +128,7 @@ class History:
         self._seq = itertools.count()
         self._scheduled_cases: set[int] = set()
         self._reviews_seen: set[int] = set()
+        self._reviews_waiting: list[int] = []
         self._second_brand: str | None = None  # its owners also report genuine resales
 
     # --- the clock ---
@@ -192,11 +195,13 @@ class History:
             self.summary.refused_listings += 1
             return
         self.summary.counts["listings"] += 1
-        label = self.labels.get(row["listing_id"], {})
+
+    def _brand_will_report(self, listing_key: str) -> bool:
+        """Brands report their counterfeits; the second brand also reports genuine resales of its goods."""
+        label = self.labels.get(listing_key, {})
         over_reported = (label.get("category", "").startswith("g_resale") and label.get("brand_id") == self._second_brand
                          and self.rng.random() < self.cfg.over_report_share)
-        if (label.get("counterfeit") or over_reported) and label.get("brand_id"):
-            self.at(when + lognormal(self.rng, 3 * HOUR, 0.7, HOUR, 40 * HOUR), self.brand_report, row["listing_id"])
+        return bool(label.get("brand_id")) and bool(label.get("counterfeit") or over_reported)
 
     def scan_waiting(self, when) -> None:
         from anticounterfeit.detection.scanning import SCAN_BATCH
@@ -209,6 +214,9 @@ class History:
         queue.wait_until_idle()
         for case in Case.objects.open().filter(listing_id__in=pending):
             self._schedule_decision(case, when)
+        for key in Listing.objects.filter(pk__in=pending).order_by("pk").values_list("listing_key", flat=True):
+            if self._brand_will_report(key):  # the brand's team finds it some hours after it went live
+                self.at(when + lognormal(self.rng, 3 * HOUR, 0.7, HOUR, 30 * HOUR), self.brand_report, key)
 
     # --- moderators, leads, brands, sellers ---
 
@@ -237,6 +245,8 @@ class History:
         if self.rng.random() < self.cfg.escalate_share:
             actions.do_escalate(case.pk, acting_user=moderator, note="Not sure: the photos could be the brand's own.")
             self.summary.counts["escalated"] += 1
+            if when > self.end - self.cfg.lead_tail:
+                return  # in the lead's queue
             self.at(when + lognormal(self.rng, 14 * HOUR, 0.5, 2 * HOUR, 48 * HOUR), self.lead_decides, case.pk)
         elif fake or not self.summary.counts["wrong_takedowns"] or self.rng.random() < self.cfg.wrong_takedown_share:
             decision = actions.do_take_down(case.pk, acting_user=moderator, rebuild=False)
@@ -291,7 +301,8 @@ class History:
             self._schedule_decision(report.case, when)
 
     def _maybe_appeal(self, decision, when, *, wrong: bool) -> None:
-        if wrong or self.rng.random() < self.cfg.appeal_share:
+        recent = when > self.end - 3 * DAY  # recent takedowns bring appeals a lead has not decided yet
+        if wrong or self.rng.random() < (2 * self.cfg.appeal_share if recent else self.cfg.appeal_share):
             after = lognormal(self.rng, 20 * HOUR, 0.5, 2 * HOUR, 4 * DAY)
             self.at(when + after, self.seller_appeals, decision.pk, wrong)
 
@@ -304,6 +315,8 @@ class History:
                      else "I did not know it was not genuine. Please restore the listing.")
         appeal = actions.file_appeal(decision, seller=decision.case.listing.seller, statement=statement)
         self.summary.counts["appeals"] += 1
+        if when > self.end - self.cfg.lead_tail:
+            return  # in the lead's queue
         self.at(when + lognormal(self.rng, 30 * HOUR, 0.4, 6 * HOUR, 4 * DAY), self.lead_decides_appeal, appeal.pk,
                 wrong)
 
@@ -315,17 +328,24 @@ class History:
         self.summary.counts["appeals_reinstated" if reinstate else "appeals_upheld"] += 1
 
     def _restriction_reviews(self, when) -> None:
-        """Strikes open restriction reviews by themselves (trust.actions); a lead decides each a few days later."""
+        """Strikes open restriction reviews by themselves (trust.actions). A lead restricts each seller once the
+        next review has opened, so the latest review is always still open for the demo's lead."""
         from anticounterfeit.trust.models import RestrictionReview
 
         for review in RestrictionReview.objects.filter(state=RestrictionReview.State.OPEN).exclude(
-                pk__in=self._reviews_seen):
+                pk__in=self._reviews_seen).order_by("pk"):
+            for earlier in self._reviews_waiting:
+                self.at(when + lognormal(self.rng, DAY, 0.3, 6 * HOUR, 3 * DAY), self.lead_restricts, earlier)
+            self._reviews_waiting = [review.pk]
             self._reviews_seen.add(review.pk)
             self.summary.counts["restriction_reviews"] += 1
-            self.at(when + lognormal(self.rng, 3 * DAY, 0.3, DAY, 6 * DAY), self.lead_restricts, review.pk)
 
     def lead_restricts(self, when, review_id: int) -> None:
         from anticounterfeit.trust import actions as trust_actions
+        from anticounterfeit.trust.models import RestrictionReview
+
+        if not RestrictionReview.objects.filter(pk=review_id, state=RestrictionReview.State.OPEN).exists():
+            return
 
         trust_actions.decide_restriction(review_id, acting_user=self.cast.leads[0], restrict=True,
                                          note="Three confirmed counterfeits within the window.")

@@ -27,7 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=42, help="How many days of history to replay.")
 
     def handle(self, out, listings, brands, seed, days, **options):
-        from anticounterfeit.core.demo_history import Cast, HistoryConfig, replay
+        from anticounterfeit.core import queue
+        from anticounterfeit.core.demo_history import HistoryConfig, replay
         from anticounterfeit.listings.models import Listing
 
         started = time.monotonic()
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         end = timezone.now()
         with time_machine.travel(end - timedelta(days=days + 1), tick=False):
             call_command("import_catalog", str(bundle))
+            queue.wait_until_idle()  # the catalog's first bank is built at that moment too
             cast = self.create_cast(bundle)
         self.stdout.write(f"replaying {days} days of history…")
         summary = replay(bundle, cast, HistoryConfig(days=days, seed=seed, end=end))
