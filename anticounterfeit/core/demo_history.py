@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,14 +74,19 @@ class HistorySummary:
 class _Receiver:
     """The demo marketplace's webhook endpoint on loopback: answers 200, or 503 while "down" (by the travelled clock)."""
 
-    def __init__(self, outages: list[tuple[datetime, datetime]]):
+    def __init__(self, outages: list[tuple[datetime, datetime]], unknown_listings: set[str]):
         def answer(handler):
-            handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+            body = json.loads(handler.rfile.read(int(handler.headers.get("Content-Length") or 0)) or b"{}")
             now = timezone.now()
-            down = any(start <= now < end for start, end in outages)
-            handler.send_response(503 if down else 200)
+            if any(start <= now < end for start, end in outages):
+                code, text = 503, b"maintenance"
+            elif body.get("listing_id") in unknown_listings:  # deleted on the marketplace: refused on every try
+                code, text = 404, b"unknown listing"
+            else:
+                code, text = 200, b"ok"
+            handler.send_response(code)
             handler.end_headers()
-            handler.wfile.write(b"maintenance" if down else b"ok")
+            handler.wfile.write(text)
 
         handler = type("Handler", (BaseHTTPRequestHandler,), {"do_POST": answer, "log_message": lambda *a: None})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -147,7 +153,9 @@ class History:
                    for f, hours in self.cfg.receiver_outages]
         # The receiver is on loopback over plain http, which deliveries refuse outside tests: allowed for the replay only.
         local = {**settings.NOTIFY, "WEBHOOK_ALLOW_HTTP": True, "WEBHOOK_ALLOW_PRIVATE_HOSTS": True}
-        with _Receiver(outages) as receiver, override_settings(NOTIFY=local):
+        # The marketplace deleted some listings itself before our notice came: its receiver refuses those for good.
+        unknown = {key for key in self.labels if zlib.crc32(key.encode()) % 5 == 0}
+        with _Receiver(outages, unknown) as receiver, override_settings(NOTIFY=local):
             self._set_webhook_url(receiver.url)
             self._plan_arrivals()
             sweep = self.start + self.cfg.sweep_every
@@ -158,6 +166,7 @@ class History:
             while week <= self.end:
                 self.at(week, self.weekly_bank_build)
                 week += 7 * DAY
+            self.at(self.end - 2 * HOUR, self.lead_has_work)
             for fraction in self.cfg.scorer_retrain_at:
                 self.at(self.start + timedelta(days=self.cfg.days * fraction), self.retrain_scorer)
             while self._events:
@@ -199,7 +208,8 @@ class History:
     def _brand_will_report(self, listing_key: str) -> bool:
         """Brands report their counterfeits; the second brand also reports genuine resales of its goods."""
         label = self.labels.get(listing_key, {})
-        over_reported = (label.get("category", "").startswith("g_resale") and label.get("brand_id") == self._second_brand
+        over_reported = (label.get("category", "").startswith(("g_resale", "g_compatible"))
+                         and label.get("brand_id") == self._second_brand
                          and self.rng.random() < self.cfg.over_report_share)
         return bool(label.get("brand_id")) and bool(label.get("counterfeit") or over_reported)
 
@@ -350,6 +360,27 @@ class History:
         trust_actions.decide_restriction(review_id, acting_user=self.cast.leads[0], restrict=True,
                                          note="Three confirmed counterfeits within the window.")
         self.summary.counts["restrictions"] += 1
+
+    def lead_has_work(self, when) -> None:
+        """However the dice fell, the demo's lead finds an escalated case and an appeal waiting."""
+        from anticounterfeit.moderation import actions
+        from anticounterfeit.moderation.models import Appeal, Case, Decision
+
+        if not Case.objects.filter(state=Case.State.ESCALATED).exists():
+            case = Case.objects.open().filter(state=Case.State.OPEN).order_by("opened_at").first()
+            if case is not None:
+                moderator = self.cast.moderators[-1]
+                actions.claim_case(case.pk, acting_user=moderator)
+                actions.do_escalate(case.pk, acting_user=moderator, note="Not sure: could be the brand's own photos.")
+                self.summary.counts["escalated"] += 1
+        if not Appeal.objects.filter(status=Appeal.Status.OPEN).exists():
+            decision = (Decision.objects.filter(action=Decision.Action.TAKEDOWN, appeals__isnull=True,
+                                                created_at__gt=when - settings.APPEAL_WINDOW,
+                                                moderator__in=self.cast.moderators,
+                                                case__listing__status="removed")
+                        .order_by("-created_at").first())
+            if decision is not None:
+                self.seller_appeals(when, decision.pk, False)
 
     # --- the beat's work ---
 

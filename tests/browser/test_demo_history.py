@@ -36,7 +36,9 @@ def bars(page, chart_label: str) -> int:
 
 def test_demo_history_fills_every_roles_pages(live_server, browser, settings, tmp_path):
     settings.EMBEDDED_MODE = True  # the demo's mode: its consequences run on the in-process task thread
+    # A short history: a brand earns self-service removal with 3 decided reports, two strikes open a review.
     settings.BRAND_SELF_SERVICE = {**settings.BRAND_SELF_SERVICE, "MIN_DECIDED_REPORTS": 3}
+    settings.TRUST = {**settings.TRUST, "REPEAT_STRIKES": 2}
     call_command("demo", days=14, listings=30, brands=3, seed=7, out=str(tmp_path / "bundle"))
 
     base = live_server.url
