@@ -110,13 +110,13 @@ def lognormal(rng: random.Random, median: timedelta, sigma: float, low: timedelt
 
 
 def arrival_times(rng: random.Random, n: int, start: datetime, end: datetime) -> list[datetime]:
-    """Arrivals spread over the period (more on later days: the marketplace grows), in daytime hours, sorted."""
+    """Arrivals spread over the period (more on later days: the marketplace grows), within 16 hours of each day,
+    sorted. Days count from ``start``, not the calendar: one seed gives one history relative to the demo's "now"."""
     span = (end - start).total_seconds()
     times = []
     for _ in range(n):
-        at = start + timedelta(seconds=span * math.sqrt(rng.random()))
-        day = at.replace(hour=0, minute=0, second=0, microsecond=0)
-        times.append(max(start, min(end, day + timedelta(hours=rng.uniform(7, 22)))))
+        day = int(span * math.sqrt(rng.random()) // DAY.total_seconds())
+        times.append(max(start, min(end, start + day * DAY + timedelta(hours=rng.uniform(1, 16)))))
     return sorted(times)
 
 
@@ -190,7 +190,7 @@ class History:
         by_day: dict = {}
         for row, when in zip(rows, times, strict=True):
             self.at(when, self.arrive, row)
-            by_day.setdefault(when.date(), []).append(when)
+            by_day.setdefault((when - self.start) // DAY, []).append(when)
         for whens in by_day.values():  # each day's arrivals are scanned in one batch, shortly after the last
             self.at(max(whens) + timedelta(minutes=self.rng.randint(2, 20)), self.scan_waiting)
 
