@@ -29,6 +29,7 @@ from anticounterfeit.core import queue, tasks
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
+LIVE_WEBHOOK_URL = "https://hooks.demo-marketplace.example/anticounterfeit"
 DAY = timedelta(days=1)
 
 
@@ -174,12 +175,15 @@ class History:
                 with time_machine.travel(when, tick=False):
                     handler(when, *args)
                     queue.wait_until_idle()  # the consequences happen at this moment too
+        # The loopback receiver ends with the replay: the marketplace's address from now on (live deliveries to it
+        # fail, as the demo has no network, and show the retry path).
+        self._set_webhook_url(LIVE_WEBHOOK_URL, self.end)
         return self.summary
 
-    def _set_webhook_url(self, url: str) -> None:
+    def _set_webhook_url(self, url: str, when: datetime | None = None) -> None:
         from anticounterfeit.notifications.actions import set_webhook_url
 
-        with time_machine.travel(self.start - DAY, tick=False):
+        with time_machine.travel(when or self.start - DAY, tick=False):
             set_webhook_url(self.cast.client, url, acting_user=self.cast.admin)
 
     # --- listings arrive and are scanned ---
