@@ -3,11 +3,18 @@ builds the past on the test database, then every role's main pages are opened, s
 tests/artifacts/demo/ and checked for content: charts have bars, queues have rows, the seller has a rating history,
 and the appeal queue, the restriction reviews and the webhook log have entries.
 """
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.management.commands.demo import DEMO_PASSWORD
+from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.moderation.models import Decision
+from anticounterfeit.notifications.models import WebhookDelivery
+from anticounterfeit.trust.models import TrustEvent
 from tests.conftest import ARTIFACTS
 
 from .conftest import login
@@ -39,7 +46,15 @@ def test_demo_history_fills_every_roles_pages(live_server, browser, settings, tm
     # A short history: a brand earns self-service removal with 3 decided reports, two strikes open a review.
     settings.BRAND_SELF_SERVICE = {**settings.BRAND_SELF_SERVICE, "MIN_DECIDED_REPORTS": 3}
     settings.TRUST = {**settings.TRUST, "REPEAT_STRIKES": 2}
+    started = timezone.now()
     call_command("demo", days=14, listings=30, brands=3, seed=7, out=str(tmp_path / "bundle"))
+    # The past is dated in the past: auto_now_add fields, timezone.now() and the worker-side consequences all
+    # followed the replay's clock (on the task thread too: the deliveries are dated like their decisions).
+    decided_at = list(Decision.objects.values_list("created_at", flat=True))
+    assert len({at.date() for at in decided_at}) >= 4 and min(decided_at) < started - timedelta(days=5)
+    assert AuditEvent.objects.filter(action="case.takedown", created_at__lt=started - timedelta(days=2)).exists()
+    assert TrustEvent.objects.filter(kind="takedown", occurred_at__lt=started - timedelta(days=2)).exists()
+    assert WebhookDelivery.objects.filter(status="delivered", delivered_at__lt=started - timedelta(days=1)).exists()
 
     base = live_server.url
     page = browser.new_page(viewport={"width": 1360, "height": 900})
