@@ -39,10 +39,10 @@ class HistoryConfig:
     seed: int = 7
     end: datetime | None = None  # the demo's "now"; the history ends a little before it
     # Cases opened in the last this-much are left open for the demo's moderators (so the queue has work).
-    open_tail: timedelta = timedelta(hours=48)
+    open_tail: timedelta = timedelta(hours=72)
     # Escalations and appeals of the last this-much are left for the demo's lead.
     lead_tail: timedelta = timedelta(days=3)
-    backlog_share: float = 0.15  # older cases nobody has got to yet (the dashboard's oldest-case age)
+    backlog_share: float = 0.2  # older cases nobody has got to yet (the dashboard's oldest-case age)
     escalate_share: float = 0.1  # moderators send this share of cases to a lead
     wrong_takedown_share: float = 0.2  # flagged genuine listings a moderator takes down anyway (appeals reinstate)
     appeal_share: float = 0.3  # sellers appeal this share of correct takedowns (a lead upholds them)
@@ -230,7 +230,8 @@ class History:
             self._schedule_decision(case, when)
         for key in Listing.objects.filter(pk__in=pending).order_by("pk").values_list("listing_key", flat=True):
             if self._brand_will_report(key):  # the brand's team finds it some hours after it went live
-                self.at(when + lognormal(self.rng, 3 * HOUR, 0.7, HOUR, 30 * HOUR), self.brand_report, key)
+                self.at(when + lognormal(self.rng, 90 * timedelta(minutes=1), 0.7, 20 * timedelta(minutes=1),
+                                         30 * HOUR), self.brand_report, key)
 
     # --- moderators, leads, brands, sellers ---
 
