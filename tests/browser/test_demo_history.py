@@ -92,7 +92,10 @@ def test_demo_history_fills_every_roles_pages(live_server, browser, settings, tm
     login(page, base, "seller", DEMO_PASSWORD)
     visit(page, base, "/seller/", "seller-center")
     assert count(page, "[data-testid=trust-history] tr") >= 3, "the seller has a rating history"
-    visit(page, base, "/seller/inbox/", "seller-inbox")
+    page.locator("a[href*='/seller/notices/']").first.click()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(SHOTS / "seller-notice.png"), full_page=True)
+    assert page.locator("[data-testid=notice-subject]").inner_text().strip()
 
     page.context.clear_cookies()
     login(page, base, "marketplace", DEMO_PASSWORD)
