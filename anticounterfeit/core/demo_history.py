@@ -52,7 +52,7 @@ class HistoryConfig:
     sweep_every: timedelta = timedelta(hours=3)  # the beat's sweeper of failed webhook deliveries
     scorer_retrain_at: tuple[float, ...] = (0.55, 0.85)  # fractions of the period
     min_training_decisions: int = 10
-    over_report_share: float = 0.5  # the second brand also reports genuine resales (moderators dismiss them)
+    over_report_share: float = 1.0  # the second brand also reports genuine resales (moderators dismiss them)
 
 
 @dataclass
@@ -235,11 +235,12 @@ class History:
 
     # --- moderators, leads, brands, sellers ---
 
-    def _schedule_decision(self, case, when) -> None:
+    def _schedule_decision(self, case, when, *, backlog: bool = True) -> None:
+        """``backlog``: the case may be one nobody gets to (brand reports rank first, so they never are)."""
         if case.pk in self._scheduled_cases:
             return
         self._scheduled_cases.add(case.pk)
-        if when > self.end - self.cfg.open_tail or self.rng.random() < self.cfg.backlog_share:
+        if when > self.end - self.cfg.open_tail or (backlog and self.rng.random() < self.cfg.backlog_share):
             return  # left for the demo's moderators
         delay = lognormal(self.rng, self.cfg.decision_median_hours * HOUR, 0.9, 10 * timedelta(minutes=1), 60 * HOUR)
         self.at(when + delay, self.moderator_decides, case.pk)
@@ -313,7 +314,7 @@ class History:
             self._restriction_reviews(when)
         else:
             self._scheduled_cases.discard(report.case_id)  # reported cases are decided first, whatever was planned
-            self._schedule_decision(report.case, when)
+            self._schedule_decision(report.case, when, backlog=False)
 
     def _maybe_appeal(self, decision, when, *, wrong: bool) -> None:
         recent = when > self.end - 3 * DAY  # recent takedowns bring appeals a lead has not decided yet
