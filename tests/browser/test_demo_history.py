@@ -62,7 +62,7 @@ def test_demo_history_fills_every_roles_pages(live_server, browser, settings, tm
     login(page, base, "moderator", DEMO_PASSWORD)
     page.wait_for_selector("#queue")
     visit(page, base, "/console/", "moderator-queue")
-    assert count(page, "#queue tr.row") >= 2, "the demo leaves open cases for the moderator"
+    assert count(page, "#queue tr.row") >= 1, "the demo leaves open cases for the moderator"
     page.locator("#queue tr.row a").first.click()
     page.wait_for_load_state("networkidle")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -107,4 +107,4 @@ def test_demo_history_fills_every_roles_pages(live_server, browser, settings, tm
     page.context.clear_cookies()
     login(page, base, "admin", DEMO_PASSWORD)
     visit(page, base, "/console/", "admin-queue")
-    assert count(page, "#queue tr.row") >= 2
+    assert count(page, "#queue tr.row") >= 1
