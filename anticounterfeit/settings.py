@@ -40,6 +40,13 @@ WHITENOISE_USE_FINDERS = True
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded mode's task thread writes while requests write. WAL lets reads go on during a write; a writer
+    # waits for the lock (timeout, seconds) instead of failing at once; IMMEDIATE takes the write lock when a
+    # transaction begins, so two writers never deadlock upgrading a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 30, "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"})
 
 INSTALLED_APPS = [
     "django.contrib.admin",
