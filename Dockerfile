@@ -20,12 +20,8 @@ RUN .venv/bin/python -c "import tomllib; print(*tomllib.load(open('pyproject.tom
         > /tmp/requirements.txt \
     && .venv/bin/pip install -r /tmp/requirements.txt
 
-# ---- runtime: the environment, the OCR engine's language data, the source; no compilers -------------------------
+# ---- runtime: the environment (the OCR models ship inside the rapidocr wheel) and the source; no compilers ------
 FROM ${PYTHON_IMAGE} AS runtime
-# tesseract-ocr: the English language data tesserocr reads (its wheel bundles libtesseract itself).
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends tesseract-ocr \
-    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 app
 WORKDIR /app
 ENV PATH=/app/.venv/bin:$PATH PYTHONPATH=/app PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \

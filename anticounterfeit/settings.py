@@ -40,6 +40,13 @@ WHITENOISE_USE_FINDERS = True
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded mode's task thread writes while requests write. WAL lets reads go on during a write; a writer
+    # waits for the lock (timeout, seconds) instead of failing at once; IMMEDIATE takes the write lock when a
+    # transaction begins, so two writers never deadlock upgrading a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 30, "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"})
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -60,6 +67,7 @@ INSTALLED_APPS = [
     "anticounterfeit.notifications",
     "anticounterfeit.api",
     "anticounterfeit.detection",
+    "anticounterfeit.compliance",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stalled-emails": {"task": "workers.notify.resend_stalled_emails", "schedule": timedelta(minutes=30)},
     "sweep-failed-webhooks": {"task": "workers.notify.sweep_failed_webhooks", "schedule": timedelta(minutes=15)},
     "credit-account-age": {"task": "workers.trust.credit_account_age", "schedule": timedelta(hours=24)},
+    "submit-statements": {"task": "workers.maintenance.submit_statements", "schedule": timedelta(hours=1)},
     "retrain-scorer": {"task": "workers.training.retrain_scorer_if_due", "schedule": timedelta(hours=env.float("RETRAIN_CHECK_HOURS", default=6))},
 }
 
@@ -200,7 +209,6 @@ TORCH_THREADS = env.int("TORCH_THREADS", default=0)  # intra-op threads per proc
 AC_IMAGE_THREADS = env.int("AC_IMAGE_THREADS", default=0)  # image decode threads; 0 = from TORCH_THREADS, max 4
 AC_LOGO_VERIFY = env.bool("AC_LOGO_VERIFY", default=True)  # the follow-up scan's small-logo stage
 AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=1)  # images OCR reads per listing; 0 = off
-TESSDATA_PREFIX = env.str("TESSDATA_PREFIX", default="")  # Tesseract language data; "" = the system folders
 # Vector banks (ml.config.BankConfig): exact search up to AC_HNSW_ABOVE vectors, HNSW up to AC_IVF_ABOVE, IVF-PQ above.
 AC_HNSW_ABOVE = env.int("AC_HNSW_ABOVE", default=50_000)
 AC_HNSW_EF_SEARCH = env.int("AC_HNSW_EF_SEARCH", default=128)
@@ -213,6 +221,20 @@ CASE_SLA = timedelta(hours=env.int("CASE_SLA_HOURS", default=24))  # oldest open
 # re-ranks nothing by itself: run `manage.py rerank_cases` after.
 CASE_PRIORITY_HALF_LIFE = timedelta(hours=env.float("CASE_PRIORITY_HALF_LIFE_HOURS", default=72))
 APPEAL_WINDOW = timedelta(days=env.int("APPEAL_WINDOW_DAYS", default=14))
+# Reviewer QA (moderation.qa): this share of decisions, plus every decision on a golden case, gets a blind second review.
+QA_SAMPLE_RATE = env.float("QA_SAMPLE_RATE", default=0.05)
+
+# --- DSA statements of reasons (compliance) and their submission to the EU Transparency Database ---
+DSA = {
+    "TERMS_URL": env.str("DSA_TERMS_URL", default=""),  # the policy a terms-based takedown relies on
+    "TERRITORIAL_SCOPE": env.list("DSA_TERRITORIAL_SCOPE", default=[]),  # country codes; empty = the EU 27
+    "SUBMIT_URL": env.str("DSA_SUBMIT_URL", default=""),  # statements endpoint; empty = no submission
+    "SUBMIT_TOKEN": env.str("DSA_SUBMIT_TOKEN", default=""),
+    "SUBMIT_BATCH": env.int("DSA_SUBMIT_BATCH", default=100),  # the API takes at most 100 statements per call
+    "SUBMIT_RETRIES": env.int("DSA_SUBMIT_RETRIES", default=3),
+    "SUBMIT_RETRY_SECONDS": env.float("DSA_SUBMIT_RETRY_SECONDS", default=2.0),
+    "SUBMIT_TIMEOUT_SECONDS": 30,
+}
 
 # --- Trust rating ---
 TRUST = {

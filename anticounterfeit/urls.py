@@ -14,6 +14,7 @@ urlpatterns = [
     path("brand/", include("anticounterfeit.catalog.urls")),
     path("seller/", include("anticounterfeit.notifications.urls")),
     path("trust/", include("anticounterfeit.trust.urls")),
+    path("compliance/", include("anticounterfeit.compliance.urls")),
     path("webhooks/", include("anticounterfeit.notifications.webhook_urls")),
     path("api/v1/", include("anticounterfeit.api.urls")),
     path("admin/", admin.site.urls),

@@ -6,6 +6,15 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class OcrConfig:
+    """Scene-text reading (ml/ocr.py); frozen and hashable: one loaded engine per process and config."""
+
+    max_side: int = 640  # text detection runs on the photo scaled to this side: brand words that matter survive
+    min_confidence: float = 0.5  # recogniser score below which a read word is dropped
+    threads: int = 1  # onnxruntime threads per engine: OCR runs beside the small-logo stage on a busy worker
+
+
+@dataclass(frozen=True)
 class EmbedderConfig:
     """Image preprocessing + pooling constants for the EfficientNet-Lite0 embedder.
 
@@ -149,6 +158,6 @@ class DetectorConfig:
     region_min_score: float = 0.3
     # OCR (ml/ocr.py) reads this many images of a listing whose text names no catalog brand; 0 = off.
     ocr_max_images: int = 1
-    tessdata_prefix: str = ""  # folder of Tesseract's language data; "" = the usual system folders
+    ocr: OcrConfig = field(default_factory=OcrConfig)
     # Small-logo stage of the follow-up scan (ml/logo_verify.py).
     logo: LogoVerifyConfig = field(default_factory=LogoVerifyConfig)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ml.brands import BrandMatcher, Mention
 from ml.config import DetectorConfig, EmbedderConfig
-from ml.evasion import evasion_terms, genuine_claims, hype_terms
+from ml.evasion import evasion_terms, genuine_claims, hype_terms, second_hand_terms
 from ml.hardware import aside
 from ml.image_embedder import RegionVectors
 from ml.images import ImageError, image_map, load_image, square_pixels
@@ -158,7 +158,7 @@ class Detector:
         rows_of = [[k for k, (o, _) in enumerate(owners) if o == n] for n in range(len(listings))]
         read: list[tuple[list[Mention], dict[int, str]]] = [([], {}) for _ in listings]
         if ocr:
-            # Tesseract reads on the background thread (it releases the GIL) while this thread verifies
+            # OCR reads on the background thread (onnxruntime releases the GIL) while this thread verifies
             # small logos, so the follow-up scan's two slow stages share the cores instead of queueing.
             reading = aside(lambda: [self._ocr_mentions(text_mentions[n], lst.image_paths,
                                                         [owners[k][1] for k in rows_of[n]])
@@ -172,7 +172,7 @@ class Detector:
             mentions = text_mentions[n]
             ocr_mentions, ocr_text = read[n]
             pending = not ocr and bool(rows) and (self._ocr_could_matter(mentions)
-                                                  and ocr_available(self.config.tessdata_prefix)
+                                                  and ocr_available()
                                                   or self._logos_could_matter(mentions, ev[n]))
             mentions += ocr_mentions
             evasion = evasion_terms(lst.title + " . " + lst.description)
@@ -204,7 +204,7 @@ class Detector:
                                 max_pixels=self.config.limits.max_image_pixels, draft_size=OCR_MAX_SIDE)
             except ImageError:  # decoded fine a moment ago; a file replaced meanwhile is just not read
                 continue
-            text = image_text(im, self.config.tessdata_prefix).strip()
+            text = image_text(im, self.config.ocr).strip()
             if text:
                 texts[pos] = text
                 found += [m for m in self.matcher.find(text, "image") if m.kind in ("name", "alias")]
@@ -349,6 +349,7 @@ class Detector:
         for m in mentions:
             # Naming the brand in the title is the seller's own claim: it outweighs look-alike images.
             w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * {"title": 1.0, "image": 0.8}.get(m.field, 0.6)
+            w *= m.weight  # a product line that is an ordinary word says little about the brand
             w *= 0.8 if m.distance else 1.0
             votes[m.brand_id] = max(votes[m.brand_id], w)
         for b, v in e.img.items():
@@ -397,7 +398,8 @@ class Detector:
             "mention_title": float(any(m.kind in ("name", "alias") for m in title_m)),
             "mention_any": float(bool(names)),
             "mention_desc_only": float(bool(bm) and not title_m),
-            "mention_protected_only": float(bool(bm) and not names),
+            # as strong as the most distinctive protected term found ("Pilot" counts for less than "Ultraboost")
+            "mention_protected_only": 0.0 if names else max((m.weight for m in bm), default=0.0),
             "mention_fuzzy": float(bool(bm) and min(m.distance for m in bm) > 0),
             "mention_obfuscated": float(obfuscated),
             "mention_image": float(in_image),
@@ -406,6 +408,7 @@ class Detector:
             "evasion_terms": min(3.0, float(len(evasion))),
             "hype_terms": min(4.0, float(len(hype_terms(text_blob)))),
             "genuine_claims": min(3.0, float(len(genuine_claims(text_blob)))),
+            "second_hand": min(2.0, float(len(second_hand_terms(text_blob)))),
             "price_vs_msrp": log_ratio_feature(price_ratio(lst.price, msrp)),
             "price_vs_brand": log_ratio_feature(price_ratio(lst.price, self.brand_median.get(brand))),
             "price_known": float(lst.price is not None and msrp is not None),

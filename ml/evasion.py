@@ -1,4 +1,4 @@
-"""Evasion vocabulary (replica, 1:1, AAA, dupe, ...) and marketing hype, with negation handled."""
+"""Evasion vocabulary (replica, 1:1, AAA, dupe, ...), marketing hype and second-hand wording, negation handled."""
 from __future__ import annotations
 
 import re
@@ -20,11 +20,15 @@ HYPE = [
     r"fast delivery", r"low price", r"stock in warehouse",
 ]
 GENUINE_CLAIMS = [r"authentic", r"genuine", r"receipt", r"proof of purchase", r"authorized", r"official"]
+# A used item explains a low price without a fake: resale of genuine goods is legal (first sale).
+SECOND_HAND = [r"used", r"pre-?owned", r"second[- ]?hand", r"worn", r"signs of wear", r"refurbished", r"preloved",
+               r"gebraucht", r"usado", r"occasion"]
 NEGATION = re.compile(r"(?:\bnot\b|\bno\b|\bnever\b|\bn't\b)\W+(?:\w+\W+)?$")
 
 _EV = [re.compile(r"(?<![a-z0-9])" + p + r"(?![a-z0-9])") for p in EVASION]
 _HY = [re.compile(r"(?<![a-z0-9])" + p + r"(?![a-z0-9])") for p in HYPE]
 _GE = [re.compile(r"(?<![a-z0-9])" + p) for p in GENUINE_CLAIMS]
+_SH = [re.compile(r"(?<![a-z0-9])" + p + r"(?![a-z0-9])") for p in SECOND_HAND]
 
 
 def _hits(patterns: list[re.Pattern], text: str) -> list[str]:
@@ -47,3 +51,7 @@ def hype_terms(text: str) -> list[str]:
 
 def genuine_claims(text: str) -> list[str]:
     return _hits(_GE, fold(text))
+
+
+def second_hand_terms(text: str) -> list[str]:
+    return _hits(_SH, fold(text))

@@ -1,98 +1,77 @@
-"""Text inside listing images (Tesseract's C API through tesserocr), for the brand-mention detector.
+"""Text printed on product photos (scene text), for the brand-mention detector.
 
-Optional by design: the tesserocr wheel carries libtesseract, but the language data (``eng.traineddata``,
-Debian ``tesseract-ocr-eng``, pulled in by ``tesseract-ocr``) comes from the system; without it scans run
-without OCR and ``ocr_available()`` says so for the health check. OCR is the slowest signal per image, so
-callers run it only when it can change the outcome (no brand named in the text).
+A text detector finds word boxes on a reduced-size copy of the photo and a recogniser reads only those boxes:
+PP-OCR's detection and recognition networks, as ONNX files carried inside the ``rapidocr`` wheel (nothing is
+downloaded), run by the project's onnxruntime. Whole-page OCR (Tesseract) returned nothing for most brand
+names printed on products (curved, small, on textures); the scene-text pair reads them.
 
-One engine stays loaded per thread and process: starting the ``tesseract`` program per image (pytesseract)
-spent most of its time loading the LSTM model every time. The loaded engine releases the GIL while it reads,
-so the detector overlaps it with other work.
+OCR is the slowest signal per image, so callers run it only when it can change the outcome (no brand named in
+the text), on the follow-up queue. One engine is loaded per process (made again in a forked child); its
+onnxruntime sessions are safe to call from several threads.
 """
 from __future__ import annotations
 
 import functools
-import glob
 import logging
 import os
 import threading
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from ml.config import OcrConfig
 
 log = logging.getLogger(__name__)
 
-MAX_SIDE = 640  # downscale: brand words big enough to matter survive, and Tesseract's time drops with the area
-LANG = "eng"
-# What the tesseract program assumes for an image without a resolution (it warns "Invalid resolution 0 dpi.
-# Using 70 instead"); the engine's own default reads small wordmarks worse.
-SOURCE_DPI = 70
-_TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", "/usr/local/share/tessdata",
-                   "/opt/homebrew/share/tessdata")
-_engines = threading.local()
+MAX_SIDE = OcrConfig().max_side  # photos are decoded for OCR at this size
 
 
-@functools.lru_cache(maxsize=4)
-def tessdata_dir(prefix: str = "") -> str | None:
-    """``prefix`` (the deployment's ``TESSDATA_PREFIX``), else the first usual system folder holding the language
-    data (None: no OCR)."""
-    candidates = [prefix]
-    candidates += sorted((d for pattern in _TESSDATA_GLOBS for d in glob.glob(pattern)), reverse=True)
-    return next((d for d in candidates if d and os.path.isfile(os.path.join(d, f"{LANG}.traineddata"))), None)
+_lock = threading.Lock()
+_engine_of: dict[tuple[int, OcrConfig], object] = {}  # (pid, config) -> engine
 
 
-@functools.lru_cache(maxsize=4)
-def ocr_available(tessdata_prefix: str = "") -> bool:
-    """True when tesserocr imports and the language data is found (checked once per prefix)."""
-    path = tessdata_dir(tessdata_prefix)
-    if path is None:
-        return False
+@functools.lru_cache(maxsize=1)
+def ocr_available() -> bool:
+    """True when the OCR package and its bundled model files are present (checked once)."""
     try:
-        import tesserocr
+        import rapidocr
 
-        return LANG in tesserocr.get_languages(path)[1]
-    except Exception:  # noqa: BLE001 - any failure means "no OCR", reported by the health check
+        models = os.path.join(os.path.dirname(rapidocr.__file__), "models")
+        return any(f.endswith(".onnx") and "det" in f for f in os.listdir(models)) and any(
+            f.endswith(".onnx") and "rec" in f for f in os.listdir(models))
+    except (ImportError, OSError):
         return False
 
 
-def ocr_status(tessdata_prefix: str = "") -> str:
+def ocr_status() -> str:
     """One line for the health check."""
-    return "available" if ocr_available(tessdata_prefix) else "missing (scans run without OCR)"
+    return "available" if ocr_available() else "missing (scans run without OCR)"
 
 
-def _engine(path: str | None):
-    """This thread's loaded engine for the language data at ``path``, made again in a forked child (prefork
-    workers must not share one)."""
-    api = getattr(_engines, "api", None)
-    if api is None or _engines.pid != os.getpid() or _engines.path != path:
-        import tesserocr
+def _engine(config: OcrConfig):
+    with _lock:
+        engine = _engine_of.get((os.getpid(), config))
+        if engine is None:
+            from rapidocr import RapidOCR
 
-        api = tesserocr.PyTessBaseAPI(path=path, lang=LANG, psm=tesserocr.PSM.AUTO)
-        _engines.api, _engines.pid, _engines.path = api, os.getpid(), path
-    return api
-
-
-def _prepare(img: Image.Image) -> Image.Image:
-    g = ImageOps.grayscale(img)
-    scale = MAX_SIDE / max(g.size)
-    if scale < 1.0:
-        g = g.resize((max(1, round(g.width * scale)), max(1, round(g.height * scale))), Image.BILINEAR)
-    return ImageOps.autocontrast(g)
+            engine = RapidOCR(params={
+                "Global.log_level": "error", "Global.use_cls": False, "Global.text_score": config.min_confidence,
+                "Det.limit_side_len": config.max_side, "Det.limit_type": "max",
+                "EngineConfig.onnxruntime.intra_op_num_threads": config.threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+            if any(pid != os.getpid() for pid, _ in _engine_of):  # a forked child: the parent's are not ours
+                _engine_of.clear()
+            _engine_of[(os.getpid(), config)] = engine
+        return engine
 
 
-def image_text(img: Image.Image, tessdata_prefix: str = "") -> str:
-    """Words Tesseract reads in the image ('' when OCR is unavailable or fails).
-
-    Automatic page segmentation: on product photos it finds short labels more reliably than the sparse-text
-    mode, which missed a plain white-on-navy wordmark in tests. Inputs are capped at ``MAX_SIDE``, which
-    bounds the time a read can take (tens of ms).
-    """
-    if not ocr_available(tessdata_prefix):
+def image_text(img: Image.Image, config: OcrConfig | None = None) -> str:
+    """Words read in the image, one detected line per text line ('' when OCR is unavailable or fails)."""
+    if not ocr_available():
         return ""
+    config = config or OcrConfig()
     try:
-        api = _engine(tessdata_dir(tessdata_prefix))
-        api.SetImage(_prepare(img))
-        api.SetSourceResolution(SOURCE_DPI)
-        return api.GetUTF8Text()
-    except (RuntimeError, OSError) as exc:
+        result = _engine(config)(img.convert("RGB"), use_cls=False)
+        return "\n".join(t for t in (result.txts or ()) if t.strip())
+    except Exception as exc:  # noqa: BLE001 - a photo OCR cannot read is a photo without text
         log.warning("OCR failed: %s", exc)
         return ""

@@ -50,8 +50,8 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
 
     ``image_color``/``pdq`` make a listing's image distinct (by default all listings share one image);
     ``batch_context`` records it the way a scan batch does (with a ``ScanBatchContext``); ``images`` (encoded
-    files), ``matches`` and ``explanation`` replace the defaults; ``client``: the marketplace (tenant) that
-    sent it (None: the default tenant).
+    files), ``matches`` and ``explanation`` replace the defaults; ``client``: the marketplace (tenant) that sent
+    it (None: the default tenant).
     """
     images = images or [jpeg_bytes(image_color or (200, 30, 30))]
     listing = accept_validated({
@@ -59,29 +59,29 @@ def scanned_listing(listing_id: str, seller_id: str, *, score: float, brand: Bra
         "price": price, "currency": "USD", "images": [{"filename": f"{n}.jpg", "data": data} for n, data in enumerate(images)],
     }, client=client)
     return record_scan(listing, score=score, brand=brand, ref=ref, pdq=pdq, signals=signals,
-                       batch_context=batch_context, matches=matches, explanation=explanation)
+                       batch_context=batch_context, matches=matches, explanation=explanation, images=len(images))
 
 
 def record_scan(listing, *, score: float, brand: Brand | None = None, ref: ReferenceItem | None = None,
                 pdq: str | None = None, signals: dict | None = None, batch_context: bool = False,
-                matches: list[Match] | None = None, explanation: list[str] | None = None,
-                catalog_copy: bool = False):
+                catalog_copy: bool = False, matches: list[Match] | None = None,
+                explanation: list[str] | None = None, images: int = 1):
     """Record a scan result for an accepted listing, as a worker would (a case opens above the threshold).
     ``catalog_copy``: the image is a copy of the reference's own photo (a PDQ match to it)."""
-    listing_id, count = listing.listing_key, max(listing.images.count(), 1)
+    listing_id = listing.listing_key
     BankVersion.objects.get_or_create(number=1, defaults={"path": "/nonexistent", "counts": {}})
     if matches is None:
         matches = [Match(kind="image", ref_id=ref.ref_key, brand_id=brand.brand_key, score=0.93, listing_image=0,
                          ref_image=0)] if ref and brand else []
     if catalog_copy and ref and brand:
-        matches = [*matches, Match(kind="pdq", ref_id=ref.ref_key, brand_id=brand.brand_key, score=1.0,
-                                   listing_image=0, ref_image=0)]
+        matches.append(Match(kind="pdq", ref_id=ref.ref_key, brand_id=brand.brand_key, score=1.0, listing_image=0,
+                             ref_image=0))
     result = ScanResult(
         listing_id=listing_id, score=score, brand_id=brand.brand_key if brand else None,
         signals=signals if signals is not None else {"image_sim": 0.93},
         explanation=explanation or [f"image matched {brand.name if brand else '-'} reference (0.93)"],
-        matches=matches, image_vectors=np.ones((count, 8), dtype=np.float32),
-        pdq_hashes=[pdq if pdq is not None else "ab" * 32] * count, model_version="test",
+        matches=matches, image_vectors=np.ones((images, 8), dtype=np.float32),
+        pdq_hashes=[pdq if pdq is not None else "ab" * 32] * images, model_version="test",
     )
     context = ScanBatchContext.of(listings_for_scan([listing.pk])) if batch_context else None
     record_detection(listing.pk, result, bank_version=1, context=context)

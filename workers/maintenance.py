@@ -1,8 +1,9 @@
 """Periodic housekeeping (beat): re-queue stuck listings and lost OCR follow-ups, release expired case leases,
-remove orphan files; the outbox relay's safety net."""
+remove orphan files, submit statements of reasons; the outbox relay's safety net."""
 from celery import shared_task
 from django.conf import settings
 
+from anticounterfeit.compliance.actions import submit_pending
 from anticounterfeit.core import queue
 from anticounterfeit.detection.scanning import requeue_ocr_followups, requeue_pending
 from anticounterfeit.listings.maintenance import remove_orphan_listing_files
@@ -30,3 +31,9 @@ def remove_orphan_files() -> int:
 def relay_outbox() -> int:
     """Beat's safety net for ``./run relay``: publish what the commit hooks could not (broker was down)."""
     return queue.publish_pending()
+
+
+@shared_task(name="workers.maintenance.submit_statements")
+def submit_statements() -> int:
+    """Statements of reasons not yet accepted go to the Transparency Database (nothing when DSA_SUBMIT_URL is unset)."""
+    return len(submit_pending())

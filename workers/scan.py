@@ -50,3 +50,11 @@ def scan_batch(self, listing_ids: list[int]) -> int:
 def scan_ocr(self, listing_ids: list[int]) -> int:
     """The OCR follow-up (its own ``ocr`` queue / worker pool): full scan, replacing the fast result."""
     return scan_listings(listing_ids, ocr_followup=True)
+
+
+@shared_task(name="workers.scan.warm_detector")
+def warm_detector() -> int:
+    """Load the models and the current bank now (web start in the embedded mode), so no decision or scan waits."""
+    from anticounterfeit.detection.detector_cache import get_detector
+
+    return get_detector()[1]

@@ -53,7 +53,7 @@ def health(request):
     """
     from anticounterfeit.detection.detector_cache import bank_status
 
-    checks = {"database": "ok", "ocr_engine": ocr_status(settings.TESSDATA_PREFIX)}
+    checks = {"database": "ok", "ocr_engine": ocr_status()}
     try:
         connection.ensure_connection()
     except Exception as exc:  # noqa: BLE001 - reported, not raised

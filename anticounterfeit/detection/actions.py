@@ -68,8 +68,10 @@ def training_rows() -> tuple[list[dict], list[int], int]:
 
 
 @transaction.atomic
-def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float = 0.3) -> ScorerVersion:
-    """Fit a new scorer on all labelled decisions and make it the active version (the old one is kept)."""
+def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float = 0.3,
+                 activate: bool = True) -> ScorerVersion:
+    """Fit a new scorer on all labelled decisions and make it the active version (the old one is kept);
+    ``activate=False`` stores it as a candidate to backtest or shadow first."""
     from ml.scorer import Scorer
 
     need = settings.DETECTION["RETRAIN_MIN_DECISIONS"] if min_decisions is None else min_decisions
@@ -81,23 +83,78 @@ def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float
     scorer.meta["source"] = "moderator decisions"
     previous = active_version()
     number = (ScorerVersion.objects.aggregate(m=Max("number"))["m"] or 0) + 1
-    ScorerVersion.objects.filter(is_active=True).update(is_active=False)
+    if activate:
+        ScorerVersion.objects.filter(is_active=True).update(is_active=False)
     new = ScorerVersion.objects.create(number=number, version=scorer.version, document=scorer.to_dict(),
-                                       is_active=True, n_decisions=len(labels), n_counterfeit=sum(labels),
+                                       is_active=activate, n_decisions=len(labels), n_counterfeit=sum(labels),
                                        last_decision_id=last, created_by=_user(acting_user))
     record("detection.scorer_trained", new, actor=acting_user, before=_state(previous), after=_state(new))
     return new
 
 
 @transaction.atomic
+def add_scorer_version(document: dict, *, acting_user=None) -> ScorerVersion:
+    """Store an uploaded scorer document (``ml.scorer.Scorer.to_dict`` JSON) as an inactive candidate."""
+    from ml.scorer import Scorer
+
+    try:
+        scorer = Scorer.from_dict(document)
+        scorer.predict([{}])  # shapes agree
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"document: not a scorer document ({exc})") from exc
+    number = (ScorerVersion.objects.aggregate(m=Max("number"))["m"] or 0) + 1
+    new = ScorerVersion.objects.create(number=number, version=scorer.version, document=scorer.to_dict(),
+                                       is_active=False, created_by=_user(acting_user))
+    record("detection.scorer_uploaded", new, actor=acting_user, after=_state(new))
+    return new
+
+
+def _sole(target: ScorerVersion, flag: str) -> None:
+    """``target`` becomes the one version with ``flag`` (``is_active`` or ``is_shadow``) set."""
+    ScorerVersion.objects.filter(**{flag: True}).exclude(pk=target.pk).update(**{flag: False})
+    setattr(target, flag, True)
+    target.save(update_fields=[flag])
+
+
+@transaction.atomic
 def activate_scorer(number: int, *, acting_user=None) -> ScorerVersion:
+    """Make a version the live scorer (a version running in shadow stops shadowing: it is live now)."""
     target = ScorerVersion.objects.select_for_update().get(number=number)
     previous = active_version()
-    ScorerVersion.objects.filter(is_active=True).update(is_active=False)
-    target.is_active = True
-    target.save(update_fields=["is_active"])
+    target.is_shadow = False
+    _sole(target, "is_active")
+    ScorerVersion.objects.filter(pk=target.pk).update(is_shadow=False)
     record("detection.scorer_activated", target, actor=acting_user, before=_state(previous), after=_state(target))
     return target
+
+
+@transaction.atomic
+def start_shadow(number: int, *, acting_user=None) -> ScorerVersion:
+    """Run a stored candidate in shadow: from now on every scan also records its score (one shadow at a time)."""
+    target = ScorerVersion.objects.select_for_update().get(number=number)
+    if target.is_active:
+        raise ValueError(f"scorer v{number} is the active version: nothing to compare it with")
+    previous = ScorerVersion.objects.filter(is_shadow=True).exclude(pk=target.pk).first()
+    _sole(target, "is_shadow")
+    record("detection.shadow_start", target, actor=acting_user, before=_state(previous), after=_state(target))
+    return target
+
+
+@transaction.atomic
+def end_shadow(*, promote: bool, acting_user=None) -> ScorerVersion:
+    """Promote the shadow candidate (it becomes the active scorer) or discard it: one audited action either way."""
+    shadow = ScorerVersion.objects.select_for_update().filter(is_shadow=True).first()
+    if shadow is None:
+        raise ScorerVersion.DoesNotExist("no scorer is running in shadow")
+    previous = active_version()
+    shadow.is_shadow = False
+    shadow.save(update_fields=["is_shadow"])
+    if promote:
+        _sole(shadow, "is_active")
+    scored = shadow.shadow_detections.count()
+    record("detection.shadow_promote" if promote else "detection.shadow_discard", shadow, actor=acting_user,
+           before=_state(previous), after={**_state(shadow), "shadow_scored": scored, "active": shadow.is_active})
+    return shadow
 
 
 def rollback_scorer(*, acting_user=None) -> ScorerVersion:
@@ -242,7 +299,8 @@ class ScanBatchContext:
 
 @transaction.atomic
 def record_detection(listing_id: int, result, *, bank_version: int, replace: bool = False,
-                     features_version: str | None = None, context: ScanBatchContext | None = None) -> Detection | None:
+                     features_version: str | None = None, context: ScanBatchContext | None = None,
+                     shadow: tuple[ScorerVersion, float] | None = None) -> Detection | None:
     """Store a scan result and move the listing: pending → clear | in_review (opening a case).
 
     Idempotent: a listing already scanned against this bank version is left alone, and an open case is
@@ -263,6 +321,7 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
     ``features_version`` is the ml ``Models.version`` that computed the image vectors/PDQ hashes (default: the
     first part of ``result.model_version``); it is stored with them so stale ones get recomputed for the bank.
     ``context``: what a scan batch read once for all its listings (``ScanBatchContext``).
+    ``shadow``: the shadow candidate and its score for these signals, stored beside the live score, acting on nothing.
     """
 
     # The seller comes with the row (trust tier, allow rules, case priority); only the listing row is locked.
@@ -283,6 +342,7 @@ def record_detection(listing_id: int, result, *, bank_version: int, replace: boo
         "matches": [_match_json(m) for m in result.matches], "errors": result.errors,
         "image_text": {str(pos): text for pos, text in (result.image_text or {}).items() if text},
         "model_version": result.model_version,
+        "shadow_scorer": shadow[0] if shadow else None, "shadow_score": shadow[1] if shadow else None,
     }
     # By position (the scan's image order), for the features and the allow rules.
     images = context.images[listing.pk] if context and listing.pk in context.images else list(listing.images.all())

@@ -37,8 +37,8 @@ def record_takedown(listing, *, model_version: str | None = None) -> BankDelta |
         return None
     vectors = np.stack([np.frombuffer(bytes(image.vector), dtype=np.float32) for image in images])
     brand = listing.matched_brand.brand_key if listing.matched_brand_id else ""
-    return BankDelta.objects.create(op=BankDelta.Op.ADD_COUNTERFEIT, source_key=counterfeit_bank_id(listing),
-                                    brand_key=brand, dim=vectors.shape[1], vectors=vectors.astype(np.float32).tobytes(),
+    return BankDelta.objects.create(op=BankDelta.Op.ADD_COUNTERFEIT, source_key=counterfeit_bank_id(listing), brand_key=brand,
+                                    dim=vectors.shape[1], vectors=vectors.astype(np.float32).tobytes(),
                                     pdq=[image.pdq for image in images], model_version=expected)
 
 

@@ -170,6 +170,23 @@ def bank_status() -> str:
             f"scans continue on it (PDQ matches may be missed); rebuild {queued}")
 
 
+_shadow: dict = {"key": None, "scorer": None}
+
+
+def shadow_scorer():
+    """``(ScorerVersion, Scorer)`` of the candidate running in shadow, or None; the Scorer is kept per process and
+    reloaded when the shadow version changes (one small query per scan batch)."""
+    from .models import ScorerVersion
+
+    row = ScorerVersion.objects.filter(is_shadow=True).first()
+    if row is None:
+        return None
+    with _lock:
+        if _shadow["key"] != (row.pk, row.version):
+            _shadow["key"], _shadow["scorer"] = (row.pk, row.version), load_scorer(row)
+        return row, _shadow["scorer"]
+
+
 def load_scorer(scorer_row=None):
     """The active trained ScorerVersion if any, else SCORER_PATH, else the shipped default."""
     from ml.scorer import Scorer

@@ -14,7 +14,7 @@ def models_config() -> ModelsConfig:
 
 
 def detector_config() -> DetectorConfig:
-    return DetectorConfig(limits=settings.IMAGE_LIMITS, ocr_max_images=settings.AC_OCR_MAX_IMAGES, tessdata_prefix=settings.TESSDATA_PREFIX,
+    return DetectorConfig(limits=settings.IMAGE_LIMITS, ocr_max_images=settings.AC_OCR_MAX_IMAGES,
                           logo=LogoVerifyConfig(enabled=settings.AC_LOGO_VERIFY))
 
 

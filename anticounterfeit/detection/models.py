@@ -14,6 +14,8 @@ class ScorerVersion(models.Model):
     version = models.CharField(max_length=40, help_text="the scorer's own content hash")
     document = models.JSONField()
     is_active = models.BooleanField(default=False)
+    # A candidate running in shadow: every scan also records its score (Detection.shadow_score), acting on nothing.
+    is_shadow = models.BooleanField(default=False)
     n_decisions = models.PositiveIntegerField(default=0)
     n_counterfeit = models.PositiveIntegerField(default=0)
     last_decision_id = models.PositiveBigIntegerField(default=0, help_text="newest Decision used in training")
@@ -23,7 +25,9 @@ class ScorerVersion(models.Model):
     class Meta:
         ordering = ["-number"]
         constraints = [models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True),
-                                               name="one_active_scorer_version")]
+                                               name="one_active_scorer_version"),
+                       models.UniqueConstraint(fields=["is_shadow"], condition=models.Q(is_shadow=True),
+                                               name="one_shadow_scorer_version")]
 
     def __str__(self) -> str:
         return f"scorer v{self.number} ({self.version}{', active' if self.is_active else ''})"
@@ -126,6 +130,10 @@ class Detection(models.Model):
     image_text = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(max_length=80)
     bank_version = models.PositiveIntegerField(default=0)
+    # The shadow candidate's score for the same signals (never acted on; compared on the shadow dashboard).
+    shadow_score = models.FloatField(null=True, blank=True)
+    shadow_scorer = models.ForeignKey(ScorerVersion, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="shadow_detections")
     # A fast result whose OCR follow-up (workers.scan.scan_ocr) has not landed yet. Stored, not just queued, so a
     # follow-up lost to a broker outage is found again by the sweeper (workers.maintenance.requeue_ocr_followups).
     # Only a listing's newest detection may carry it.
@@ -188,3 +196,42 @@ class BankDelta(models.Model):
 
     def __str__(self) -> str:
         return f"bank delta #{self.pk} {self.op} {self.source_key}"
+
+
+class Backtest(models.Model):
+    """A candidate change replayed on the decided history of a window (``detection.replay``), before it goes live.
+
+    Activating a change from the console names the backtest it was based on (``activated_at``/``activated_by``
+    here, and the audit row); without one, a lead must give a reason.
+    """
+
+    class Kind(models.TextChoices):
+        SCORER = "scorer", "New scorer version"
+        GLOBAL_THRESHOLD = "global_threshold", "Global review threshold"
+        BRAND_THRESHOLD = "brand_threshold", "Brand review threshold"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    scorer = models.ForeignKey(ScorerVersion, null=True, blank=True, on_delete=models.CASCADE)
+    threshold = models.FloatField(null=True, blank=True)
+    brand = models.ForeignKey("catalog.Brand", null=True, blank=True, on_delete=models.CASCADE)
+    days = models.PositiveSmallIntegerField()
+    results = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"backtest #{self.pk}: {self.describe()}"
+
+    def describe(self) -> str:
+        if self.kind == self.Kind.SCORER:
+            return f"scorer v{self.scorer.number if self.scorer else '?'} over {self.days} days"
+        if self.kind == self.Kind.BRAND_THRESHOLD:
+            return f"{self.brand.name if self.brand else '?'} threshold {self.threshold} over {self.days} days"
+        return f"global threshold {self.threshold} over {self.days} days"

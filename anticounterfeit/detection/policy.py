@@ -19,6 +19,11 @@ def review_threshold_for(listing: Listing, policy: DetectionPolicy | None = None
     threshold = brand_review_threshold(listing.matched_brand)
     if threshold is None:
         threshold = (policy or DetectionPolicy.current()).review_threshold
-    adjust = TIER_ADJUSTMENT.get(listing.seller.trust_tier, 0.0)
-    # The tier may raise the bar up to 0.8 (never hiding a strong match); a threshold set above that stays as set.
+    return tier_adjusted(threshold, listing.seller.trust_tier)
+
+
+def tier_adjusted(threshold: float, trust_tier: str) -> float:
+    """The seller's tier nudge: it may raise the bar up to 0.8 (never hiding a strong match); a threshold set
+    above that stays as set. Backtests apply it to candidate thresholds the same way."""
+    adjust = TIER_ADJUSTMENT.get(trust_tier, 0.0)
     return min(max(threshold + adjust, 0.05), max(threshold, 0.8))

@@ -11,7 +11,7 @@ from anticounterfeit.listings.models import Listing, media_path
 from ml.types import ListingInput, SellerInfo
 
 from .actions import ScanBatchContext, record_detection, settle_decided_ocr_followups
-from .detector_cache import get_detector
+from .detector_cache import get_detector, shadow_scorer
 from .models import Detection
 
 log = logging.getLogger(__name__)
@@ -70,10 +70,13 @@ def scan_listings(listing_ids: list[int], *, ocr_followup: bool = False) -> int:
         return 0
     results = detector.scan([listing_input(item) for item in todo], ocr=ocr_followup)
     context = ScanBatchContext.of(todo)  # policy, images, allow-rule owners: read once for the batch
+    shadow = shadow_scorer()  # a candidate in shadow scores the same signals; its score acts on nothing
+    shadow_scores = [float(s) for s in shadow[1].predict([r.signals for r in results])] if shadow else []
     pending = []
-    for listing, result in zip(todo, results, strict=True):
+    for index, (listing, result) in enumerate(zip(todo, results, strict=True)):
         record_detection(listing.pk, result, bank_version=bank_version, replace=ocr_followup,
-                         features_version=detector.models.version, context=context)
+                         features_version=detector.models.version, context=context,
+                         shadow=(shadow[0], shadow_scores[index]) if shadow else None)
         if result.followup_pending:
             pending.append(listing.pk)
     queue_ocr_followups(pending)

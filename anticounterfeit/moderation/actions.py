@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anticounterfeit.accounts.models import is_lead
+from anticounterfeit.compliance.actions import record_statement
 from anticounterfeit.core import audit
 from anticounterfeit.detection import bank_deltas
 from anticounterfeit.detection.models import DetectionPolicy
@@ -20,6 +21,7 @@ from anticounterfeit.notifications.actions import announce_decision
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import TrustEvent
 
+from . import qa
 from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision, ReasonCode
 
 
@@ -159,6 +161,7 @@ def _decide(case: Case, action: str, reason_code: str, note: str, acting_user) -
         case.state, case.closed_at = Case.State.DECIDED, timezone.now()
     case.save(update_fields=["state", "assigned_to", "lease_expires_at", "closed_at"])
     _brand_accuracy_changed(case, acting_user)
+    qa.route_decision(decision)
     audit.record(f"case.{action}", case, actor=acting_user, before={"state": before},
                  after={"state": case.state, "reason_code": reason_code, "decision": decision.pk})
     return decision
@@ -180,8 +183,9 @@ def do_take_down(case_id: int, *, acting_user, reason_code: str = ReasonCode.COU
 
 
 def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEvent.Kind.TAKEDOWN) -> None:
-    """A takedown's consequences, shared by moderator takedowns and brands' self-service removals. The fake joins
-    the counterfeit bank as a delta in this transaction (no rebuild)."""
+    """A takedown's consequences, shared by moderator takedowns and brands' self-service removals: the statement
+    of reasons is issued first, so the seller's notice carries it; the fake joins the counterfeit bank as a delta in
+    this transaction (no rebuild)."""
     from anticounterfeit.notifications.actions import notify_seller
 
     listing = decision.case.listing
@@ -190,9 +194,11 @@ def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEv
     rating_before = seller.trust_rating
     trust_actions.record_trust_event(seller, trust_kind, decision=decision, acting_user=acting_user)
     deadline = timezone.now() + settings.APPEAL_WINDOW
+    statement = record_statement(decision, appeal_deadline=deadline, acting_user=acting_user,
+                                 via_brand=trust_kind == TrustEvent.Kind.BRAND_REMOVAL)
     notify_seller(
         seller, "takedown", listing=listing, decision=decision, appeal_deadline=deadline, acting_user=acting_user,
-        context={"reason": ReasonCode(decision.reason_code).label,
+        context={"reason": ReasonCode(decision.reason_code).label, "statement": statement,
                  "brand_name": listing.matched_brand.name if listing.matched_brand else "",
                  "rating_before": rating_before, "rating_after": seller.trust_rating, "tier": seller.trust_tier},
     )

@@ -74,3 +74,22 @@ class BrandThresholdForm(forms.Form):
 class QuarantineForm(forms.Form):
     quarantined = forms.TypedChoiceField(choices=[("1", "quarantine"), ("0", "unquarantine")],
                                          coerce=lambda v: v == "1")
+
+
+class BacktestForm(forms.Form):
+    """A candidate change to replay: a stored or uploaded scorer, the global threshold, or one brand's threshold."""
+
+    kind = forms.ChoiceField(choices=[("scorer", "New scorer version"), ("global_threshold", "Global review threshold"),
+                                      ("brand_threshold", "Brand review threshold")])
+    scorer = forms.IntegerField(required=False, min_value=1, help_text="a stored version number")
+    scorer_file = forms.FileField(required=False, help_text="or upload a scorer JSON document")
+    threshold = forms.FloatField(required=False, min_value=0.01, max_value=0.99)
+    brand = forms.ModelChoiceField(queryset=Brand.objects.order_by("name"), to_field_name="brand_key", required=False)
+    days = forms.IntegerField(min_value=1, max_value=365, initial=30)
+
+
+class OverrideForm(forms.Form):
+    """Activating a change without a backtest: a lead must say why (audited)."""
+
+    backtest = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    override_reason = forms.CharField(required=False, max_length=500)

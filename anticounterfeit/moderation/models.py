@@ -121,3 +121,66 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"appeal #{self.pk} on {self.decision}"
+
+
+class GoldenCase(models.Model):
+    """A decided case a lead marked as a reference answer: moderators get it again, blind, to measure accuracy."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="golden")
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="+",
+                                 help_text="the reference answer (the case's final decision when marked)")
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"golden case #{self.case_id}"
+
+
+class QAReviewQuerySet(models.QuerySet):
+    def for_reviewer(self, user) -> "QAReviewQuerySet":
+        """Pending reviews this moderator may answer: assigned to them, never on their own decision."""
+        return self.filter(answered_at__isnull=True, reviewer=user)
+
+
+class QAReview(models.Model):
+    """A blind second review: another moderator answers a case without seeing the decision it is compared with
+    (a sampled decision, or a golden case's reference answer). Disagreements go to a lead."""
+
+    class Kind(models.TextChoices):
+        SAMPLE = "sample", "Sampled decision"
+        GOLDEN = "golden", "Golden case"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting for the second review"
+        AGREE = "agree", "Agrees"
+        DISAGREE = "disagree", "Disagrees (a lead decides)"
+
+    class Resolution(models.TextChoices):
+        NONE = "", "—"
+        FIRST = "first", "The first decision was right"
+        SECOND = "second", "The second review was right"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="qa_reviews")
+    reference = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="qa_reviews",
+                                  help_text="the decision the answer is compared with")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_reviews")
+    answer_action = models.CharField(max_length=10, choices=Decision.Action.choices, blank=True)
+    answer_reason = models.CharField(max_length=24, choices=ReasonCode.choices, blank=True)
+    note = models.TextField(blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.PENDING, db_index=True)
+    resolution = models.CharField(max_length=8, choices=Resolution.choices, blank=True, default="")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = QAReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["reference", "reviewer"], name="one_qa_review_per_reviewer")]
+
+    def __str__(self) -> str:
+        return f"QA review #{self.pk} of case #{self.case_id} ({self.kind})"

@@ -6,6 +6,8 @@ the matched references' images), never one per row.
 """
 from dataclasses import dataclass
 
+from django.db.models import OuterRef, Subquery
+
 from anticounterfeit.catalog.models import ReferenceImage
 from anticounterfeit.listings.models import ListingImage
 
@@ -39,9 +41,12 @@ def attach_thumbnails(cases) -> None:
     matches = dict(detection_model.objects.filter(pk__in={c.detection_id for c in cases if c.detection_id})
                    .values_list("pk", "matches"))
     best = {c.pk: best_reference(matches.get(c.detection_id, [])) for c in cases}
+    # The first image of each listing, in one query on every database (DISTINCT ON is PostgreSQL only, and the
+    # embedded mode runs on SQLite).
+    first_of_listing = ListingImage.objects.filter(listing_id=OuterRef("listing_id")).order_by("position", "pk")
     first_images = {image.listing_id: image for image in ListingImage.objects.filter(
-        listing_id__in={c.listing_id for c in cases}).order_by("listing_id", "position", "pk")
-        .distinct("listing_id").only("listing_id", "position", "image")}
+        listing_id__in={c.listing_id for c in cases}, pk=Subquery(first_of_listing.values("pk")[:1]))
+        .only("listing_id", "position", "image")}
     ref_images: dict[str, list[ReferenceImage]] = {}
     for image in ReferenceImage.objects.filter(reference__ref_key__in={b[0] for b in best.values() if b}).select_related(
             "reference").only("image", "position", "reference__ref_key", "reference__title").order_by(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import backtest_views, qa_views, views
 
 app_name = "moderation"
 urlpatterns = [
@@ -20,4 +20,12 @@ urlpatterns = [
     path("noisy/", views.noisy, name="noisy"),
     path("noisy/<int:pk>/quarantine/", views.quarantine, name="quarantine"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("qa/", qa_views.qa_queue, name="qa"),
+    path("qa/<int:pk>/", qa_views.qa_review, name="qa_review"),
+    path("qa/disagreements/", qa_views.qa_disagreements, name="qa_disagreements"),
+    path("cases/<int:pk>/golden/", qa_views.mark_golden, name="mark_golden"),
+    path("shadow/", backtest_views.shadow, name="shadow"),
+    path("backtests/", backtest_views.backtest_list, name="backtests"),
+    path("backtests/<int:pk>/", backtest_views.backtest_detail, name="backtest"),
+    path("backtests/<int:pk>/activate/", backtest_views.backtest_activate, name="backtest_activate"),
 ]

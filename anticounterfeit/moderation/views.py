@@ -6,6 +6,7 @@ import math
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,13 +22,14 @@ from anticounterfeit.catalog.models import Brand, ReferenceItem
 from anticounterfeit.core import audit
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.detection import actions as detection_actions
+from anticounterfeit.detection import backtests
 from anticounterfeit.detection.models import AllowRule, BrandPolicy, DetectionPolicy
 
 from . import actions, evidence
 from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
 from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
-from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision
+from .models import DISMISS_REASONS, TAKEDOWN_REASONS, Appeal, Case, Decision, QAReview
 from .thumbnails import attach_thumbnails
 
 staff_required = role_required(*STAFF_ROLES)
@@ -131,6 +133,9 @@ def _remember(request, pk: int) -> int | None:
 def case_detail(request, pk: int):
     case = get_object_or_404(Case.objects.visible_to(request.user).select_related(
         "listing__seller__client", "listing__matched_brand", "detection", "assigned_to"), pk=pk)
+    blind = QAReview.objects.for_reviewer(request.user).filter(case=case).first()
+    if blind is not None:  # the case page shows its decisions: a pending second review stays blind
+        return redirect("moderation:qa_review", pk=blind.pk)
     if case.state != Case.State.DECIDED:
         try:
             claimed = actions.claim_case(case.pk, acting_user=request.user)
@@ -325,9 +330,16 @@ def policy_settings(request):
     form = PolicyForm(request.POST or None, initial={"review_threshold": policy.review_threshold,
                                                      "high_priority_threshold": policy.high_priority_threshold})
     if request.method == "POST" and form.is_valid():
-        detection_actions.update_detection_policy(acting_user=request.user, **form.cleaned_data)
-        messages.success(request, "Thresholds saved. New scans use them now.")
-        return redirect("moderation:settings")
+        try:
+            with transaction.atomic():
+                backtests.record_override(f"global thresholds {form.cleaned_data}", acting_user=request.user,
+                                          obj=policy, reason=request.POST.get("override_reason", ""))
+                detection_actions.update_detection_policy(acting_user=request.user, **form.cleaned_data)
+        except backtests.ActivationRefused as exc:
+            form.add_error(None, f"{exc} (Backtests page).")
+        else:
+            messages.success(request, "Thresholds saved. New scans use them now.")
+            return redirect("moderation:settings")
     changes = AuditEvent.objects.filter(action="policy.update").order_by("-created_at")[:10]
     return render(request, "moderation/settings.html", {
         "form": form, "policy": policy, "changes": changes, "brand_form": BrandThresholdForm(),
@@ -345,8 +357,11 @@ def brand_threshold(request):
         return redirect("moderation:settings")
     brand, value = form.cleaned_data["brand"], form.cleaned_data["review_threshold"]
     try:
-        detection_actions.set_brand_threshold(brand, value, acting_user=request.user)
-    except ValueError as exc:
+        with transaction.atomic():
+            backtests.record_override(f"{brand.brand_key} review threshold {value}", acting_user=request.user,
+                                      obj=brand, reason=request.POST.get("override_reason", ""))
+            detection_actions.set_brand_threshold(brand, value, acting_user=request.user)
+    except ValueError as exc:  # ActivationRefused included
         messages.error(request, str(exc))
         return redirect("moderation:settings")
     messages.success(request, f"{brand.name}: review threshold {value if value is not None else 'back to the global value'}.")

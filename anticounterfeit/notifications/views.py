@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from anticounterfeit.accounts.models import LEAD_ROLES, Role, is_lead, seller_of
 from anticounterfeit.accounts.permissions import role_required
+from anticounterfeit.compliance.models import StatementOfReasons
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation import actions as moderation_actions
 from anticounterfeit.moderation.models import Appeal
@@ -41,6 +42,8 @@ def center(request):
         "events": TrustEvent.objects.filter(seller=seller).exclude(kind__in=["reinstated", "link_removed"]).annotate(
             reversed=Exists(TrustEvent.objects.filter(reverses=OuterRef("pk")))).order_by("-occurred_at", "-id")[:10],
         "listings": [(listing, seller_status(listing.status)) for listing in listings],
+        "statements": StatementOfReasons.objects.visible_to(request.user).select_related("listing")
+        .prefetch_related("decision__notification_set")[:50],
     })
 
 
@@ -72,7 +75,9 @@ def notice(request, pk: int):
                 messages.success(request, "Your appeal was filed. A lead moderator will review it.")
                 return redirect("notifications:notice", pk=note.pk)
     return render(request, "notifications/notice.html", {
-        "note": note, "form": form, "can_appeal": can_appeal, "appeal": appeal, "appeal_statuses": Appeal.Status,
+        "note": note, "form": form,
+        "statement": StatementOfReasons.objects.filter(decision_id=note.decision_id).first()
+        if note.kind == Notification.Kind.TAKEDOWN and note.decision_id else None, "can_appeal": can_appeal, "appeal": appeal, "appeal_statuses": Appeal.Status,
         "window_closed": note.kind == Notification.Kind.TAKEDOWN and appeal is None and not window_open,
         "evidence_name": os.path.basename(appeal.evidence.name) if appeal and appeal.evidence else "",
         "back": "notifications:center" if seller is not None else "notifications:inbox",

@@ -104,7 +104,7 @@ class ScanWork:
                  for bt in batches]
         txt_x = [models.text.tokenize([f"{lst.title}. {lst.description}" for lst in bt]) for bt in batches]
         # Workers scan on the fast path (OCR deferred); the listings whose text names no brand get an OCR
-        # follow-up scan (Tesseract and the small-logo stage) that replaces the fast result.
+        # follow-up scan (OCR and the small-logo stage) that replaces the fast result.
         followups = [[lst for lst, d in zip(bt, det.scan(bt, ocr=False), strict=True) if d.followup_pending]
                      for bt in batches]
         # The baseline runs on the engine's device: on a GPU, plain eager fp32 on the same GPU.
@@ -200,6 +200,29 @@ def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lan
         conn.send(traceback.format_exc())
 
 
+def ocr_ms_per_image(work: ScanWork, max_images: int = 24) -> float:
+    """Milliseconds per image OCR takes alone, on the first images of the follow-up listings (0: none, or no OCR)."""
+    from ml.images import ImageError, load_image
+    from ml.ocr import MAX_SIDE, image_text, ocr_available
+
+    sources = [lst.image_paths[0] for batch in work.followups for lst in batch if lst.image_paths][:max_images]
+    if not sources or not ocr_available():
+        return 0.0
+    images = []
+    for src in sources:
+        try:
+            images.append(load_image(src, draft_size=MAX_SIDE))
+        except ImageError:
+            continue
+    if not images:
+        return 0.0
+    image_text(images[0])  # the engine loads outside the timing
+    t0 = time.perf_counter()
+    for im in images:
+        image_text(im)
+    return 1000 * (time.perf_counter() - t0) / len(images)
+
+
 def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes: int = 1,
                config: ModelsConfig | None = None) -> dict[str, float]:
     """The pipeline and the engine's raw passes in ``lanes`` scan processes (``ScanLanes``; one lane runs in
@@ -242,6 +265,7 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
             t["raw"] = min(t["raw"], _best(engine_raw, 1))
             t["eager"] = min(t["eager"], _best(eager, 1))
         t_follow = _best(in_lanes("followups"), 1)
+        ocr_ms = ocr_ms_per_image(work)
         # The same plain eager passes in the pipeline's lanes, for context: what lanes alone buy the baseline.
         t_eager_lanes = _best(in_lanes("eager"), 1) if pool else t["eager"]
     finally:
@@ -270,7 +294,10 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
              else f"; plain eager fp32 on the same GPU ({models.device}), one stream"))
     print(f"  pipeline (decode+embed+search+score): {rate['pipeline']:8.1f} listings/s (OCR deferred)")
     print(f"  + OCR follow-ups ({n_follow} of {n} listings, text names no brand, OCR "
-          f"{ocr_status()}): {n / (t['pipeline'] + t_follow):8.1f} listings/s all told")
+          f"{ocr_status()}): {n / (t['pipeline'] + t_follow):8.1f} listings/s all told "
+          f"({(t['pipeline'] / (t['pipeline'] + t_follow)):.2f} of the fast path)")
+    print(f"  follow-up cost: {1000 * t_follow / max(n_follow, 1):.0f} ms per follow-up listing "
+          f"(OCR {ocr_ms:.0f} ms per image, one stream, beside the small-logo stage in a scan)")
     print(f"  raw {models.engine:7s} forward (image+text): {rate['raw']:8.1f} listings/s")
     print(f"  plain eager fp32 forward (image+text):{rate['eager']:8.1f} listings/s"
           + (f" ({n / t_eager_lanes:.1f} in the same {lanes} lanes)" if pool else ""))

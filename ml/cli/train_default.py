@@ -1,10 +1,14 @@
 """Train the shipped default scorer: grouped CV figures first, then fit on everything.
 
-    python -m ml.cli.train_default [--data DIR ...] [--synth N | --synth-dirs DIR ...] [--synth-weight W]
-                                   [--rows-cache FILE] [--out ml/weights/scorer_default.json]
+    python -m ml.cli.train_default [--data DIR ...] [--synth N] [--everyday N] [--synth-dirs DIR ...]
+                                   [--synth-weight W] [--work-dir DIR] [--rows-cache FILE]
+                                   [--out ml/weights/scorer_default.json]
 
-Folds are grouped by brand so a brand never sits in both train and test (the held-out split has
-other brands). The CV figures are the honest dev numbers; the final fit uses all rows.
+The shipped default learns mainly from generated bundles (``ml.synth``: N standard ones, seeds 1000+, and
+N "everyday" ones, seeds 2000+, with ordinary-word names and printed brands); --data (the fakebench dev split)
+joins them and is what the figures are read on. Folds are grouped by brand so a brand never sits in both train
+and test (the held-out split has other brands). The CV figures are the honest dev numbers; the final fit uses
+all rows.
 """
 from __future__ import annotations
 
@@ -47,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", nargs="*", default=[os.path.abspath(DEFAULT_DATA)])
-    ap.add_argument("--synth", type=int, default=0, help="also train on N synthetic bundles from ml.synth")
+    ap.add_argument("--synth", type=int, default=2, help="also train on N synthetic bundles from ml.synth")
+    ap.add_argument("--everyday", type=int, default=1, help="also train on N 'everyday' synthetic bundles")
+    ap.add_argument("--work-dir", default=None,
+                    help="where generated bundles go (kept, so --rows-cache hits on a re-run; default: a temp folder)")
     ap.add_argument("--synth-listings", type=int, default=1000)
     ap.add_argument("--synth-brands", type=int, default=30)
     ap.add_argument("--synth-dirs", nargs="*", default=[], help="already generated synthetic bundles to reuse")
@@ -61,13 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     paths = list(args.data) + list(args.synth_dirs)
-    if args.synth:
+    if args.synth or args.everyday:
         from ml.synth import generate_bundle
 
-        for seed in range(args.synth):
-            out = tempfile.mkdtemp(prefix=f"synth-{seed}-")
-            # Seeds of their own: the same generator with other seeds makes the tests' bundles.
-            generate_bundle(out, seed=1000 + seed, n_brands=args.synth_brands, n_listings=args.synth_listings)
+        work = args.work_dir or tempfile.mkdtemp(prefix="synth-")
+        # Seeds of their own: the same generator with other seeds makes the tests' bundles.
+        plan = [(1000 + i, False) for i in range(args.synth)] + [(2000 + i, True) for i in range(args.everyday)]
+        for seed, everyday in plan:
+            out = os.path.join(work, f"{'everyday' if everyday else 'synth'}-{seed}")
+            if not os.path.exists(os.path.join(out, "labels.jsonl")):
+                generate_bundle(out, seed=seed, n_brands=args.synth_brands, n_listings=args.synth_listings,
+                                everyday=everyday)
             paths.append(out)
     cached = {}
     if args.rows_cache and os.path.exists(args.rows_cache):

@@ -9,7 +9,9 @@ __all__ = ["CATEGORIES", "SynthConfig", "SynthSummary", "generate_bundle"]
 
 
 def generate_bundle(out_dir: str, *, seed: int = 7, n_brands: int = 6, n_listings: int = 120,
-                    image_size: int = 384) -> SynthSummary:
-    """Writes a complete bundle folder to out_dir; same arguments give byte-identical output."""
-    cfg = SynthConfig(seed=seed, n_brands=n_brands, n_listings=n_listings, image_size=image_size)
+                    image_size: int = 384, everyday: bool = False) -> SynthSummary:
+    """Writes a complete bundle folder to out_dir; same arguments give byte-identical output.
+
+    ``everyday``: the second development bundle (``SynthConfig.everyday``)."""
+    cfg = SynthConfig(seed=seed, n_brands=n_brands, n_listings=n_listings, image_size=image_size, everyday=everyday)
     return generate(out_dir, cfg)

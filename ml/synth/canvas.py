@@ -42,9 +42,9 @@ def font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=max(6, int(size)))  # type: ignore[return-value]
 
 
-def text_image(text: str, size: int, color: tuple[int, ...], stroke: int = 0) -> Image.Image:
-    """Tightly cropped RGBA rendering of a text line."""
-    f = font(size)
+def text_image(text: str, size: int, color: tuple[int, ...], stroke: int = 0, font_path: str = "") -> Image.Image:
+    """Tightly cropped RGBA rendering of a text line (Pillow's bundled font unless ``font_path`` names one)."""
+    f = ImageFont.truetype(font_path, max(6, int(size))) if font_path else font(size)
     x0, y0, x1, y1 = f.getbbox(text, stroke_width=stroke)
     im = Image.new("RGBA", (max(1, x1 - x0 + 2), max(1, y1 - y0 + 2)), (0, 0, 0, 0))
     ImageDraw.Draw(im).text((1 - x0, 1 - y0), text, font=f, fill=color, stroke_width=stroke, stroke_fill=color)

@@ -6,7 +6,7 @@ from .canvas import luminance, shade
 from .config import SynthConfig
 from .logo import catalog_logo_image, random_style, render_logo
 from .models import Brand, OtherBrand, Product, Studio, fit
-from .names import aliases, invent_names, product_lines
+from .names import aliases, everyday_names, invent_names, product_lines
 from .product import KINDS, random_design
 from .scene import photograph
 from .text import CURRENCIES, msrp_for, product_description, product_title
@@ -17,11 +17,13 @@ def make_brands(cfg: SynthConfig) -> tuple[list[Brand], list[OtherBrand], list[d
     rng = cfg.rng("brands")
     names = invent_names(rng, cfg.n_brands + max(4, cfg.n_brands // 2))
     taken = {n.lower() for n in names}
+    if cfg.everyday:  # a fifth of the brands are named with an ordinary word
+        names = [everyday_names(rng, 1, taken)[0] if rng.random() < 0.2 else n for n in names]
     brands, others, rows = [], [], []
     for i, name in enumerate(names):
         style = random_style(rng, name)
         logo = render_logo(style)
-        lines = product_lines(rng, rng.randint(3, 5), taken)
+        lines = product_lines(rng, rng.randint(3, 5), taken, everyday=0.5 if cfg.everyday else 0.0)
         if i >= cfg.n_brands:
             others.append(OtherBrand(name, logo, lines))
             continue

@@ -28,6 +28,8 @@ COUNTERFEIT_WEIGHTS: dict[str, float] = {
     "cf_text_desc_only": 21,
 }
 CATEGORIES: tuple[str, ...] = (*GENUINE_WEIGHTS, *COUNTERFEIT_WEIGHTS)
+# The "everyday" bundle's extra trick: the brand printed as plain text on the product, named nowhere in the text.
+EVERYDAY_COUNTERFEIT_WEIGHTS: dict[str, float] = {**COUNTERFEIT_WEIGHTS, "cf_text_printed": 21}
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,12 @@ class SynthConfig:
     counterfeit_share: float = 0.35
     products_per_brand: tuple[int, int] = (3, 6)
     jpeg_quality: int = 85
+    # The second development bundle: brand and product-line names that are often ordinary words, ordinary
+    # listings using those words, brands printed as text on products (``cf_text_printed``), other fonts.
+    everyday: bool = False
+
+    def counterfeit_weights(self) -> dict[str, float]:
+        return EVERYDAY_COUNTERFEIT_WEIGHTS if self.everyday else COUNTERFEIT_WEIGHTS
 
     def rng(self, *parts: object) -> random.Random:
         """A sub-generator keyed by name, so one entity's randomness never shifts another's."""

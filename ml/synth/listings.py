@@ -12,10 +12,11 @@ from .logo import distort
 from .market import Market
 from .models import Brand, OtherBrand, Product, Studio
 from .names import misspell
+from .printed import font_files
 from .product import Design, random_design
 from .scene import photograph
 from .tamper import collage, geometric, overlay, photometric, screenshot
-from .text import COMPAT, GENERIC_WORDS, listing_price, listing_text, msrp_for, product_title
+from .text import COMPAT, GENERIC_WORDS, everyday_use, listing_price, listing_text, msrp_for, product_title
 
 
 @dataclasses.dataclass
@@ -44,6 +45,10 @@ class ListingMaker:
         title, desc = listing_text(rng, recipe, brand=b.name, title=draft.title, kind=draft.kind,
                                    misspelt=misspell(rng, b.name), seller=self.market.names[seller],
                                    ref_desc=p.description)
+        if self.cfg.everyday and recipe in ("g_unbranded", "g_other_brand", "g_resale_used") and rng.random() < 0.6:
+            # ordinary words that sit on (or one letter from) a catalog product line's name
+            word = rng.choice(rng.choice(self.brands).lines).split()[0]
+            desc = f"{desc} {everyday_use(rng, word)}"
         images = [self.studio.save(ph, f"images/lst/{lid.lower()}_{k}.jpg") for k, ph in enumerate(draft.photos)]
         listing = {"listing_id": lid, "seller_id": seller, "title": title, "description": desc,
                    "price": listing_price(rng, recipe, draft.msrp), "currency": p.currency, "images": images}
@@ -125,6 +130,12 @@ class ListingMaker:
                 out.photos = self._shots(rng, n, p.design, b.logo, p.ref_id, cache=True)
             else:
                 off_catalog(new_design(), distort(rng, b.logo) if rng.random() < 0.3 else b.logo)
+        elif recipe == "cf_text_printed":  # the brand name printed as plain text on a new product, nowhere else
+            fonts = font_files()
+            d = dataclasses.replace(new_design(), logo_mode="none", word=rng.choice([b.name, b.name.upper()]),
+                                    font=fonts[rng.randrange(len(fonts))])
+            out.kind, out.msrp = d.kind, msrp_for(rng, d.kind)
+            out.photos = self._shots(rng, n, d, None, lid)
         else:  # cf_text_desc_only: brand kept out of the title and mostly out of the image
             d = dataclasses.replace(p.design, logo_mode=rng.choice(["none", "blurred", "blurred"]))
             out.photos = self._shots(rng, n, d, b.logo, lid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import COUNTERFEIT_WEIGHTS, GENUINE_WEIGHTS, SynthConfig
+from .config import GENUINE_WEIGHTS, SynthConfig
 from .models import Brand
 from .names import seller_name
 from .sellers import seller_features
@@ -60,7 +60,7 @@ def allocate(n: int, weights: dict[str, float]) -> dict[str, int]:
 def plan_recipes(cfg: SynthConfig) -> list[str]:
     """Exact recipe quotas (so small bundles still contain every category), shuffled."""
     n_cf = round(cfg.n_listings * cfg.counterfeit_share)
-    quota = {**allocate(cfg.n_listings - n_cf, GENUINE_WEIGHTS), **allocate(n_cf, COUNTERFEIT_WEIGHTS)}
+    quota = {**allocate(cfg.n_listings - n_cf, GENUINE_WEIGHTS), **allocate(n_cf, cfg.counterfeit_weights())}
     recipes = [k for k, v in quota.items() for _ in range(v)]
     cfg.rng("plan").shuffle(recipes)
     return recipes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 
 # Famous marks we must never produce (also used by the tests). Substring collisions are rejected too.
@@ -56,10 +57,30 @@ def invent_names(rng: random.Random, n: int, taken: set[str] | None = None) -> l
     return out
 
 
-def product_lines(rng: random.Random, n: int, taken: set[str]) -> list[str]:
-    """Product-line names (the brand's protected terms), e.g. 'Velora Max'."""
+@functools.lru_cache(maxsize=1)
+def everyday_words() -> tuple[str, ...]:
+    """Frequent English words of 4-9 letters (wordfreq's top list, in its order): real product lines often are."""
+    from wordfreq import top_n_list
+
+    return tuple(w for w in top_n_list("en", 4000) if w.isalpha() and w.isascii() and 4 <= len(w) <= 9
+                 and not is_blocked(w))
+
+
+def everyday_names(rng: random.Random, n: int, taken: set[str]) -> list[str]:
+    """n distinct capitalised ordinary words not taken yet (e.g. 'Summit', 'Pilot')."""
+    pool = [w for w in everyday_words()[200:] if w not in taken]  # past the function words
+    out = rng.sample(pool, n)
+    taken.update(out)
+    return [w.capitalize() for w in out]
+
+
+def product_lines(rng: random.Random, n: int, taken: set[str], everyday: float = 0.0) -> list[str]:
+    """Product-line names (the brand's protected terms), e.g. 'Velora Max'; ``everyday`` is the share that are
+    ordinary words ('Summit', 'Pilot X')."""
     lines: list[str] = []
     for base in invent_names(rng, n, taken):
+        if rng.random() < everyday:
+            base = everyday_names(rng, 1, taken)[0]
         lines.append(base if rng.random() < 0.35 else f"{base} {rng.choice(LINE_SUFFIXES)}")
     return lines
 

@@ -32,7 +32,8 @@ class Design:
     logo_dx: float
     logo_dy: float
     variant: int
-    word: str = ""  # generic print on unbranded goods
+    word: str = ""  # generic print on unbranded goods (or a brand printed as text)
+    font: str = ""  # font file of the print ("" = Pillow's bundled font)
 
 
 def random_design(rng: random.Random, kind: str | None = None, logo_mode: str | None = None) -> Design:
@@ -189,7 +190,7 @@ def render_product(d: Design, logo: Image.Image | None, seed: int, *, worn: bool
             region = canvas.crop(placed).filter(ImageFilter.GaussianBlur(max(3, (placed[2] - placed[0]) // 6)))
             canvas.paste(region, placed[:2])
     elif d.word:
-        _place(canvas, text_image(d.word, 60, (*shade(d.accent, 0.9), 255)), box, d)
+        _place(canvas, text_image(d.word, 60, (*shade(d.accent, 0.9), 255), font_path=d.font), box, d)
     if worn:
         canvas = _wear(canvas, nrng)
     return canvas

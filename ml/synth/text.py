@@ -85,7 +85,7 @@ def listing_text(rng: random.Random, recipe: str, *, brand: str | None, title: s
     if recipe == "g_resale_used":
         return rng.choice([f"{title} (used)", f"Pre-owned {title}", f"{title} - good condition"]), \
             f"{rng.choice(USED_PHRASES)} {feats} Price negotiable."
-    if recipe == "g_unbranded":
+    if recipe in ("g_unbranded", "cf_text_printed"):
         return f"{hook} {KIND_INFO[kind]['generic']}".strip(), f"{feats} No brand. {rng.choice(SHADY_PHRASES + GENUINE_PHRASES)}"
     if recipe == "g_compatible":
         return title, f"Third-party accessory. Not affiliated with or endorsed by {brand}. {rng.choice(GENUINE_PHRASES)}"
@@ -104,6 +104,15 @@ def listing_text(rng: random.Random, recipe: str, *, brand: str | None, title: s
     # reuse / logo recipes: plain brand title, sometimes with shady hooks
     t = rng.choice([title, f"{title} {hook}".strip(), f"{hook} {title}".strip()])
     return t, f"{feats} {rng.choice(SHADY_PHRASES + GENUINE_PHRASES[:2])}"
+
+
+EVERYDAY_USES = ["Great for {w} lovers.", "A {w} of colour for any outfit.", "Made for {w}s and everyday use.",
+                 "Our {w} collection.", "Perfect {w} gift.", "The {w} you need."]
+
+
+def everyday_use(rng: random.Random, word: str) -> str:
+    """A sentence using a word the way ordinary listings do (lower-case, sometimes plural)."""
+    return rng.choice(EVERYDAY_USES).format(w=word.lower())
 
 
 def listing_price(rng: random.Random, recipe: str, msrp: float) -> float:

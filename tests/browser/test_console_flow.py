@@ -165,6 +165,7 @@ def test_escalate_then_lead_decides_bulk_appeal_and_dashboard(live_server, brows
     shot(other, "console-dashboard")
     other.goto(f"{live_server.url}/console/settings/")
     other.fill("input[name=review_threshold]", "0.45")
+    other.fill("#policy-form input[name=override_reason]", "queue too long this week")
     other.click("#policy-form button[type=submit]")
     other.wait_for_selector(".messages")
     assert "0.45" in other.inner_text("#policy-changes")

@@ -49,6 +49,7 @@ def test_allow_on_dismiss_and_noisy_references(live_server, browser, make_user, 
 
     page.click("text=Thresholds")
     page.fill("#brand-threshold-form input[name=review_threshold]", "0.7")
+    page.fill("#brand-threshold-form input[name=override_reason]", "brand's counterfeits are blatant")
     page.click("#brand-threshold-form button")
     page.wait_for_selector("#brand-overrides")
     assert "Acme" in page.inner_text("#brand-overrides") and "0.7" in page.inner_text("#brand-overrides")

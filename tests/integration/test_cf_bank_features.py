@@ -62,7 +62,7 @@ def removed_listing(key: str, seeds: list[int], *, brand, moderator, features_ve
                        explanation=["test"], matches=[], image_vectors=np.asarray(vectors, np.float32),
                        pdq_hashes=list(pdqs), model_version=f"{features_version}/scorer/index")
     record_detection(listing.pk, result, bank_version=1)
-    do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator, rebuild=False)
+    do_take_down(Case.objects.get(listing=listing).pk, acting_user=moderator)
     listing.refresh_from_db()
     assert listing.status == Listing.Status.REMOVED
     return listing

@@ -180,9 +180,11 @@ def test_appeal_queue_and_own_decision_rule(world):
 def test_threshold_settings_are_one_audited_row(world):
     lead = logged_in(world["lead"])
     assert logged_in(world["a"]).get("/console/settings/").status_code == 403
-    lead.post("/console/settings/", {"review_threshold": "0.4", "high_priority_threshold": "0.3"})  # invalid
+    lead.post("/console/settings/", {"review_threshold": "0.4", "high_priority_threshold": "0.3",
+                                    "override_reason": "test"})  # invalid
     assert DetectionPolicy.current().review_threshold == 0.5
-    response = lead.post("/console/settings/", {"review_threshold": "0.42", "high_priority_threshold": "0.9"})
+    response = lead.post("/console/settings/", {"review_threshold": "0.42", "high_priority_threshold": "0.9",
+                                               "override_reason": "fewer misses"})
     assert response.status_code == 302
     policy = DetectionPolicy.current()
     assert (policy.review_threshold, policy.high_priority_threshold) == (0.42, 0.9)

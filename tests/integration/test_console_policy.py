@@ -187,7 +187,7 @@ def test_brand_threshold_override_from_settings(world):
     assert page.status_code == 200 and b'id="brand-threshold-form"' in page.content
     assert list(page.context["overrides"]) == []
 
-    response = lead.post("/console/settings/brand-threshold/", {"brand": "acme", "review_threshold": "0.9"})
+    response = lead.post("/console/settings/brand-threshold/", {"brand": "acme", "review_threshold": "0.9", "override_reason": "brand asked"})
     assert response.status_code == 302 and response["Location"] == "/console/settings/"
     assert BrandPolicy.objects.get(brand=world["brand"]).review_threshold == 0.9
     assert AuditEvent.objects.filter(action="detection.brand_threshold_set", actor=world["lead"]).count() == 1
@@ -201,11 +201,12 @@ def test_brand_threshold_override_from_settings(world):
     below = scanned_listing("L-1", "S-1", score=0.75, brand=world["brand"], ref=world["ref"])
     assert not Case.objects.filter(listing=below).exists()
 
-    for bad in ({"brand": "acme", "review_threshold": "1.5"}, {"brand": "nope", "review_threshold": "0.5"}):
+    for bad in ({"brand": "acme", "review_threshold": "1.5", "override_reason": "x"},
+                {"brand": "nope", "review_threshold": "0.5", "override_reason": "x"}):
         assert lead.post("/console/settings/brand-threshold/", bad).status_code == 302
     assert BrandPolicy.objects.get(brand=world["brand"]).review_threshold == 0.9
 
-    lead.post("/console/settings/brand-threshold/", {"brand": "acme", "review_threshold": ""})  # back to global
+    lead.post("/console/settings/brand-threshold/", {"brand": "acme", "review_threshold": "", "override_reason": "undo"})  # back to global
     assert BrandPolicy.objects.get(brand=world["brand"]).review_threshold is None
     assert list(lead.get("/console/settings/").context["overrides"]) == []
 

@@ -1,6 +1,6 @@
 """OCR leaves the hot path: scans record a fast result, an OCR follow-up on the ``ocr`` queue replaces it.
 
-Real worker (scan + ocr queues), real PostgreSQL/Redis, real models and Tesseract.
+Real worker (scan + ocr queues), real PostgreSQL/Redis, real models and OCR.
 """
 import io
 from datetime import timedelta
@@ -29,7 +29,7 @@ from tests.support import wait_for
 from workers.maintenance import requeue_stuck_listings
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-needs_ocr = pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
+needs_ocr = pytest.mark.skipif(not ocr_available(), reason="the OCR package (rapidocr) is not installed")
 
 
 def label_jpeg(word: str) -> bytes:

@@ -15,8 +15,8 @@ from anticounterfeit.core import tasks
 from anticounterfeit.core.models import AuditEvent, OutboxMessage
 from anticounterfeit.notifications import actions as notify
 from anticounterfeit.notifications.models import WebhookDelivery
-from tests.conftest import wait_for
 from tests.factories import scanned_listing
+from tests.support import wait_for
 
 from .local_servers import webhook_receiver
 from .procs import service_env, start_relay

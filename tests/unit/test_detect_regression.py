@@ -2,11 +2,15 @@
 
 Scores come from brand-grouped 5-fold cross-validation on the split's labels (``--cv 5``), so no
 listing is scored by a model that saw its brand — the shipped default scorer, which did see the dev
-split, is not what is measured. Baselines from the same run must stay far behind.
+split, is not what is measured. Every training fold also holds a generated bundle (``ml.synth``, its
+own seed), as the shipped default does. Leave-one-trick-out (``--loto``) holds each counterfeit
+category out of training as well: the figure for tricks the scorer has never seen. Baselines from
+the same run must stay far behind.
 """
 import pytest
 
 from ml.cli.evaluate import evaluate
+from ml.synth import generate_bundle
 from tests.support import FAKEBENCH
 
 pytestmark = [
@@ -17,13 +21,19 @@ pytestmark = [
 TARGETS = {"pr_auc": 0.97, "recall_at_p95": 0.90, "brand_accuracy": 0.95}
 MAX_FPR_GENUINE = 0.02
 MIN_CATEGORY_RECALL = 0.75
+MIN_HELD_OUT_TRICK_RECALL = 0.70
+MAX_ECE = 0.05
+MAX_GENUINE_SCORE = 0.99
+TRAIN_SEED = 1000  # the first of ml.train_default's generated bundles
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fakebench-eval")
+    synth = tmp / "synth"
+    generate_bundle(str(synth), seed=TRAIN_SEED, n_brands=30, n_listings=1000)
     return evaluate(str(FAKEBENCH), out=str(tmp / "pred.jsonl"), with_labels=True, cache_dir=str(tmp / "emb"),
-                    cv_folds=5)
+                    cv_folds=5, loto=True, train_extra=[str(synth)])
 
 
 def test_detector_meets_dev_targets_under_brand_grouped_cv(result):
@@ -35,6 +45,14 @@ def test_detector_meets_dev_targets_under_brand_grouped_cv(result):
     weak = {k: v for k, v in r["per_category"].items() if k.startswith("cf_") and v < MIN_CATEGORY_RECALL}
     assert not weak, f"counterfeit categories below {MIN_CATEGORY_RECALL} recall: {weak}"
     assert len(result["scores"]) == result["n"] > 0
+
+
+def test_held_out_tricks_calibration_and_no_confident_false_alarm(result):
+    print(result["loto"], result["ece"], result["max_genuine"])
+    weak = {k: v for k, v in result["loto"].items() if v < MIN_HELD_OUT_TRICK_RECALL}
+    assert len(result["loto"]) == 10 and not weak, f"held-out tricks below {MIN_HELD_OUT_TRICK_RECALL}: {weak}"
+    assert result["ece"] <= MAX_ECE
+    assert result["max_genuine"] < MAX_GENUINE_SCORE
 
 
 def test_detector_far_ahead_of_both_baselines(result):

@@ -30,7 +30,7 @@ def test_scan_reports_bad_image_and_scores_the_rest(setup):
     bad = root / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
     seller = SellerInfo("S9", account_age_days=3, prior_takedowns=2)
-    fake = ListingInput("L1", seller, "Acmee RoadRunner Trap 1:1 replica", "AAA quality", 20.0, "USD",
+    fake = ListingInput("L1", seller, "Acme RoadRuner Trap 1:1 replica", "AAA quality", 20.0, "USD",
                         (str(bad), str(ref)))
     plain = ListingInput("L2", SellerInfo("S1"), "Garden hose 20m", "Green hose.", 15.0, "USD", ())
     det = Detector(models, index)

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 from rapidfuzz.distance import OSA
 
-from ml.brands import COMMON_WORDS, BrandMatcher
+from ml.brands import BrandMatcher
 from ml.config import EmbedderConfig
 from ml.image_embedder import ImageEmbedder
 from ml.images import image_map, square_pixels
@@ -146,7 +146,7 @@ def test_image_map_keeps_order_and_raises_like_a_loop():
 
 def _slow_find(matcher: BrandMatcher, text: str, field: str = "title"):
     """The term-by-term scan ``find`` replaced (kept here as the reference behaviour)."""
-    from ml.brands import COMPATIBLE_CUES, Mention, _max_distance
+    from ml.brands import COMPATIBLE_CUES, Mention, _fuzzy_allowed, _max_distance
     from ml.textnorm import tokens
 
     toks = tokens(text)
@@ -168,12 +168,13 @@ def _slow_find(matcher: BrandMatcher, text: str, field: str = "title"):
                 if d > maxd:
                     continue
                 found = " ".join(t[0] for t in toks[i:i + n])
-                if d > 0 and (found in COMMON_WORDS or len(found) < 4 or found[0] != term.norm[0]):
+                if d > 0 and not _fuzzy_allowed(toks[i:i + n], term):
                     continue
                 if d == 0 and n != term.n_words and len(term.norm) <= 3:
                     continue
                 prev = {t[1] for t in toks[max(0, i - 4):i]}
-                m = Mention(term.brand_id, term.text, found, int(d), term.kind, field, bool(prev & set(COMPATIBLE_CUES)))
+                m = Mention(term.brand_id, term.text, found, int(d), term.kind, field, bool(prev & set(COMPATIBLE_CUES)),
+                            term.weight)
                 key = (term.brand_id, term.text)
                 if key not in best or m.distance < best[key].distance:
                     best[key] = m

@@ -143,7 +143,12 @@ def test_counterfeit_bank_and_atomic_save(index, models, tmp_path):
         broken.save(str(d))
     assert ReferenceIndex.load(str(d)).counts["cf_image"] == 1
     assert sorted(os.listdir(tmp_path)) == ["a"]
-    back.exclude_references({"ring-logo"})
+    logo_rows = [n for n, m in enumerate(back.ref_image.meta) if m["ref_id"] == "ring-logo"]
+    back.exclude_references({"ring-logo"})  # tombstones: never found again, dropped at the next save
+    assert logo_rows and not back.rows_of("ref_image", "ring-logo") and set(logo_rows) <= back.ref_image.dead
+    _, found = back.ref_image.search(back.ref_image.vectors[logo_rows], 5)
+    assert not set(found.ravel().tolist()) & set(logo_rows)
+    back.ref_image.compact()
     assert all(m["ref_id"] != "ring-logo" for m in back.ref_image.meta)
 
 

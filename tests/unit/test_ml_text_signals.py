@@ -61,3 +61,57 @@ def test_evasion_terms_and_negation():
 
 def test_fold_resolves_homoglyphs():
     assert fold("Tre\u0437or L\u0435n\u043evo") == "trezor lenovo"
+
+
+# ---- word-aware matching: product lines that are ordinary words ------------------------------------------
+WORDY = [
+    BrandInfo("aerotek", "Aerotek", (), ("Sparc", "Pilot", "Velorix Max", "Zeno")),
+    BrandInfo("quorra", "Quorra", (), ("Element", "Trail Runner")),
+]
+
+
+@pytest.fixture(scope="module")
+def wordy():
+    return BrandMatcher(WORDY)
+
+
+@pytest.mark.parametrize("text", [
+    "Plain hoodie, no logos. Adds a spark of colour to any outfit.",   # spark ~ Sparc (distance 1)
+    "Gift for pilots and frequent flyers",                            # pilots ~ Pilot (distance 1)
+    "Elements of style: cotton tee",                                   # elements ~ Element
+    "Zenno desk lamp",                                                 # a 4-letter term needs an exact match
+    "Trail runners love this generic water bottle",                   # both words ordinary: no near-miss
+])
+def test_ordinary_words_near_a_term_are_not_mentions(wordy, text):
+    assert wordy.find(text, "description") == [], text
+
+
+@pytest.mark.parametrize("text,term,distance", [
+    ("Sparc wireless earbuds", "Sparc", 0),          # the term itself
+    ("Velorlx Max smart watch", "Velorix Max", 1),   # a disguised spelling of a rare term still counts
+    ("V3l0rix Max watch", "Velorix Max", 0),         # leetspeak
+    ("Zeno lamp", "Zeno", 0),                        # short term, exact
+    ("Pilot travel mug", "Pilot", 0),                # a common-word term matches exactly (and weighs little)
+])
+def test_terms_found(wordy, text, term, distance):
+    ms = {m.term: m for m in wordy.find(text)}
+    assert term in ms, text
+    assert ms[term].distance == distance
+
+
+def test_term_weight_follows_how_distinctive_it_is(wordy):
+    w = {t.text: t.weight for t in wordy.terms}
+    assert w["Sparc"] > 0.9 and w["Velorix Max"] == 1.0
+    assert w["Pilot"] < 0.6 and w["Element"] < 0.6
+    assert w["Trail Runner"] > w["Element"]
+    assert all(t.weight == 1.0 for t in wordy.terms if t.kind == "name")
+    assert [m.weight for m in wordy.find("Pilot mug")] == [w["Pilot"]]
+
+
+def test_distinctiveness_scale():
+    from ml.brands import distinctiveness
+
+    assert distinctiveness("Zorbex") == 1.0
+    assert distinctiveness("the") == 0.0
+    assert distinctiveness("Ultraboost") > distinctiveness("Galaxy") > distinctiveness("Max")
+    assert distinctiveness("Galaxy Buds") > distinctiveness("Galaxy")

@@ -162,3 +162,26 @@ def test_name_helpers() -> None:
     assert is_blocked("Nike") and is_blocked("Xgucciq") and not is_blocked("Quindra")
     rng = random.Random(0)
     assert all(misspell(rng, "Quindra") != "Quindra" for _ in range(50))
+
+
+def test_everyday_bundle_has_ordinary_word_names_printed_brands_and_is_deterministic(tmp_path):
+    """The second development bundle: product lines that are ordinary words, ordinary listings that use them,
+    and the brand printed on the product as its only trace (cf_text_printed)."""
+    from wordfreq import zipf_frequency
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        generate_bundle(str(out), seed=3, n_brands=6, n_listings=80, image_size=256, everyday=True)
+    assert (a / "listings.jsonl").read_bytes() == (b / "listings.jsonl").read_bytes()
+    brands = [json.loads(line) for line in (a / "brands.jsonl").read_text().splitlines()]
+    lines = [t.split()[0] for br in brands for t in br["protected_terms"]]
+    assert sum(zipf_frequency(w, "en") >= 3.0 for w in lines) >= len(lines) // 4, lines
+    labels = [json.loads(line) for line in (a / "labels.jsonl").read_text().splitlines()]
+    listings = {x["listing_id"]: x for x in map(json.loads, (a / "listings.jsonl").read_text().splitlines())}
+    printed = [lab for lab in labels if lab["category"] == "cf_text_printed"]
+    assert printed and all(lab["counterfeit"] for lab in printed)
+    for lab in printed:  # the brand is nowhere in the text
+        name = next(br["name"] for br in brands if br["brand_id"] == lab["brand_id"]).lower()
+        text = (listings[lab["listing_id"]]["title"] + listings[lab["listing_id"]]["description"]).lower()
+        assert name not in text
+    assert not any(is_blocked(br["name"]) for br in brands)

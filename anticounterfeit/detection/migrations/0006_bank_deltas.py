@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('detection', '0003_detection_owns_its_records'),
+        ('detection', '0005_shadow_scoring'),
     ]
 
     operations = [
