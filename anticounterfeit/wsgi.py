@@ -2,6 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from anticounterfeit.core import queue, tasks
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anticounterfeit.settings")
 application = get_wsgi_application()
 
@@ -12,7 +14,6 @@ def _warm_embedded_detector() -> None:
     from django.conf import settings
     from django.db import DatabaseError
 
-    from anticounterfeit.core import queue, tasks
 
     if settings.EMBEDDED_MODE:
         try:

@@ -20,6 +20,7 @@ import faiss
 import numpy as np
 
 from ml.config import BankConfig
+from ml.engines.policy import bf16_hardware
 from ml.pdq import PDQ_BITS, hex_to_bytes
 
 if TYPE_CHECKING:
@@ -194,7 +195,6 @@ class VectorBank:
     @property
     def window_scores_rounded(self) -> bool:
         """Whether ``best_of_windows`` scores in bf16 (off by ~1e-3): callers re-score the pairs they keep."""
-        from ml.engines.policy import bf16_hardware
 
         return not self.approximate and bf16_hardware()
 

@@ -22,6 +22,7 @@ from ml.ocr import MAX_SIDE as OCR_MAX_SIDE
 from ml.ocr import image_text, ocr_available
 from ml.pdq import PDQ_BITS, pdq_hex_of
 from ml.pricing import log_ratio_feature, price_ratio
+from ml.scorer import Scorer
 from ml.seller import seller_features
 from ml.textnorm import fold
 from ml.types import ListingInput, Match, ScanResult
@@ -86,7 +87,6 @@ def _keep_max(d: dict, brand: str, value: tuple) -> None:
 
 class Detector:
     def __init__(self, models: LoadedModels, index: ReferenceIndex, scorer=None, config: DetectorConfig | None = None):
-        from ml.scorer import Scorer
 
         self.models = models
         self.index = index

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ml.config import ImageLimits
+from ml.hardware import image_threads, thread_pool
 
 DEFAULT_MAX_BYTES = ImageLimits.max_image_bytes
 DEFAULT_MAX_PIXELS = ImageLimits.max_image_pixels
@@ -26,7 +27,6 @@ def image_map(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
     Image decode and resize release the GIL, so a scan batch's images use every core: as many threads as
     ``ml.hardware.image_threads`` gives.
     """
-    from ml.hardware import image_threads, thread_pool
 
     items = list(items)
     threads = image_threads()

@@ -5,8 +5,13 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
+from ml import hardware
 from ml.config import ModelsConfig
+from ml.effnet import build_effnet, fuse_batchnorm
+from ml.engines import build_forwards, resolve_engine
 from ml.image_embedder import ImageEmbedder
+from ml.paths import minilm_dir
+from ml.pdq import PDQ_VERSION
 from ml.text_embedder import TextEmbedder
 
 
@@ -31,17 +36,12 @@ def models_version(config: ModelsConfig) -> str:
     Depends on the configuration only, so a process without the models (the web health check) can compute it.
     The engine is not part of it: every engine must stay within cosine 0.995 of fp32 (tests check it).
     """
-    from ml.pdq import PDQ_VERSION
 
     return "effl0-minilm-" + hashlib.sha1(repr((config.image, PDQ_VERSION)).encode()).hexdigest()[:8]
 
 
 @functools.lru_cache(maxsize=4)
 def load_models(config: ModelsConfig | None = None) -> LoadedModels:
-    from ml import hardware
-    from ml.effnet import build_effnet, fuse_batchnorm
-    from ml.engines import build_forwards, resolve_engine
-    from ml.paths import minilm_dir
 
     config = config or ModelsConfig()
     hardware.configure(config.threads, config.image_threads)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from ml.images import square_pixels
+
 PDQ_BITS = 256
 # PDQ reduces every image to a 64x64 luma square before its DCT. The detector already holds each image as
 # a 256x256 squash-resized copy (the embedder's input, ml.images.square_pixels), so the hash is computed from
@@ -18,7 +20,6 @@ PDQ_VERSION = f"pdq-sq{PDQ_SIDE}-box{PDQ_GRID}"
 
 def pdq_hex(image: Image.Image) -> str:
     """64-hex-char PDQ hash of an image (any size or mode), by the same method as ``pdq_hex_square``."""
-    from ml.images import square_pixels
 
     return pdq_hex_square(square_pixels(image, PDQ_SIDE))
 

@@ -6,6 +6,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from anticounterfeit.core.locks import take_once
+from anticounterfeit.detection.detector_cache import get_detector
 from anticounterfeit.detection.scanning import (
     SCAN_BATCH,
     SCAN_CLAIM_SECONDS,
@@ -55,6 +56,5 @@ def scan_ocr(self, listing_ids: list[int]) -> int:
 @shared_task(name="workers.scan.warm_detector")
 def warm_detector() -> int:
     """Load the models and the current bank now (web start in the embedded mode), so no decision or scan waits."""
-    from anticounterfeit.detection.detector_cache import get_detector
 
     return get_detector()[1]

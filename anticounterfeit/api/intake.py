@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from anticounterfeit.listings.actions import accept_listing
 from anticounterfeit.listings.models import Listing, Seller
+from anticounterfeit.trust.actions import onboard_seller_history
 
 from .models import MarketplaceClient, default_tenant
 
@@ -27,7 +28,6 @@ class DuplicateListing(IntakeRejected):
 
 def seller_in_tenant(tenant: MarketplaceClient, data: dict) -> Seller:
     """The tenant's seller with this id, created (with its onboarding event) in the caller's transaction if new."""
-    from anticounterfeit.trust.actions import onboard_seller_history
 
     seller, created = Seller.objects.get_or_create(
         client=tenant, seller_key=data["seller_id"],

@@ -9,6 +9,7 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from anticounterfeit.detection.models import Detection
 from anticounterfeit.listings.models import Listing
+from ml.images import ImageError, load_image
 
 ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 LIMITS = settings.UPLOAD_LIMITS
@@ -17,7 +18,6 @@ LIMITS = settings.UPLOAD_LIMITS
 def check_image_bytes(data: bytes, label: str) -> None:
     """Refuse what a worker could not decode. A JPEG is decoded at 1/8 scale (``draft_size=1``): every byte
     of it is still read and entropy-decoded, so truncated or corrupt data fails as at full size, for less work."""
-    from ml.images import ImageError, load_image
 
     try:
         load_image(data, max_bytes=LIMITS["MAX_IMAGE_BYTES"], max_pixels=LIMITS["MAX_IMAGE_PIXELS"], draft_size=1)

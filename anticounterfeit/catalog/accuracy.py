@@ -11,6 +11,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from anticounterfeit.core import audit
+from anticounterfeit.moderation.models import Decision
+from anticounterfeit.trust.models import TrustEvent
 
 from .models import Brand, BrandReport
 
@@ -37,8 +39,6 @@ class Accuracy:
 
 def report_outcomes(brand: Brand):
     """The brand's reports annotated with ``taken_down``, ``dismissed`` and ``reversed``, newest first."""
-    from anticounterfeit.moderation.models import Decision
-    from anticounterfeit.trust.models import TrustEvent
 
     decisions = Decision.objects.filter(case=OuterRef("case"))
     return BrandReport.objects.filter(brand=brand).annotate(

@@ -19,8 +19,17 @@ from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from anticounterfeit.accounts.models import is_staff_role
+from anticounterfeit.api.models import default_tenant
 from anticounterfeit.core import audit, queue, tasks
-from anticounterfeit.listings.models import Seller
+from anticounterfeit.listings import actions as listing_actions
+from anticounterfeit.listings.models import Listing, Seller
+from anticounterfeit.moderation import actions as moderation
+from anticounterfeit.moderation.models import TAKEDOWN_REASONS, Case, Decision
+from anticounterfeit.trust.actions import onboard_seller_history
+from anticounterfeit.trust.models import TrustEvent
+from ml.bundle import ZIP_MAX_MEMBERS, BundleError, bundle_root, member_problem, read_bundle
+from ml.images import ImageError, load_image
 
 from .models import AuthorizedSeller, Brand, BrandReport, ImportJob, ReferenceImage, ReferenceItem
 
@@ -30,7 +39,6 @@ log = logging.getLogger(__name__)
 def find_seller(key: str) -> Seller | None:
     """A seller named by a brand: ``client-name/seller-id`` (the marketplace's own id), or a bare id of the
     default tenant. Seller ids are unique per marketplace only, so a bare id never reaches another tenant."""
-    from anticounterfeit.api.models import default_tenant
 
     tenant_name, _, seller_key = key.rpartition("/")
     sellers = Seller.objects.filter(seller_key=seller_key)
@@ -46,7 +54,6 @@ def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: Imp
     """
     from django.conf import settings
 
-    from ml.bundle import read_bundle
 
     if job is None:
         job = ImportJob.objects.create(source=str(path)[:500],
@@ -151,8 +158,6 @@ def import_upload(job_id: int, path: str) -> int | None:
 @transaction.atomic
 def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | None = None,
                     tenant=None) -> dict[str, int]:
-    from anticounterfeit.api.models import default_tenant
-    from anticounterfeit.trust.actions import onboard_seller_history
 
     tenant = tenant or default_tenant()
 
@@ -227,7 +232,6 @@ def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | 
 def _first_bad_image(paths) -> tuple[str, str] | None:
     from django.conf import settings
 
-    from ml.images import ImageError, load_image
 
     limits = settings.UPLOAD_LIMITS
     if not paths:
@@ -311,7 +315,6 @@ def upload_bundle_folder(brand: Brand, files: list[tuple[str, object]], *, actin
     (``ml.bundle.member_problem``: no traversal or absolute paths, bounded size and total); a refused member is
     reported by name on the job, like a bad ZIP member, and the rest is imported by the same worker job.
     """
-    from ml.bundle import ZIP_MAX_MEMBERS, BundleError, bundle_root, member_problem
 
     if len(files) > ZIP_MAX_MEMBERS:
         raise ValueError(f"files: too many files ({len(files)} > {ZIP_MAX_MEMBERS})")
@@ -492,11 +495,6 @@ def report_listing(listing, brand: Brand, *, acting_user, reason_code: str, note
                    reference: ReferenceItem | None = None) -> BrandReport:
     """A brand flags a listing: a high-priority case with the report attached, or, under the self-service
     privilege, an immediate takedown (same consequences as a moderator's, trust kind ``brand_removal``)."""
-    from anticounterfeit.listings import actions as listing_actions
-    from anticounterfeit.listings.models import Listing
-    from anticounterfeit.moderation import actions as moderation
-    from anticounterfeit.moderation.models import TAKEDOWN_REASONS, Case
-    from anticounterfeit.trust.models import TrustEvent
 
     if reason_code not in TAKEDOWN_REASONS:
         raise ValueError(f"reason_code: '{reason_code}' is not a takedown reason")
@@ -529,10 +527,6 @@ def report_listing(listing, brand: Brand, *, acting_user, reason_code: str, note
 @transaction.atomic
 def reverse_brand_removal(report: BrandReport, *, acting_user, note: str = "") -> BrandReport:
     """A moderator undoes a brand's direct removal; it counts against the brand's accuracy."""
-    from anticounterfeit.accounts.models import is_staff_role
-    from anticounterfeit.listings.models import Listing
-    from anticounterfeit.moderation import actions as moderation
-    from anticounterfeit.moderation.models import Decision
 
     if not is_staff_role(acting_user):
         raise PermissionError("only moderators can reverse a brand's removal")

@@ -5,6 +5,7 @@ import zipfile
 from django import forms
 from django.conf import settings
 
+from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import TAKEDOWN_REASONS, ReasonCode
 
 from .models import Brand, ReferenceItem
@@ -160,7 +161,6 @@ class MatchFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search")
 
     def __init__(self, *args, user, **kwargs):
-        from anticounterfeit.listings.models import Listing
 
         super().__init__(*args, **kwargs)
         self.fields["brand"].queryset = Brand.objects.visible_to(user)

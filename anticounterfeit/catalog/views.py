@@ -22,8 +22,10 @@ from anticounterfeit.accounts.models import Role, is_staff_role
 from anticounterfeit.accounts.permissions import role_required
 from anticounterfeit.core import audit
 from anticounterfeit.core.models import AuditEvent
+from anticounterfeit.detection.models import Detection
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.evidence import explanation_lines
+from anticounterfeit.moderation.models import Decision
 
 from . import actions
 from .accuracy import accuracy_of, report_outcomes
@@ -70,7 +72,6 @@ def portal(request):
 
 def weekly_charts(user, brands) -> list[dict]:
     """Matches, takedowns and reports per week, and the share of decided reports confirmed, as bar series."""
-    from anticounterfeit.moderation.models import Decision
 
     since = timezone.now() - timedelta(weeks=WEEKS)
     weeks = [(timezone.now() - timedelta(weeks=n)).date() for n in range(WEEKS - 1, -1, -1)]
@@ -338,7 +339,6 @@ def detections_matching(key: str, kinds: set[str], limit: int = 100):
     """Latest detections whose matches name ``key`` (a reference id, or a confirmed counterfeit's listing id)."""
     from django.db import connection
 
-    from anticounterfeit.detection.models import Detection
 
     detections = Detection.objects.select_related("listing__seller", "brand").order_by("-created_at")
     if connection.vendor == "postgresql":

@@ -5,6 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
 
+from anticounterfeit.moderation.models import Appeal
+
+from .models import StatementOfReasons
+
 
 @dataclass(frozen=True)
 class StatementRow:
@@ -93,9 +97,7 @@ def csv_rows(months: list[Month]) -> list[list]:
 
 def load(since: datetime | None = None) -> list[Month]:
     """The report from the database (statements of reasons and the appeals against takedowns)."""
-    from anticounterfeit.moderation.models import Appeal
 
-    from .models import StatementOfReasons
 
     statements = StatementOfReasons.objects.all()
     appeals = Appeal.objects.all()

@@ -25,7 +25,19 @@ from django.conf import settings
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from anticounterfeit.api.intake import IntakeRejected, accept_validated
+from anticounterfeit.catalog.actions import ReportRefused, report_listing
+from anticounterfeit.catalog.models import Brand
 from anticounterfeit.core import queue, tasks
+from anticounterfeit.detection.actions import NotEnoughDecisions, train_scorer
+from anticounterfeit.detection.scanning import SCAN_BATCH
+from anticounterfeit.listings.management.commands.ingest_listings import read_listing_line
+from anticounterfeit.listings.models import Listing
+from anticounterfeit.moderation import actions
+from anticounterfeit.moderation.models import Appeal, Case, Decision
+from anticounterfeit.notifications.actions import requeue_failed_webhooks, set_webhook_url
+from anticounterfeit.trust import actions as trust_actions
+from anticounterfeit.trust.models import RestrictionReview
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -145,7 +157,6 @@ class History:
             heapq.heappush(self._events, (when, next(self._seq), handler, args))
 
     def run(self) -> HistorySummary:
-        from anticounterfeit.catalog.models import Brand
 
         brands = {b.pk: b.brand_key for b in Brand.objects.filter(pk__in=self.cast.brand_owners)}
         keys = [brands[pk] for pk in self.cast.brand_owners]  # in the cast's order: the trusted brand first
@@ -181,7 +192,6 @@ class History:
         return self.summary
 
     def _set_webhook_url(self, url: str, when: datetime | None = None) -> None:
-        from anticounterfeit.notifications.actions import set_webhook_url
 
         with time_machine.travel(when or self.start - DAY, tick=False):
             set_webhook_url(self.cast.client, url, acting_user=self.cast.admin)
@@ -199,8 +209,6 @@ class History:
             self.at(max(whens) + timedelta(minutes=self.rng.randint(2, 20)), self.scan_waiting)
 
     def arrive(self, when, row: dict) -> None:
-        from anticounterfeit.api.intake import IntakeRejected, accept_validated
-        from anticounterfeit.listings.management.commands.ingest_listings import read_listing_line
 
         try:
             accept_validated(read_listing_line(row, self.bundle), client=self.cast.client, enqueue=False)
@@ -218,9 +226,6 @@ class History:
         return bool(label.get("brand_id")) and bool(label.get("counterfeit") or over_reported)
 
     def scan_waiting(self, when) -> None:
-        from anticounterfeit.detection.scanning import SCAN_BATCH
-        from anticounterfeit.listings.models import Listing
-        from anticounterfeit.moderation.models import Case
 
         pending = list(Listing.objects.filter(status=Listing.Status.PENDING).values_list("pk", flat=True))
         for start in range(0, len(pending), SCAN_BATCH):  # model-sized batches, as the intake queues them
@@ -249,8 +254,6 @@ class History:
         return bool(self.labels.get(case.listing.listing_key, {}).get("counterfeit"))
 
     def moderator_decides(self, when, case_id: int) -> None:
-        from anticounterfeit.moderation import actions
-        from anticounterfeit.moderation.models import Case
 
         case = Case.objects.select_related("listing").get(pk=case_id)
         if case.state != Case.State.OPEN:
@@ -275,7 +278,6 @@ class History:
         self._restriction_reviews(when)
 
     def lead_decides(self, when, case_id: int) -> None:
-        from anticounterfeit.moderation import actions
 
         case = self._case(case_id)
         lead = self.cast.leads[0]
@@ -288,15 +290,11 @@ class History:
         self._restriction_reviews(when)
 
     def _case(self, case_id: int):
-        from anticounterfeit.moderation.models import Case
 
         return Case.objects.select_related("listing").get(pk=case_id)
 
     def brand_report(self, when, listing_key: str) -> None:
         """The brand's own team finds its counterfeit and reports it (a takedown at once once it has earned that)."""
-        from anticounterfeit.catalog.actions import ReportRefused, report_listing
-        from anticounterfeit.catalog.models import Brand
-        from anticounterfeit.listings.models import Listing
 
         label = self.labels[listing_key]
         brand = Brand.objects.filter(brand_key=label["brand_id"], pk__in=self.cast.brand_owners).first()
@@ -323,8 +321,6 @@ class History:
             self.at(when + after, self.seller_appeals, decision.pk, wrong)
 
     def seller_appeals(self, when, decision_id: int, wrong: bool) -> None:
-        from anticounterfeit.moderation import actions
-        from anticounterfeit.moderation.models import Decision
 
         decision = Decision.objects.select_related("case__listing__seller").get(pk=decision_id)
         statement = ("This is a genuine item bought from the brand's outlet; the receipt is attached." if wrong
@@ -337,7 +333,6 @@ class History:
                 wrong)
 
     def lead_decides_appeal(self, when, appeal_id: int, reinstate: bool) -> None:
-        from anticounterfeit.moderation import actions
 
         note = "Receipt checks out: reinstated." if reinstate else "Logo and stitching do not match the brand's."
         actions.decide_appeal(appeal_id, acting_user=self.cast.leads[0], reinstate=reinstate, note=note)
@@ -346,7 +341,6 @@ class History:
     def _restriction_reviews(self, when) -> None:
         """Strikes open restriction reviews by themselves (trust.actions). A lead restricts each seller once the
         next review has opened, so the latest review is always still open for the demo's lead."""
-        from anticounterfeit.trust.models import RestrictionReview
 
         for review in RestrictionReview.objects.filter(state=RestrictionReview.State.OPEN).exclude(
                 pk__in=self._reviews_seen).order_by("pk"):
@@ -357,8 +351,6 @@ class History:
             self.summary.counts["restriction_reviews"] += 1
 
     def lead_restricts(self, when, review_id: int) -> None:
-        from anticounterfeit.trust import actions as trust_actions
-        from anticounterfeit.trust.models import RestrictionReview
 
         if not RestrictionReview.objects.filter(pk=review_id, state=RestrictionReview.State.OPEN).exists():
             return
@@ -369,8 +361,6 @@ class History:
 
     def lead_has_work(self, when) -> None:
         """However the dice fell, the demo's lead finds an escalated case and an appeal waiting."""
-        from anticounterfeit.moderation import actions
-        from anticounterfeit.moderation.models import Appeal, Case, Decision
 
         if not Case.objects.filter(state=Case.State.ESCALATED).exists():
             case = Case.objects.open().filter(state=Case.State.OPEN).order_by("opened_at").first()
@@ -391,7 +381,6 @@ class History:
     # --- the beat's work ---
 
     def sweep_webhooks(self, when) -> None:
-        from anticounterfeit.notifications.actions import requeue_failed_webhooks
 
         requeue_failed_webhooks()
 
@@ -400,7 +389,6 @@ class History:
         self.summary.counts["bank_builds"] += 1
 
     def retrain_scorer(self, when) -> None:
-        from anticounterfeit.detection.actions import NotEnoughDecisions, train_scorer
 
         try:
             train_scorer(acting_user=self.cast.admin, min_decisions=self.cfg.min_training_decisions)

@@ -8,6 +8,10 @@ from django.shortcuts import redirect
 from django.views.static import serve
 
 from anticounterfeit.accounts.models import Role, is_staff_role, role_of
+from anticounterfeit.catalog.models import ReferenceImage, ReferenceItem
+from anticounterfeit.detection.detector_cache import bank_status
+from anticounterfeit.listings.models import Listing, ListingImage
+from anticounterfeit.moderation.models import Appeal
 from ml.ocr import ocr_status
 
 
@@ -27,9 +31,6 @@ def home(request):
 
 @login_required
 def protected_media(request, path: str):
-    from anticounterfeit.catalog.models import ReferenceImage, ReferenceItem
-    from anticounterfeit.listings.models import Listing, ListingImage
-    from anticounterfeit.moderation.models import Appeal
 
     allowed = is_staff_role(request.user)
     if not allowed and path.startswith("appeals/"):  # the appealing seller's own evidence (staff see all)
@@ -51,7 +52,6 @@ def health(request):
 
     A stale bank is degraded, not down (scans continue on it while the rebuild runs), so it does not turn 503.
     """
-    from anticounterfeit.detection.detector_cache import bank_status
 
     checks = {"database": "ok", "ocr_engine": ocr_status()}
     try:

@@ -20,6 +20,7 @@ from anticounterfeit.listings.actions import set_status
 from anticounterfeit.listings.models import Listing, ListingImage
 from anticounterfeit.moderation.actions import open_or_update_case
 from anticounterfeit.moderation.models import Decision
+from ml.scorer import Scorer
 
 from .models import AllowRule, BrandPolicy, Detection, DetectionPolicy, ScorerVersion
 from .policy import review_threshold_for
@@ -72,7 +73,6 @@ def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float
                  activate: bool = True) -> ScorerVersion:
     """Fit a new scorer on all labelled decisions and make it the active version (the old one is kept);
     ``activate=False`` stores it as a candidate to backtest or shadow first."""
-    from ml.scorer import Scorer
 
     need = settings.DETECTION["RETRAIN_MIN_DECISIONS"] if min_decisions is None else min_decisions
     features, labels, last = training_rows()
@@ -95,7 +95,6 @@ def train_scorer(*, acting_user=None, min_decisions: int | None = None, C: float
 @transaction.atomic
 def add_scorer_version(document: dict, *, acting_user=None) -> ScorerVersion:
     """Store an uploaded scorer document (``ml.scorer.Scorer.to_dict`` JSON) as an inactive candidate."""
-    from ml.scorer import Scorer
 
     try:
         scorer = Scorer.from_dict(document)

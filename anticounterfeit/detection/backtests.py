@@ -8,6 +8,8 @@ from django.utils import timezone
 from anticounterfeit.core import audit
 from anticounterfeit.moderation.models import Decision
 
+from . import actions
+from .detector_cache import load_scorer
 from .models import Backtest, BrandPolicy, Detection, DetectionPolicy, ScorerVersion
 from .policy import tier_adjusted
 from .replay import Decided, replay
@@ -37,7 +39,6 @@ def decided_history(days: int) -> list[tuple[Decision, Detection]]:
 
 
 def _scores(scorer_row, detections: list[Detection]) -> list[float]:
-    from .detector_cache import load_scorer
 
     return [float(s) for s in load_scorer(scorer_row).predict([d.signals or {} for d in detections])]
 
@@ -102,7 +103,6 @@ def run_backtest(kind: str, *, days: int, acting_user=None, scorer: ScorerVersio
 @transaction.atomic
 def activate(backtest: Backtest, *, acting_user) -> Backtest:
     """Put the backtested change live, through its own action (own audit row), and record the link."""
-    from . import actions
 
     backtest = Backtest.objects.select_for_update().get(pk=backtest.pk)
     if backtest.activated_at is not None:

@@ -27,7 +27,7 @@ def counterfeit_bank_id(listing) -> str:
 def record_takedown(listing, *, model_version: str | None = None) -> BankDelta | None:
     """Append a removed listing to the counterfeit bank (in the caller's transaction); None when its features
     must be computed first (then the ``index`` queue records it)."""
-    from ml.models import models_version
+    from ml.models import models_version  # lazy: takedowns run in the web process, which never loads torch
 
     expected = model_version or models_version(models_config())
     images = [image for image in listing.images.order_by("position")

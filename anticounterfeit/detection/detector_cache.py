@@ -10,10 +10,13 @@ from django.conf import settings
 
 from anticounterfeit.core import queue, tasks
 from anticounterfeit.core.locks import is_taken, take_once
+from ml.hardware import split_cores
+from ml.scorer import Scorer
 
+from . import bank_deltas
 from .actions import active_version
 from .ml_config import bank_config, detector_config, models_config
-from .models import BankVersion
+from .models import BankVersion, ScorerVersion
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -30,7 +33,6 @@ def share_cores_among_pool(concurrency: int) -> None:
     """
     if concurrency <= 1 or settings.TORCH_THREADS:
         return
-    from ml.hardware import split_cores
 
     threads = split_cores(concurrency)
     settings.TORCH_THREADS = threads  # the forked children build their ModelsConfig from it (detection.ml_config)
@@ -60,11 +62,10 @@ def get_detector():
     used, for availability: its image and text vectors are the same space and only exact-copy (PDQ) matching
     misses. The mismatch is logged, shown by the health check, and one rebuild is queued for all workers.
     """
+    # Lazy: the web process imports this module (health check) and must not load torch or faiss.
     from ml.detector import Detector
     from ml.index import ReferenceIndex
     from ml.models import load_models
-
-    from . import bank_deltas
 
     version = current_bank_version()
     if version is None:
@@ -176,7 +177,6 @@ _shadow: dict = {"key": None, "scorer": None}
 def shadow_scorer():
     """``(ScorerVersion, Scorer)`` of the candidate running in shadow, or None; the Scorer is kept per process and
     reloaded when the shadow version changes (one small query per scan batch)."""
-    from .models import ScorerVersion
 
     row = ScorerVersion.objects.filter(is_shadow=True).first()
     if row is None:
@@ -189,7 +189,6 @@ def shadow_scorer():
 
 def load_scorer(scorer_row=None):
     """The active trained ScorerVersion if any, else SCORER_PATH, else the shipped default."""
-    from ml.scorer import Scorer
 
     if scorer_row is not None:
         return Scorer.from_dict(scorer_row.document)

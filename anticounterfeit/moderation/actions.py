@@ -17,7 +17,7 @@ from anticounterfeit.detection import bank_deltas
 from anticounterfeit.detection.models import DetectionPolicy
 from anticounterfeit.listings import actions as listing_actions
 from anticounterfeit.listings.models import Listing
-from anticounterfeit.notifications.actions import announce_decision
+from anticounterfeit.notifications.actions import announce_decision, notify_seller
 from anticounterfeit.trust import actions as trust_actions
 from anticounterfeit.trust.models import TrustEvent
 
@@ -186,7 +186,6 @@ def apply_takedown(decision: Decision, *, acting_user, trust_kind: str = TrustEv
     """A takedown's consequences, shared by moderator takedowns and brands' self-service removals: the statement
     of reasons is issued first, so the seller's notice carries it; the fake joins the counterfeit bank as a delta in
     this transaction (no rebuild)."""
-    from anticounterfeit.notifications.actions import notify_seller
 
     listing = decision.case.listing
     seller = listing.seller
@@ -276,7 +275,6 @@ def file_appeal(decision: Decision, *, seller, statement: str, evidence=None, ac
 
 @transaction.atomic
 def decide_appeal(appeal_id: int, *, acting_user, reinstate: bool, note: str = "") -> Appeal:
-    from anticounterfeit.notifications.actions import notify_seller
 
     appeal = Appeal.objects.select_for_update().select_related("decision__case__listing__seller").get(pk=appeal_id)
     if appeal.status != Appeal.Status.OPEN:
@@ -300,7 +298,6 @@ def decide_appeal(appeal_id: int, *, acting_user, reinstate: bool, note: str = "
 
 def apply_reinstatement(decision: Decision, *, acting_user, reason: str) -> None:
     """Undo a takedown's consequences (appeal reinstatement, or a moderator reversing a brand's removal)."""
-    from anticounterfeit.notifications.actions import notify_seller
 
     listing = decision.case.listing
     seller = listing.seller

@@ -10,6 +10,7 @@ from anticounterfeit.accounts.permissions import role_required
 from anticounterfeit.detection import actions as detection_actions
 from anticounterfeit.detection import backtests
 from anticounterfeit.detection.models import Backtest, ScorerVersion
+from anticounterfeit.detection.shadow import summary
 
 from .dashboard import column_chart
 from .forms import BacktestForm
@@ -91,7 +92,6 @@ def backtest_activate(request, pk: int):
 @lead_required
 def shadow(request):
     """The scorer running in shadow: agreement with the live one, what it would queue or clear, who was right."""
-    from anticounterfeit.detection.shadow import summary
 
     if request.method == "POST":
         step = request.POST.get("step")

@@ -14,11 +14,14 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from anticounterfeit.accounts.models import LEAD_ROLES, Role
+from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core import audit, queue, tasks
 
 from . import webhook_guard, webhooks
 from .models import RETRYABLE_BY_HAND, Notification, WebhookDelivery
 from .rendering import email_parts, render_text
+from .webhooks import signing_secret
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,6 @@ def notify_leads(kind: str, *, context: dict, acting_user=None) -> list[Notifica
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
-    from anticounterfeit.accounts.models import LEAD_ROLES
 
     leads = get_user_model().objects.filter(
         Q(profile__role__in=LEAD_ROLES) | Q(is_superuser=True, profile__isnull=True), is_active=True).order_by("pk")
@@ -64,7 +66,6 @@ def notify_leads(kind: str, *, context: dict, acting_user=None) -> list[Notifica
 @transaction.atomic
 def notify_brand_owners(brand, kind: str, *, context: dict, listing=None, decision=None,
                         acting_user=None) -> list[Notification]:
-    from anticounterfeit.accounts.models import Role
 
     owners = brand.owners.filter(role=Role.BRAND_OWNER).select_related("user")
     return [_create(kind, context={"brand": brand, **context}, user=profile.user, email=profile.user.email,
@@ -87,7 +88,6 @@ def announce_decision(decision, outcome: str, *, acting_user=None) -> None:
 def send_webhooks(event: str, *, seller, listing=None, decision=None, extra: dict | None = None) -> list[WebhookDelivery]:
     """Queue a signed POST to the tenant concerned (the listing's client, else the client that registered the
     seller), if it has a webhook URL: another tenant never hears of this seller."""
-    from anticounterfeit.api.models import MarketplaceClient
 
     clients = MarketplaceClient.objects.filter(pk=listing.client_id if listing is not None else seller.client_id)
     payload = {
@@ -116,7 +116,6 @@ def mark_read(notification: Notification) -> None:
 @transaction.atomic
 def reveal_webhook_secret(client, *, acting_user) -> str:
     """Showing the signing secret is audited: whoever holds it can forge our webhooks to the marketplace."""
-    from .webhooks import signing_secret
 
     audit.record("webhook.secret_reveal", client, actor=acting_user, after={"secret_version": client.secret_version})
     return signing_secret(client)
@@ -125,9 +124,7 @@ def reveal_webhook_secret(client, *, acting_user) -> str:
 @transaction.atomic
 def rotate_webhook_secret(client, *, acting_user) -> str:
     """A new secret signs every delivery from now on (retries of older ones included); the old one stops verifying."""
-    from anticounterfeit.api.models import MarketplaceClient
 
-    from .webhooks import signing_secret
 
     client = MarketplaceClient.objects.select_for_update().get(pk=client.pk)
     before = client.secret_version

@@ -1,6 +1,10 @@
 from django import forms
 from django.conf import settings
 
+from ml.images import ImageError, load_image
+
+from .webhook_guard import UnsafeWebhookURL, check_url
+
 
 class AppealForm(forms.Form):
     statement = forms.CharField(min_length=20, max_length=5000, widget=forms.Textarea(attrs={"rows": 5}),
@@ -17,7 +21,6 @@ class AppealForm(forms.Form):
         evidence.seek(0)
         if head.startswith(b"%PDF"):
             return evidence
-        from ml.images import ImageError, load_image
 
         try:
             load_image(evidence.read())
@@ -33,7 +36,6 @@ class WebhookUrlForm(forms.Form):
 
     def clean_webhook_url(self) -> str:
         """No server-side request forgery: https to a public host (see notifications.webhook_guard)."""
-        from .webhook_guard import UnsafeWebhookURL, check_url
 
         url = self.cleaned_data["webhook_url"]
         if url:

@@ -12,8 +12,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from anticounterfeit.accounts.models import is_lead
+from anticounterfeit.accounts.models import is_lead, is_staff_role
 from anticounterfeit.core import audit, queue, tasks
+from anticounterfeit.listings.models import Listing, ListingImage, Seller
+from anticounterfeit.moderation.models import Decision
+from anticounterfeit.notifications.actions import notify_leads, notify_seller, send_webhooks
 
 from .models import CleanSalesReport, RestrictionReview, SellerIdentityLink, SellerLink, TrustEvent
 from .rating import (
@@ -170,7 +173,6 @@ def record_sales_report(client, seller, *, report_key: str, count: int, period_e
 def credit_account_age(seller_id: int, now: datetime | None = None, max_periods: int = 24) -> int:
     """Add the tenure credits that fell due since the seller's record was created (one per period, dated when it
     fell due, at most ``max_periods`` of the latest); returns how many were added. Safe to run any number of times."""
-    from anticounterfeit.listings.models import Seller
 
     now = now or timezone.now()
     seller = Seller.objects.select_for_update().filter(pk=seller_id).first()
@@ -197,7 +199,6 @@ def credit_account_age(seller_id: int, now: datetime | None = None, max_periods:
 def credit_account_age_batch(*, after_pk: int = 0, limit: int = 500, now=None) -> tuple[int, int | None]:
     """One bounded slice of sellers (by pk) whose next tenure credit is due. Returns (credits added, the pk to
     continue after, or None when the slice was the last)."""
-    from anticounterfeit.listings.models import Seller
 
     now = now or timezone.now()
     period = timedelta(days=ACCOUNT_AGE_PERIOD_DAYS)
@@ -240,8 +241,6 @@ def link_sellers_for_decision(decision_id: int) -> int:
     The source listing is locked first, so a reinstatement either happened already (nothing to link) or waits
     for these links and then removes them. Re-running finds the links already there (idempotent).
     """
-    from anticounterfeit.listings.models import Listing
-    from anticounterfeit.moderation.models import Decision
 
     decision = Decision.objects.select_related("case").filter(pk=decision_id).first()
     if decision is None:
@@ -263,7 +262,6 @@ def link_sellers(source_listing, *, acting_user=None) -> list[SellerLink]:
 
     Candidates are bounded: exact PDQ matches (indexed) plus the most recent listings matched to the same brand.
     """
-    from anticounterfeit.listings.models import Listing, ListingImage
 
     cfg = settings.TRUST
     source_images = [i for i in evidence_images(source_listing) if i.pdq or i.vector]
@@ -316,7 +314,6 @@ def _common_pdqs(listing, cfg: dict) -> list[str]:
     """The listing's image hashes that many sellers of its tenant show (stock photos): no evidence of a link."""
     from django.db.models import Count
 
-    from anticounterfeit.listings.models import ListingImage
 
     own = [p for p in listing.images.exclude(pdq="").values_list("pdq", flat=True)]
     return list(ListingImage.objects.filter(pdq__in=own, listing__client_id=listing.client_id).values("pdq").annotate(
@@ -328,7 +325,6 @@ def _common_pdqs(listing, cfg: dict) -> list[str]:
 def decide_seller_link(link_id: int, *, acting_user, confirm: bool) -> SellerLink:
     """A moderator confirms a suggested link (it enters the seller's rating as a ``linked_seller`` event) or
     dismisses it (nothing changes). Audited."""
-    from anticounterfeit.accounts.models import is_staff_role
 
     if not is_staff_role(acting_user):
         raise NotStaff("only staff can confirm a seller link")
@@ -351,7 +347,6 @@ def decide_seller_link(link_id: int, *, acting_user, confirm: bool) -> SellerLin
 def link_same_seller(seller, other, *, acting_user, note: str = "") -> SellerIdentityLink:
     """Staff state that two seller records (usually of two marketplaces) are one real-world seller. Explicit
     and audited; it moves no rating and shares nothing with either marketplace."""
-    from anticounterfeit.accounts.models import is_staff_role
 
     if not is_staff_role(acting_user):
         raise NotStaff("only staff can link sellers across marketplaces")
@@ -416,7 +411,6 @@ def check_repeat_infringer(seller, *, acting_user=None) -> RestrictionReview | N
 
 @transaction.atomic
 def open_restriction_review(seller, *, strikes: int, acting_user=None) -> RestrictionReview:
-    from anticounterfeit.notifications.actions import notify_leads, notify_seller
 
     window = settings.TRUST["REPEAT_WINDOW_DAYS"]
     review = RestrictionReview.objects.create(seller=seller, strikes=strikes, window_days=window)
@@ -440,7 +434,6 @@ def _lock_review(review_id: int, acting_user, state: str) -> RestrictionReview:
 @transaction.atomic
 def decide_restriction(review_id: int, *, acting_user, restrict: bool, note: str = "") -> RestrictionReview:
     """A lead restricts the seller (new listings are blocked) or declines. Notified, audited, POSTed to webhooks."""
-    from anticounterfeit.notifications.actions import notify_seller, send_webhooks
 
     review = _lock_review(review_id, acting_user, RestrictionReview.State.OPEN)
     seller = review.seller
@@ -461,7 +454,6 @@ def decide_restriction(review_id: int, *, acting_user, restrict: bool, note: str
 
 @transaction.atomic
 def lift_restriction(review_id: int, *, acting_user, note: str = "") -> RestrictionReview:
-    from anticounterfeit.notifications.actions import notify_seller, send_webhooks
 
     review = _lock_review(review_id, acting_user, RestrictionReview.State.RESTRICTED)
     review.state, review.lifted_by, review.lifted_at = RestrictionReview.State.LIFTED, acting_user, timezone.now()

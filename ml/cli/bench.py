@@ -25,9 +25,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ml import hardware
+from ml.bundle import read_bundle
 from ml.cli.options import add_model_options, models_config
 from ml.config import ModelsConfig
-from ml.hardware import cpu_summary, load_average
+from ml.detector import Detector
+from ml.effnet import build_effnet
+from ml.engines.eager import eager_image, eager_text
+from ml.hardware import cpu_summary, load_average, split_cores
+from ml.images import ImageError, load_image
+from ml.index import ReferenceIndex
+from ml.models import load_models
+from ml.ocr import MAX_SIDE, image_text, ocr_available, ocr_status
 
 if TYPE_CHECKING:
     import torch
@@ -74,13 +83,6 @@ class ScanWork:
     @classmethod
     def load(cls, bundle_dir: str, n_listings: int, batch: int, config: ModelsConfig,
              verbose: bool = False) -> ScanWork:
-        from ml.bundle import read_bundle
-        from ml.detector import Detector
-        from ml.effnet import build_effnet
-        from ml.engines.eager import eager_image, eager_text
-        from ml.images import load_image
-        from ml.index import ReferenceIndex
-        from ml.models import load_models
 
         t0 = time.perf_counter()
         models = load_models(config)
@@ -175,7 +177,6 @@ def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lan
                config: ModelsConfig) -> None:
     import traceback
 
-    from ml import hardware
 
     try:
         threads = hardware.split_cores(lanes)
@@ -202,8 +203,6 @@ def _lane_main(conn, next_job, bundle_dir: str, n_listings: int, batch: int, lan
 
 def ocr_ms_per_image(work: ScanWork, max_images: int = 24) -> float:
     """Milliseconds per image OCR takes alone, on the first images of the follow-up listings (0: none, or no OCR)."""
-    from ml.images import ImageError, load_image
-    from ml.ocr import MAX_SIDE, image_text, ocr_available
 
     sources = [lst.image_paths[0] for batch in work.followups for lst in batch if lst.image_paths][:max_images]
     if not sources or not ocr_available():
@@ -229,8 +228,6 @@ def bench_scan(bundle_dir: str, n_listings: int, batch: int, rounds: int, lanes:
     this process on every core); the plain eager baseline as one stream on every core in this process."""
     import torch
 
-    from ml.hardware import split_cores
-    from ml.ocr import ocr_status
 
     cores = os.cpu_count() or 1
     config = config or ModelsConfig()
@@ -327,7 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="10000,100000", help="bank sizes for --banks (1,000,000 x 1280-d needs ~6 GB)")
     add_model_options(p, threads=False)  # the lanes share the cores: split_cores(lanes) threads each
     a = p.parse_args(argv)
-    from ml import hardware
 
     config = models_config(a)
     hardware.configure(hardware.split_cores(a.lanes), config.image_threads)

@@ -19,6 +19,9 @@ import time
 
 import numpy as np
 
+from ml import hardware
+from ml.banks import IVFPQ, index_kind, make_vector_index, rerank, train_sample
+from ml.config import BankConfig
 from ml.hardware import load_average
 
 
@@ -56,8 +59,6 @@ def _recall(truth: np.ndarray, found: np.ndarray) -> float:
 def bench_size(n: int, dim: int, n_queries: int, batch: int, hnsw_max: int, k: int = 10) -> dict:
     import faiss
 
-    from ml.banks import IVFPQ, index_kind, make_vector_index, rerank, train_sample
-    from ml.config import BankConfig
 
     cfg = BankConfig()
     row: dict = {"n": n, "dim": dim, "product_kind": index_kind(n, cfg)}
@@ -115,7 +116,6 @@ def format_row(r: dict) -> str:
 
 
 def bench_banks(sizes: list[int], dims: list[int], n_queries: int, batch: int, hnsw_max: int) -> list[dict]:
-    from ml.config import BankConfig
 
     cfg = BankConfig()
     print(f"FAISS banks: {n_queries} queries in batches of {batch}, k=10; HNSW M={cfg.hnsw_m} "
@@ -138,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=8, help="queries per search call (workers/scan.py batch)")
     p.add_argument("--hnsw-max", type=int, default=100_000, help="largest size to build an HNSW graph for")
     a = p.parse_args(argv)
-    from ml import hardware
 
     hardware.configure()
     bench_banks([int(s) for s in a.sizes.split(",")], [int(d) for d in a.dims.split(",")], a.queries, a.batch,

@@ -14,6 +14,12 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from ml.brands import BrandMatcher
+from ml.ocr import OcrConfig, image_text
+from ml.synth.names import invent_names
+from ml.synth.printed import printed_word
+from ml.types import BrandInfo
+
 
 @dataclass(frozen=True)
 class OcrRecall:
@@ -24,11 +30,6 @@ class OcrRecall:
 
 
 def printed_word_recall(n: int = 60, seed: int = 5, size: int = 480, config=None) -> OcrRecall:
-    from ml.brands import BrandMatcher
-    from ml.ocr import image_text
-    from ml.synth.names import invent_names
-    from ml.synth.printed import printed_word
-    from ml.types import BrandInfo
 
     rng = random.Random(seed)
     samples = [printed_word(rng, w, size) for w in invent_names(random.Random(seed + 1), n)]
@@ -53,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=640, help="photo side in px")
     ap.add_argument("--detect-side", type=int, default=None, help="text detector input side (default: OcrConfig's)")
     a = ap.parse_args(argv)
-    from ml.ocr import OcrConfig
 
     config = OcrConfig(max_side=a.detect_side) if a.detect_side else OcrConfig()
     r = printed_word_recall(a.n, a.seed, a.size, config)

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ml.bundle import read_bundle
 from ml.cli.options import add_model_options, models_config
+from ml.detector import Detector
+from ml.images import load_image
+from ml.index import ReferenceIndex
+from ml.models import load_models
 
 BACKGROUNDS = "g_unbranded"
 NEGATIVES = ("g_unbranded", "g_other_brand")
@@ -37,7 +42,6 @@ class SmallLogoFigures:
 
 
 def _decoded_jpeg(im: Image.Image, draft_size: int) -> Image.Image:
-    from ml.images import load_image
 
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=85)
@@ -46,11 +50,6 @@ def _decoded_jpeg(im: Image.Image, draft_size: int) -> Image.Image:
 
 def evaluate_small_logos(data: str, *, per_logo: int = 2, seed: int = 7, cache_dir: str | None = None,
                          batch: int = 8, models=None) -> SmallLogoFigures:
-    from ml.bundle import read_bundle
-    from ml.detector import Detector
-    from ml.images import load_image
-    from ml.index import ReferenceIndex
-    from ml.models import load_models
 
     bundle = read_bundle(data)
     models = models or load_models()
@@ -104,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tile-pass-size", type=int, default=None, help="ModelsConfig.tile_pass_size to try")
     add_model_options(p)
     a = p.parse_args(argv)
-    from ml.models import load_models
 
     config = models_config(a)
     if a.tile_pass_size:

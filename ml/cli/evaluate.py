@@ -19,8 +19,17 @@ import os
 import sys
 import time
 
+from ml.bundle import read_bundle
+from ml.calibration import expected_calibration_error, format_reliability, max_genuine_score, reliability
 from ml.cli.options import add_model_options, models_config
+from ml.cli.train_default import bundle_rows
 from ml.config import DetectorConfig, ModelsConfig
+from ml.crossval import ExtraRows, brand_groups, grouped_scores, leave_one_trick_out, scorer_trainer
+from ml.detector import Detector
+from ml.index import ReferenceIndex
+from ml.metrics import format_report, report
+from ml.models import load_models
+from ml.scorer import Scorer
 
 PDQ_MATCH_BITS = DetectorConfig().pdq_max_distance
 
@@ -48,8 +57,6 @@ def baselines(evidence) -> tuple[dict[str, tuple[float, str | None]], dict[str, 
 def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | None, weight: float,
                config: ModelsConfig | None = None):
     """Labelled feature rows of other bundles (``ExtraRows``), extracted once per bundle path into ``rows_cache``."""
-    from ml.cli.train_default import bundle_rows
-    from ml.crossval import ExtraRows
 
     cached = {}
     if rows_cache and os.path.exists(rows_cache):
@@ -80,14 +87,6 @@ def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, ca
     (folds grouped by brand), so the figures are never measured on the listings a model saw; ``loto``
     adds ``result["loto"]``, the recall per counterfeit category with that category held out of training too.
     """
-    from ml.bundle import read_bundle
-    from ml.calibration import expected_calibration_error, format_reliability, max_genuine_score, reliability
-    from ml.crossval import brand_groups, grouped_scores, leave_one_trick_out, scorer_trainer
-    from ml.detector import Detector
-    from ml.index import ReferenceIndex
-    from ml.metrics import format_report, report
-    from ml.models import load_models
-    from ml.scorer import Scorer
 
     bundle = read_bundle(data)
     for err in bundle.errors[:20]:

@@ -18,9 +18,15 @@ import os
 import sys
 import tempfile
 
+from ml.bundle import read_bundle
 from ml.cli.options import add_model_options, models_config
 from ml.config import ModelsConfig
 from ml.crossval import brand_groups, grouped_cv
+from ml.dataset import extract_all
+from ml.detector import Detector
+from ml.index import ReferenceIndex
+from ml.metrics import format_report, report
+from ml.models import load_models
 from ml.scorer import DEFAULT_PATH, Scorer
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fakebench")
@@ -28,11 +34,6 @@ DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared
 
 def bundle_rows(path: str, cache_dir: str | None,
                 config: ModelsConfig | None = None) -> tuple[list[dict], list[int], list[str], list[dict], list]:
-    from ml.bundle import read_bundle
-    from ml.dataset import extract_all
-    from ml.detector import Detector
-    from ml.index import ReferenceIndex
-    from ml.models import load_models
 
     b = read_bundle(path)
     models = load_models(config)
@@ -47,7 +48,6 @@ def bundle_rows(path: str, cache_dir: str | None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ml.metrics import format_report, report
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", nargs="*", default=[os.path.abspath(DEFAULT_DATA)])

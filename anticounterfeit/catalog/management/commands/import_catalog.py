@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.catalog.actions import import_bundle
 
 
@@ -15,7 +16,6 @@ class Command(BaseCommand):
     def handle(self, path, no_index=False, tenant=None, **options):
         import os
 
-        from anticounterfeit.api.models import MarketplaceClient
 
         if not os.path.exists(path):
             raise CommandError(f"{path}: no such file or folder")

@@ -3,6 +3,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from anticounterfeit.compliance import dsa_rules
+from anticounterfeit.compliance.actions import export_rows
+
 
 class Command(BaseCommand):
     help = ("Write the statements of reasons as JSON Lines, one Transparency Database statement object per line "
@@ -13,8 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("--since", type=date.fromisoformat, help="only decisions on or after this day (YYYY-MM-DD)")
 
     def handle(self, *, out: str, since: date | None, **options):
-        from anticounterfeit.compliance import dsa_rules
-        from anticounterfeit.compliance.actions import export_rows
 
         count = 0
         stream = self.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115 - closed below

@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from anticounterfeit.compliance.actions import submit_pending
+
 
 class Command(BaseCommand):
     help = "POST the statements of reasons not yet accepted to the Transparency Database (DSA_SUBMIT_URL), in batches."
@@ -7,7 +9,6 @@ class Command(BaseCommand):
     def handle(self, **options):
         from django.conf import settings
 
-        from anticounterfeit.compliance.actions import submit_pending
 
         if not settings.DSA["SUBMIT_URL"]:
             raise CommandError("DSA_SUBMIT_URL is not set: nothing to submit to")

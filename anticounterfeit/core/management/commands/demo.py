@@ -11,6 +11,17 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from anticounterfeit.accounts.actions import create_user_with_role
+from anticounterfeit.accounts.models import Profile, Role
+from anticounterfeit.api.models import MarketplaceClient
+from anticounterfeit.catalog.models import Brand
+from anticounterfeit.core import queue
+from anticounterfeit.core.demo_history import Cast, HistoryConfig, replay
+from anticounterfeit.listings.models import Listing, Seller
+from anticounterfeit.moderation.models import Appeal, Case
+from anticounterfeit.notifications.models import WebhookDelivery
+from anticounterfeit.trust.models import RestrictionReview
+
 DEMO_PASSWORD = "demo-pass-123"
 MODERATORS = ["moderator", "alex", "sam"]  # "moderator" is the demo's login; the others decided the past
 
@@ -27,9 +38,6 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=42, help="How many days of history to replay.")
 
     def handle(self, out, listings, brands, seed, days, **options):
-        from anticounterfeit.core import queue
-        from anticounterfeit.core.demo_history import HistoryConfig, replay
-        from anticounterfeit.listings.models import Listing
 
         started = time.monotonic()
         call_command("migrate", verbosity=0)
@@ -58,11 +66,6 @@ class Command(BaseCommand):
 
     def create_cast(self, bundle: Path):
         """Staff, the marketplace, and owners for the two brands with the most counterfeits (they report them)."""
-        from anticounterfeit.accounts.actions import create_user_with_role
-        from anticounterfeit.accounts.models import Role
-        from anticounterfeit.api.models import MarketplaceClient
-        from anticounterfeit.catalog.models import Brand
-        from anticounterfeit.core.demo_history import Cast
 
         moderators = [create_user_with_role(name, DEMO_PASSWORD, Role.MODERATOR) for name in MODERATORS]
         lead = create_user_with_role("lead", DEMO_PASSWORD, Role.LEAD)
@@ -82,10 +85,6 @@ class Command(BaseCommand):
         """The seller login belongs to the seller with the most to see: a restriction review, else the most events."""
         from django.db.models import Count
 
-        from anticounterfeit.accounts.actions import create_user_with_role
-        from anticounterfeit.accounts.models import Role
-        from anticounterfeit.listings.models import Seller
-        from anticounterfeit.trust.models import RestrictionReview
 
         review = RestrictionReview.objects.filter(state=RestrictionReview.State.OPEN).order_by("-opened_at").first()
         seller = review.seller if review else (Seller.objects.annotate(n=Count("trust_events")).order_by("-n", "pk")
@@ -98,11 +97,6 @@ class Command(BaseCommand):
     def print_logins(self) -> None:
         from rest_framework.authtoken.models import Token
 
-        from anticounterfeit.accounts.models import Profile
-        from anticounterfeit.catalog.models import Brand
-        from anticounterfeit.moderation.models import Appeal, Case
-        from anticounterfeit.notifications.models import WebhookDelivery
-        from anticounterfeit.trust.models import RestrictionReview
 
         brand = Brand.objects.filter(owners__user__username="brand").first()
         seller_profile = Profile.objects.filter(user__username="seller").select_related("seller").first()

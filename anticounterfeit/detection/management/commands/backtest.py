@@ -1,6 +1,11 @@
 """python manage.py backtest --scorer VERSION | --threshold X [--brand KEY] --days N"""
 from django.core.management.base import BaseCommand, CommandError
 
+from anticounterfeit.catalog.models import Brand
+from anticounterfeit.detection.backtests import run_backtest
+from anticounterfeit.detection.models import Backtest, ScorerVersion
+from anticounterfeit.detection.replay import summary_lines
+
 
 class Command(BaseCommand):
     help = ("Replay a candidate scorer version or review threshold on the decided history of the last N days "
@@ -14,10 +19,6 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=30)
 
     def handle(self, *, scorer, threshold, brand, days, **options):
-        from anticounterfeit.catalog.models import Brand
-        from anticounterfeit.detection.backtests import run_backtest
-        from anticounterfeit.detection.models import Backtest, ScorerVersion
-        from anticounterfeit.detection.replay import summary_lines
 
         try:
             if scorer is not None:
