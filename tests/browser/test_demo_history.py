@@ -15,9 +15,9 @@ from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.moderation.models import Decision
 from anticounterfeit.notifications.models import WebhookDelivery
 from anticounterfeit.trust.models import TrustEvent
-from tests.conftest import ARTIFACTS
+from tests.support import ARTIFACTS
 
-from .conftest import login
+from .pages import login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = ARTIFACTS / "demo"
