@@ -5,13 +5,12 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from ml import hardware
+from ml import hardware, pdq
 from ml.config import ModelsConfig
 from ml.effnet import build_effnet, fuse_batchnorm
 from ml.engines import build_forwards, resolve_engine
 from ml.image_embedder import ImageEmbedder
 from ml.paths import minilm_dir
-from ml.pdq import PDQ_VERSION
 from ml.text_embedder import TextEmbedder
 
 
@@ -36,8 +35,7 @@ def models_version(config: ModelsConfig) -> str:
     Depends on the configuration only, so a process without the models (the web health check) can compute it.
     The engine is not part of it: every engine must stay within cosine 0.995 of fp32 (tests check it).
     """
-
-    return "effl0-minilm-" + hashlib.sha1(repr((config.image, PDQ_VERSION)).encode()).hexdigest()[:8]
+    return "effl0-minilm-" + hashlib.sha1(repr((config.image, pdq.PDQ_VERSION)).encode()).hexdigest()[:8]
 
 
 @functools.lru_cache(maxsize=4)
