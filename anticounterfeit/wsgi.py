@@ -2,8 +2,6 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from anticounterfeit.core import queue, tasks
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anticounterfeit.settings")
 application = get_wsgi_application()
 
@@ -14,6 +12,7 @@ def _warm_embedded_detector() -> None:
     from django.conf import settings
     from django.db import DatabaseError
 
+    from anticounterfeit.core import queue, tasks  # only once Django is set up (above)
 
     if settings.EMBEDDED_MODE:
         try:
