@@ -53,7 +53,7 @@ def facts_text(decision, *, brand_name: str, via_brand: bool) -> str:
     elif case.source == "brand_report":
         lines.append(f"{brand_name or 'A rights holder'} reported the listing; a moderator reviewed it.")
     else:
-        lines.append("The listing was flagged by automated detection and reviewed by a moderator.")
+        lines.append("Automated detection found the listing, and a moderator reviewed it.")
     detection = case.detection
     observed = dsa_rules.public_facts(detection.explanation if detection is not None else [])
     if observed:

@@ -29,7 +29,7 @@ def test_seller_sees_the_statement_of_reasons_in_the_notice(live_server, browser
     page.wait_for_selector("[data-testid=statement-of-reasons]")
     card = page.inner_text("[data-testid=statement-of-reasons]")
     assert "Illegal content (counterfeit goods)" in card and "Trade mark law" in card
-    assert "flagged by automated detection" in card and "Detection: automated" in card
+    assert "Automated detection found the listing" in card and "Detection: automated" in card
     assert "appeal this decision free of charge until" in page.inner_text("[data-testid=statement-redress]")
     assert "Statement of reasons (Digital Services Act, Article 17)" in page.inner_text("[data-testid=notice-body]")
     shot(page, "seller_notice_statement")

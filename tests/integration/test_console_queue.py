@@ -98,7 +98,7 @@ def test_queue_and_case_page_query_counts_do_not_grow_with_rows(world, django_as
         response = client.get("/console/")
     assert len(_rows(response)) == 25
     case = Case.objects.get(listing=world["L-hi"])
-    with django_assert_max_num_queries(32):
+    with django_assert_max_num_queries(33):  # +1 since the blind second-review check (reviewer QA)
         response = client.get(f"/console/cases/{case.pk}/")
     assert response.status_code == 200
 
