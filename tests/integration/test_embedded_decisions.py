@@ -1,8 +1,8 @@
 """In the embedded mode a decision answers at once; its consequences run afterwards on the task thread.
 
 The task thread is held busy by a task that waits on an event, so whatever the takedown request ran inline would
-show up before the event is set: the answer comes back with the listing removed and the rebuild and the seller's
-e-mail queued but not yet run; once the thread is released they arrive.
+show up before the event is set: the answer comes back with the listing removed, the fake's bank delta written
+and the seller's e-mail queued but not yet sent; once the thread is released the e-mail arrives.
 """
 import threading
 
@@ -14,7 +14,7 @@ from anticounterfeit.accounts.models import Role
 from anticounterfeit.celery import app
 from anticounterfeit.core import queue, tasks
 from anticounterfeit.core.models import OutboxMessage
-from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.detection.models import BankDelta, BankVersion
 from anticounterfeit.listings.models import Listing
 from anticounterfeit.moderation.models import Case
 from tests.factories import make_brand, make_reference, scanned_listing
@@ -50,12 +50,16 @@ def test_takedown_answers_before_its_consequences_run(client, make_user, setting
         assert response.status_code == 302
         listing.refresh_from_db()
         assert listing.status == Listing.Status.REMOVED  # the decision itself is done
-        rebuild = OutboxMessage.objects.get(task_name=tasks.REBUILD_BANKS)
-        assert rebuild.status == OutboxMessage.Status.PUBLISHED  # handed to the task thread …
-        assert BankVersion.objects.count() == banks_before  # … which has not run it
-        assert mail.outbox == []  # nor sent the seller's notice
+        email = OutboxMessage.objects.get(task_name=tasks.SEND_NOTIFICATION_EMAIL)
+        assert email.status == OutboxMessage.Status.PENDING  # handed to the task thread, which has not run it
+        # the fake joins the counterfeit bank: a delta in the decision, or (features of other models) a queued task
+        assert (BankDelta.objects.filter(op=BankDelta.Op.ADD_COUNTERFEIT).exists()
+                or OutboxMessage.objects.filter(task_name=tasks.RECORD_COUNTERFEIT,
+                                                status=OutboxMessage.Status.PENDING).exists())
+        assert mail.outbox == []  # the seller's notice is not sent inside the request
     finally:
         RELEASE.set()
     queue.wait_until_idle()
-    assert BankVersion.objects.count() == banks_before + 1, "the bank rebuild arrived after the answer"
     assert [m.to for m in mail.outbox] == [["seller@sellers.example"]], "the seller's notice arrived"
+    assert OutboxMessage.objects.get(task_name=tasks.SEND_NOTIFICATION_EMAIL).status == OutboxMessage.Status.DONE
+    assert BankVersion.objects.count() == banks_before, "a decision builds no full bank"
