@@ -95,6 +95,8 @@ def test_new_alias_in_the_profile_flags_a_listing_already_in_the_system(celery_w
 def test_deleting_a_reference_removes_it_from_the_bank(celery_worker_real, demo_bundle, make_user):
     from anticounterfeit.catalog.actions import delete_reference
     from anticounterfeit.catalog.models import ReferenceItem
+    from anticounterfeit.detection import bank_deltas
+    from anticounterfeit.detection.models import BankDelta
     from ml.index import ReferenceIndex
 
     first = import_bundle(str(demo_bundle))
@@ -106,10 +108,12 @@ def test_deleting_a_reference_removes_it_from_the_bank(celery_worker_real, demo_
     assert key in ReferenceIndex.load(before.path).references
     owner = make_user("delete-owner", Role.BRAND_OWNER, brands=[ref.brand])
     delete_reference(ref, acting_user=owner)
-    after = wait_for(lambda: BankVersion.objects.filter(number__gt=before.number).first(), timeout=300,
-                     message="banks rebuilt after the delete")
-    index = ReferenceIndex.load(after.path)
-    assert key not in index.references
-    for bank in (index.ref_image, index.ref_text):
-        assert all(m.get("ref_id") != key for m in bank.meta)
-    assert after.counts["references"] == before.counts["references"] - 1
+    # A tombstone in the live banks, not a rebuild: every worker applies it to the bank it has loaded.
+    tombstone = wait_for(lambda: BankDelta.objects.filter(op=BankDelta.Op.EXCLUDE_REFERENCE, source_key=key).first(),
+                         timeout=120, message="the deleted reference's tombstone")
+    index = ReferenceIndex.load(before.path)
+    live = {name: len(index.rows_of(name, key)) for name in ("ref_image", "ref_text")}
+    assert all(live.values()), live
+    bank_deltas.apply(index, [tombstone])
+    assert all(not index.rows_of(name, key) for name in ("ref_image", "ref_text", "ref_pdq"))
+    assert BankVersion.objects.count() == 1, "a deleted reference rebuilds nothing"
