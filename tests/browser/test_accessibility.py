@@ -23,7 +23,7 @@ from tests.support import ARTIFACTS
 from .pages import axe_violations, describe_violations, login
 
 pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-MAX_PAGES = 40  # per role; the crawl fails if it would need more (then raise this)
+MAX_PAGES = 60  # per role; the crawl fails if it would need more (then raise this)
 # Links that change state or are not pages: a crawl only reads.
 SKIP = re.compile(r"/(logout|admin|media|api|static)/|/(delete|decide|claim|retry|secret|quarantine|reverse|url)/$"
                   r"|\.csv$|/counters/$|/lease/$")

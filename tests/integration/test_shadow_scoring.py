@@ -22,7 +22,12 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def strict_candidate() -> dict:
     """The shipped scorer, shifted to call fewer listings counterfeit (a visibly different candidate)."""
     document = load_scorer().to_dict()
-    return {**document, "intercept": document["intercept"] - 3.0, "version": "shadow-test"}
+    if document.get("kind") == "boosted_trees":  # calibrated logit = a * raw + b
+        a, b = document["calibration"]
+        shifted = {"calibration": [a, b - 3.0]}
+    else:
+        shifted = {"intercept": document["intercept"] - 3.0}
+    return {**document, **shifted, "version": "shadow-test"}
 
 
 def test_real_scans_record_the_shadow_score_and_promotion_is_audited(celery_worker_real, demo_bundle, make_user):
