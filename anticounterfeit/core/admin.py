@@ -4,6 +4,19 @@ from . import actions
 from .models import AuditEvent, OutboxMessage
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that change only through actions (audited), never by hand in the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "actor_name", "action", "object_type", "object_repr"]
@@ -18,7 +31,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     """Queued consequences: what is still pending (broker down) and the dead letters, which admins retry."""
 
     list_display = ["pk", "created_at", "task_name", "status", "attempts", "last_error", "published_at"]
@@ -29,12 +42,3 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def retry(self, request, queryset) -> None:
         count = actions.retry_dead_letters(list(queryset.values_list("pk", flat=True)), acting_user=request.user)
         self.message_user(request, f"{count} dead letter(s) queued again.")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

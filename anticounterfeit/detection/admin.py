@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from anticounterfeit.core.admin import ReadOnlyAdmin
 from anticounterfeit.detection import actions
 from anticounterfeit.detection.models import (
     AllowRule,
@@ -9,19 +10,6 @@ from anticounterfeit.detection.models import (
     DetectionPolicy,
     ScorerVersion,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that change only through ``detection.actions`` (audited), never by hand in the admin."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ScorerVersion)
