@@ -199,6 +199,11 @@ DETECTION = {
     # many new takedown/dismiss decisions exist; no version is trained on fewer labelled listings than the minimum.
     "RETRAIN_MIN_NEW_DECISIONS": env.int("RETRAIN_MIN_NEW_DECISIONS", default=200),
     "RETRAIN_MIN_DECISIONS": env.int("RETRAIN_MIN_DECISIONS", default=100),
+    # The beat job's candidate goes live only if its backtest over this window has enough decided listings and
+    # neither precision nor recall falls more than the drop below the live scorer's; otherwise a lead decides.
+    "RETRAIN_BACKTEST_DAYS": env.int("RETRAIN_BACKTEST_DAYS", default=30),
+    "RETRAIN_MIN_BACKTEST_DECIDED": env.int("RETRAIN_MIN_BACKTEST_DECIDED", default=50),
+    "RETRAIN_MAX_METRIC_DROP": env.float("RETRAIN_MAX_METRIC_DROP", default=0.02),
 }
 
 # --- ML (ml/ reads no environment: anticounterfeit/detection/ml_config.py passes these into its config classes) ---

@@ -16,6 +16,7 @@ urlpatterns = [
     path("trust/", include("anticounterfeit.trust.urls")),
     path("compliance/", include("anticounterfeit.compliance.urls")),
     path("webhooks/", include("anticounterfeit.notifications.webhook_urls")),
+    path("emails/", include("anticounterfeit.notifications.email_urls")),
     path("api/v1/", include("anticounterfeit.api.urls")),
     path("admin/", admin.site.urls),
     re_path(r"^media/(?P<path>.+)$", core_views.protected_media, name="media"),

@@ -4,6 +4,7 @@ Service-backed tests are marked ``services``. They skip when PostgreSQL/Redis ar
 and with AC_REQUIRE_SERVICES=1 (CI) any such skip fails the run.
 """
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,45 @@ def _media_root(request, tmp_path_factory):
     yield
 
 
+WORKER_QUEUES = ["scan", "index", "notify", "ocr"]
+_worker_running: list[bool] = []
+
+
+def _purge_worker_queues() -> None:
+    from anticounterfeit.celery import app
+
+    with app.connection_for_write() as conn:
+        app.amqp.TaskConsumer(conn, queues=[app.amqp.queues[name] for name in WORKER_QUEUES]).purge()
+
+
+def _quiesce_worker(timeout_s: float = 90.0) -> None:
+    """Drop what a finished test left queued and wait for the running task to end.
+
+    The session's worker outlives each test: a task still running while the test database is flushed
+    deadlocks the flush, and a queued one would run against the next test's rows.
+    """
+    from celery.worker import state
+
+    _purge_worker_queues()
+    deadline, idle_since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if state.active_requests or state.reserved_requests:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > 0.15:
+            break
+        time.sleep(0.05)
+    _purge_worker_queues()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield
+    if _worker_running:  # after the test body, before its fixtures (and the database flush) tear down
+        _quiesce_worker()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_real(django_db_setup, django_db_blocker):
     """A real Celery worker (thread) consuming the scan/index/notify/ocr queues from Redis (as ``./run worker``)."""
@@ -99,13 +139,15 @@ def celery_worker_real(django_db_setup, django_db_blocker):
     from anticounterfeit.celery import app
 
     assert not app.conf.task_always_eager, "worker tests need a real broker, not eager mode"
-    queues = ["scan", "index", "notify", "ocr"]
-    with app.connection_for_write() as conn:  # leftovers of an earlier run name rows of another database
-        app.amqp.TaskConsumer(conn, queues=[app.amqp.queues[name] for name in queues]).purge()
+    _purge_worker_queues()  # leftovers of an earlier run name rows of another database
     with django_db_blocker.unblock():
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
-                          queues=queues, shutdown_timeout=30, loglevel="WARNING") as worker:
-            yield worker
+                          queues=WORKER_QUEUES, shutdown_timeout=30, loglevel="WARNING") as worker:
+            _worker_running.append(True)
+            try:
+                yield worker
+            finally:
+                _worker_running.clear()
 
 
 @pytest.fixture

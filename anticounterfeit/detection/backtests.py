@@ -2,6 +2,7 @@
 (no model runs), compared by ``detection.replay``; and activating the change a backtest was based on."""
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ from . import actions
 from .detector_cache import load_scorer
 from .models import Backtest, BrandPolicy, Detection, DetectionPolicy, ScorerVersion
 from .policy import tier_adjusted
-from .replay import Decided, replay
+from .replay import Decided, replay, retrain_refusals
 
 LABELS = {Decision.Action.TAKEDOWN: True, Decision.Action.DISMISS: False}
 
@@ -129,3 +130,27 @@ def record_override(change: str, *, reason: str, acting_user, obj) -> None:
         raise ActivationRefused("run a backtest of this change first, or give a reason to override")
     audit.record("detection.change_activated", obj, actor=acting_user,
                  after={"backtest": None, "change": change, "override_reason": reason.strip()[:500]})
+
+
+@transaction.atomic
+def retrain_if_due() -> ScorerVersion | None:
+    """The beat job's retrain. A candidate trained on all decisions goes live only when its backtest over the
+    recent window is no worse than the live scorer; otherwise it waits, with that backtest, for a lead.
+
+    Returns the candidate (None when too few decisions are new since the latest version, live or held);
+    raises ``actions.NotEnoughDecisions`` when there are too few to train on at all.
+    """
+    cfg = settings.DETECTION
+    latest = ScorerVersion.objects.order_by("-number").first()
+    if actions.new_decisions_since(latest) < cfg["RETRAIN_MIN_NEW_DECISIONS"]:
+        return None
+    candidate = actions.train_scorer(activate=False)
+    backtest = run_backtest(Backtest.Kind.SCORER, days=cfg["RETRAIN_BACKTEST_DAYS"], scorer=candidate)
+    reasons = retrain_refusals(backtest.results, min_decided=cfg["RETRAIN_MIN_BACKTEST_DECIDED"],
+                               max_drop=cfg["RETRAIN_MAX_METRIC_DROP"])
+    if reasons:
+        audit.record("detection.retrain_held", candidate, after={"backtest": backtest.pk, "reasons": reasons})
+    else:
+        activate(backtest, acting_user=None)
+    candidate.refresh_from_db()
+    return candidate

@@ -46,6 +46,19 @@ def confusion(verdicts: list[tuple[bool, bool]], *, days: int) -> dict:
     }
 
 
+def retrain_refusals(results: dict, *, min_decided: int, max_drop: float) -> list[str]:
+    """Why an automatic retrain must not go live (empty: it may): too little history to judge, or precision or
+    recall on the decided history falling more than ``max_drop`` below the live scorer's."""
+    reasons = []
+    if results["decided"] < min_decided:
+        reasons.append(f"only {results['decided']} decided listings in {results['days']} days (need {min_decided})")
+    for metric in ("precision", "recall"):
+        live, candidate = results["baseline"][metric], results["candidate"][metric]
+        if live is not None and (candidate or 0.0) < live - max_drop:
+            reasons.append(f"{metric} would fall from {_pct(live)} to {_pct(candidate)}")
+    return reasons
+
+
 def _sides(rows: list[Decided], *, days: int) -> dict:
     return {"baseline": confusion([(r.baseline_queued, r.counterfeit) for r in rows], days=days),
             "candidate": confusion([(r.candidate_queued, r.counterfeit) for r in rows], days=days),

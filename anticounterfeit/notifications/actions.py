@@ -19,7 +19,7 @@ from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core import audit, queue, tasks
 
 from . import webhook_guard, webhooks
-from .models import RETRYABLE_BY_HAND, Notification, WebhookDelivery
+from .models import EMAIL_RESENDABLE_BY_HAND, RETRYABLE_BY_HAND, Notification, WebhookDelivery
 from .rendering import email_parts, render_text
 from .webhooks import signing_secret
 
@@ -155,6 +155,20 @@ def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
     audit.record("webhook.retry", delivery, actor=acting_user, before={"status": delivery.status},
                  after={"status": WebhookDelivery.Status.PENDING})
     queue.enqueue(tasks.DELIVER_WEBHOOK, delivery.pk, sweep=True)
+    return True
+
+
+
+@transaction.atomic
+def resend_email(notification: Notification, *, acting_user) -> bool:
+    """A person asks for one more send of an e-mail that gave up or whose worker died mid-send (``sending``)."""
+    updated = Notification.objects.filter(pk=notification.pk, email_status__in=EMAIL_RESENDABLE_BY_HAND).update(
+        email_status=Notification.EmailStatus.PENDING)
+    if not updated:
+        return False
+    audit.record("email.resend", notification, actor=acting_user, before={"status": notification.email_status},
+                 after={"status": Notification.EmailStatus.PENDING})
+    queue.enqueue(tasks.SEND_NOTIFICATION_EMAIL, notification.pk)
     return True
 
 

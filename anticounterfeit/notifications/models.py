@@ -86,6 +86,10 @@ class WebhookDelivery(models.Model):
         return f"{self.event} → {self.client} ({self.status})"
 
 
+# E-mails a person may send again by hand: given up (the sweeper would queue them later anyway) and claimed sends
+# whose worker died (the outcome is unknown; the stable Message-ID lets mail systems drop a repeat).
+EMAIL_RESENDABLE_BY_HAND = frozenset({Notification.EmailStatus.GAVE_UP, Notification.EmailStatus.SENDING})
+
 # What a person may send again by hand ("retry now"): failed and abandoned deliveries, and a claimed send whose
 # worker died (its outcome is unknown; the receiver drops a repeat by its Idempotency-Key).
 RETRYABLE_BY_HAND = frozenset({WebhookDelivery.Status.FAILED, WebhookDelivery.Status.ABANDONED,

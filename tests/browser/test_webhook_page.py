@@ -1,6 +1,6 @@
 """A lead in a real browser: the inbox notice about a restriction review, then a marketplace client's webhook page
 (delivery log with an abandoned delivery, masked secret, reveal shown once, an internal URL refused, rotation with a
-grace period)."""
+grace period), and the notice e-mails that did not go out, one sent again by hand."""
 import pytest
 from django.utils import timezone
 
@@ -9,7 +9,7 @@ from anticounterfeit.api.models import MarketplaceClient
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.notifications import webhooks
 from anticounterfeit.notifications.actions import send_webhooks
-from anticounterfeit.notifications.models import WebhookDelivery
+from anticounterfeit.notifications.models import Notification, WebhookDelivery
 from anticounterfeit.trust import actions as trust_actions
 from tests.factories import scanned_listing
 
@@ -79,3 +79,19 @@ def test_lead_reads_review_notice_and_manages_a_clients_webhooks(live_server, br
     assert page.inner_text("[data-testid=secret]") == webhooks.signing_secret(market) != secret
     assert "X-AC-Signature-Previous" in page.content()
     shot(page, "webhook_secret_rotated_grace")
+
+    # Notice e-mails that did not go out: one whose worker died mid-send is sent again by hand.
+    for status, subject in (("sending", "Account restricted"), ("gave_up", "Listing removed"), ("sent", "Appeal decided")):
+        Notification.objects.create(seller=listing.seller, kind="restriction", subject=subject, body="...",
+                                    email_to="s-1@sellers.example", email_status=status, email_attempts=3,
+                                    email_error="SMTP 451: try later" if status == "gave_up" else "")
+    page.click("header nav a:has-text('E-mails')")
+    page.wait_for_selector("#emails")
+    assert page.locator("#emails tr.row").count() == 2  # undelivered only
+    assert "SMTP 451: try later" in page.inner_text("#emails")
+    shot(page, "email_log_undelivered")
+    page.click("tr[data-status=sending] button:has-text('Send again')")
+    page.wait_for_selector(".messages")
+    assert "queued to be sent again" in page.inner_text(".messages")
+    shot(page, "email_resend_queued")
+    assert AuditEvent.objects.filter(action="email.resend", actor=lead).count() == 1

@@ -8,7 +8,7 @@ from anticounterfeit.catalog.models import Brand
 from anticounterfeit.core.models import AuditEvent
 from anticounterfeit.detection.actions import active_version as active_scorer_version
 from anticounterfeit.detection.detector_cache import load_scorer
-from anticounterfeit.detection.models import ScorerVersion
+from anticounterfeit.detection.models import Backtest, ScorerVersion
 from anticounterfeit.moderation import actions
 from anticounterfeit.moderation.models import Case
 from tests.factories import make_brand, make_reference, scanned_listing
@@ -75,13 +75,31 @@ def test_train_scorer_refuses_too_few_or_one_sided_decisions(moderator):
 
 
 def test_beat_task_retrains_only_when_enough_new_decisions(moderator, settings):
-    settings.DETECTION = {**settings.DETECTION, "RETRAIN_MIN_NEW_DECISIONS": 6, "RETRAIN_MIN_DECISIONS": 4}
+    settings.DETECTION = {**settings.DETECTION, "RETRAIN_MIN_NEW_DECISIONS": 6, "RETRAIN_MIN_DECISIONS": 4,
+                          "RETRAIN_MIN_BACKTEST_DECIDED": 8}
     decide(4, moderator)
     assert retrain_scorer_if_due() is None  # 4 < 6 new decisions
     decide(4, moderator, start=4)
     assert retrain_scorer_if_due() == 1
     assert retrain_scorer_if_due() is None  # nothing new since v1
-    assert ScorerVersion.objects.get().last_decision_id > 0
+    v1 = ScorerVersion.objects.get()
+    assert v1.last_decision_id > 0 and v1.is_active  # its backtest on the 8 decided listings held up
+    backtest = Backtest.objects.get(scorer=v1)
+    assert backtest.activated_at is not None and backtest.results["candidate"]["recall"] == 1.0
+    assert AuditEvent.objects.filter(action="detection.change_activated").count() == 1
+
+
+def test_beat_task_holds_a_retrain_its_backtest_cannot_vouch_for(moderator, settings):
+    settings.DETECTION = {**settings.DETECTION, "RETRAIN_MIN_NEW_DECISIONS": 6, "RETRAIN_MIN_DECISIONS": 4,
+                          "RETRAIN_MIN_BACKTEST_DECIDED": 50}
+    decide(8, moderator)
+    assert retrain_scorer_if_due() == 1
+    candidate = ScorerVersion.objects.get()
+    assert not candidate.is_active and active_scorer_version() is None  # the shipped scorer stays live
+    held = AuditEvent.objects.get(action="detection.retrain_held")
+    assert held.after["reasons"] == ["only 8 decided listings in 30 days (need 50)"]
+    assert Backtest.objects.get(pk=held.after["backtest"]).activated_at is None  # a lead may still activate it
+    assert retrain_scorer_if_due() is None  # the held candidate counts as trained: no retrain every 6 hours
 
 
 def test_workers_pick_up_a_new_active_scorer_and_a_rollback(moderator, tmp_path):

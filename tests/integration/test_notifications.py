@@ -287,3 +287,39 @@ def test_leads_get_an_inbox_notice_when_a_restriction_review_opens(world, make_u
     declined = Notification.objects.filter(seller=seller, kind="restriction_lifted").order_by("-id").first()
     assert "decided not to restrict" in declined.body
     assert Notification.objects.filter(kind="review_to_decide").count() == 4  # two reviews x two leads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_sends_again_an_email_whose_worker_died_mid_send(world, celery_worker_real, make_user, client,
+                                                                 settings):
+    from anticounterfeit.core.models import AuditEvent
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    seller = world["fake"].seller
+    type(seller).objects.filter(pk=seller.pk).update(email="seller@example.test")
+    seller.refresh_from_db()
+    with smtp_server(port) as received:
+        sent = notify_seller(seller, "restriction_review", context={"strikes": 3, "window_days": 90})
+        wait_for(lambda: Notification.objects.filter(pk=sent.pk, email_status="sent").exists(), timeout=30,
+                 message="first notice sent")
+        stuck = Notification.objects.create(seller=seller, kind="restriction", subject="Account restricted",
+                                            body="...", email_to="seller@example.test", email_status="sending",
+                                            email_attempts=1)  # claimed by a worker that then died
+        client.force_login(make_user("moderator-2", Role.MODERATOR))
+        assert client.get(reverse("emails:log")).status_code == 403
+        assert client.post(reverse("emails:resend", args=[stuck.pk])).status_code == 403
+        client.force_login(world["lead"])
+        page = client.get(reverse("emails:log")).content.decode()
+        assert f"Send e-mail {stuck.pk} again" in page and "Account restricted" in page
+        assert "repeat-infringer" not in page and f"Send e-mail {sent.pk} again" not in page  # undelivered only
+        assert client.post(reverse("emails:resend", args=[sent.pk])).status_code == 302
+        assert Notification.objects.get(pk=sent.pk).email_attempts == 1  # a sent e-mail is not sent again
+        client.post(reverse("emails:resend", args=[stuck.pk]), {"status": "sending"})
+        wait_for(lambda: Notification.objects.filter(pk=stuck.pk, email_status="sent").exists(), timeout=30,
+                 message="the stuck e-mail sent again through the worker")
+    assert [m["Subject"] for m in received][-1] == "Account restricted" and len(received) == 2
+    assert AuditEvent.objects.filter(action="email.resend", actor=world["lead"]).count() == 1
+    assert "Every notice e-mail went out." in client.get(reverse("emails:log")).content.decode()

@@ -1,7 +1,7 @@
 """Backtest figures (detection.replay) on hand-made decided histories."""
 from datetime import date
 
-from anticounterfeit.detection.replay import Decided, confusion, replay
+from anticounterfeit.detection.replay import Decided, confusion, replay, retrain_refusals
 
 D1, D2 = date(2026, 12, 1), date(2026, 12, 2)
 
@@ -52,3 +52,13 @@ def test_shadow_summary_counts_agreement_and_who_was_right():
     assert (summary["decided_disagreements"], summary["shadow_right"], summary["live_right"]) == (2, 2, 0)
     assert summary["shadow_decided"]["precision"] == 1.0 and summary["live_decided"]["recall"] == 0.5
     assert shadow_summary([])["agreement"] is None
+
+
+def test_an_automatic_retrain_is_held_when_it_loses_recall_or_lacks_history():
+    worse = replay([row(1, True, 0.9, 0.9), row(2, True, 0.8, 0.4), row(3, False, 0.2, 0.2)], days=1, first_day=D1)
+    assert retrain_refusals(worse, min_decided=3, max_drop=0.02) == ["recall would fall from 100.0% to 50.0%"]
+    assert retrain_refusals(worse, min_decided=3, max_drop=0.6) == []  # within the allowed drop
+    assert retrain_refusals(worse, min_decided=4, max_drop=0.6) == ["only 3 decided listings in 1 days (need 4)"]
+    silent = replay([row(1, True, 0.9, 0.1), row(2, False, 0.7, 0.1)], days=1, first_day=D1)
+    assert retrain_refusals(silent, min_decided=1, max_drop=0.02) == [  # a candidate that queues nothing
+        "precision would fall from 50.0% to –", "recall would fall from 100.0% to 0.0%"]
