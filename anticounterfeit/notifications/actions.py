@@ -148,27 +148,27 @@ def set_webhook_url(client, url: str, *, acting_user) -> None:
 def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
     """A person asks for one more attempt of a failed, abandoned or interrupted (``sending``) delivery (to the
     client's current URL)."""
-    updated = WebhookDelivery.objects.filter(pk=delivery.pk, status__in=RETRYABLE_BY_HAND).update(
-        status=WebhookDelivery.Status.PENDING)
-    if not updated:
-        return False
-    audit.record("webhook.retry", delivery, actor=acting_user, before={"status": delivery.status},
-                 after={"status": WebhookDelivery.Status.PENDING})
-    queue.enqueue(tasks.DELIVER_WEBHOOK, delivery.pk, sweep=True)
-    return True
+    return _queue_again_by_hand(delivery, "status", RETRYABLE_BY_HAND, audit_action="webhook.retry",
+                                acting_user=acting_user, task_name=tasks.DELIVER_WEBHOOK, sweep=True)
 
 
 
 @transaction.atomic
 def resend_email(notification: Notification, *, acting_user) -> bool:
     """A person asks for one more send of an e-mail that gave up or whose worker died mid-send (``sending``)."""
-    updated = Notification.objects.filter(pk=notification.pk, email_status__in=EMAIL_RESENDABLE_BY_HAND).update(
-        email_status=Notification.EmailStatus.PENDING)
-    if not updated:
+    return _queue_again_by_hand(notification, "email_status", EMAIL_RESENDABLE_BY_HAND, audit_action="email.resend",
+                                acting_user=acting_user, task_name=tasks.SEND_NOTIFICATION_EMAIL)
+
+
+def _queue_again_by_hand(row, status_field: str, allowed, *, audit_action: str, acting_user, task_name: str,
+                         **task_kwargs) -> bool:
+    """Back to ``pending`` only from an ``allowed`` state (one conditional UPDATE: two clicks queue once), audited."""
+    pending = "pending"  # WebhookDelivery.Status.PENDING == Notification.EmailStatus.PENDING
+    if not type(row).objects.filter(pk=row.pk, **{f"{status_field}__in": allowed}).update(**{status_field: pending}):
         return False
-    audit.record("email.resend", notification, actor=acting_user, before={"status": notification.email_status},
-                 after={"status": Notification.EmailStatus.PENDING})
-    queue.enqueue(tasks.SEND_NOTIFICATION_EMAIL, notification.pk)
+    audit.record(audit_action, row, actor=acting_user, before={"status": getattr(row, status_field)},
+                 after={"status": pending})
+    queue.enqueue(task_name, row.pk, **task_kwargs)
     return True
 
 
