@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("counters/", views.queue_counters, name="counters"),
     path("cases/<int:pk>/lease/", views.lease_status, name="lease"),
+    path("cases/<int:pk>/consequences/", views.case_consequences, name="consequences"),
     path("cases/<int:pk>/claim/", views.claim, name="claim"),
     path("cases/<int:pk>/decide/", views.decide, name="decide"),
     path("cases/<int:pk>/bulk/", views.bulk, name="bulk"),

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from anticounterfeit.accounts.models import LEAD_ROLES, STAFF_ROLES, is_lead
@@ -25,7 +26,7 @@ from anticounterfeit.detection import actions as detection_actions
 from anticounterfeit.detection import backtests
 from anticounterfeit.detection.models import AllowRule, BrandPolicy, DetectionPolicy
 
-from . import actions, evidence
+from . import actions, consequences, evidence
 from .dashboard import dashboard_data
 from .filtersets import counters, querystring, queue_cases
 from .forms import AppealDecisionForm, BrandThresholdForm, BulkForm, DecisionForm, PolicyForm, QuarantineForm
@@ -159,6 +160,7 @@ def case_detail(request, pk: int):
         "card": evidence.seller_card(seller, listing, case, request.user),
         **_lease_context(case, request.user),
         "history": evidence.history(listing),
+        **(_consequences_context(case) if case.state == Case.State.DECIDED else {}),
         "form": DecisionForm(),
         "takedown_reasons": [(r.value, r.label) for r in TAKEDOWN_REASONS],
         "dismiss_reasons": [(r.value, r.label) for r in DISMISS_REASONS],
@@ -180,6 +182,22 @@ def _lease_context(case: Case, user) -> dict:
         "minutes_left": max(0, math.ceil((case.lease_expires_at - now).total_seconds() / 60)) if live else 0,
         "is_lead": is_lead(user),
     }}
+
+
+@staff_required
+def case_consequences(request, pk: int):
+    """What the case's decision set off (polled by the decided case page until it has all arrived)."""
+    case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+    return render(request, "moderation/_consequences.html", _consequences_context(case))
+
+
+def _consequences_context(case: Case) -> dict:
+    decision = (Decision.objects.filter(case=case, action__in=[Decision.Action.TAKEDOWN, Decision.Action.DISMISS])
+                .select_related("case__listing").order_by("-pk").first())
+    if decision is None:
+        return {"case": case, "consequences": [], "polling": False}
+    found = consequences.of_decision(decision)
+    return {"case": case, "consequences": found, "polling": consequences.still_arriving(decision, found)}
 
 
 @staff_required
@@ -235,7 +253,10 @@ def decide(request, pk: int):
         messages.error(request, str(exc))
         return redirect("moderation:queue")
     label = {"takedown": "taken down", "dismiss": "dismissed", "escalate": "escalated"}[data["action"]]
-    messages.success(request, f"Case #{case.pk} ({case.listing.listing_key}) {label}.")
+    messages.success(request, format_html('Case <a href="{}">#{}</a> ({}) {}: its consequences arrive on its page.',
+                                          reverse("moderation:case", args=[case.pk]), case.pk,
+                                          case.listing.listing_key, label)
+                     if decision.action != Decision.Action.ESCALATE else f"Case #{case.pk} ({case.listing.listing_key}) {label}.")
     if data["allow"] and decision.action == Decision.Action.DISMISS:  # the dismissal stands even when there is nothing to allow
         try:
             rules = detection_actions.add_allow_rule_from_dismissal(decision.pk, data["allow"], acting_user=request.user)
@@ -301,6 +322,7 @@ def appeal_detail(request, pk: int):
         "explanation": evidence.explanation_lines(case.detection.explanation) if case.detection else [],
         "price": evidence.price_context(listing, rows),
         "history": evidence.history(listing),
+        **(_consequences_context(case) if case.state == Case.State.DECIDED else {}),
         "own_decision": appeal.decision.moderator_id == request.user.pk,
         "form": AppealDecisionForm(),
     })

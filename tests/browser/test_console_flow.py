@@ -69,6 +69,10 @@ def test_filter_keyboard_takedown_with_reason_next_and_history(live_server, brow
     history = page.inner_text("[data-testid=history]")
     assert "Take down" in history and "Trademark misuse in the listing" in history and "case.takedown" in history
     assert page.locator("#decide-form").count() == 0
+    consequences = page.inner_text("[data-testid=consequences]")  # what the takedown set off, as it arrives
+    assert "Trust rating" in consequences and "Notice to the seller" in consequences
+    assert "Counterfeit bank" in consequences
+    shot(page, "console-case-consequences")
     page.close()
 
 

@@ -2,7 +2,8 @@
 
 The task thread is held busy by a task that waits on an event, so whatever the takedown request ran inline would
 show up before the event is set: the answer comes back with the listing removed, the fake's bank delta written
-and the seller's e-mail queued but not yet sent; once the thread is released the e-mail arrives.
+and the seller's e-mail queued but not yet sent; once the thread is released the e-mail arrives, and the case
+page's consequence panel, which polls while anything is on its way, shows it and stops polling.
 """
 import threading
 
@@ -57,9 +58,14 @@ def test_takedown_answers_before_its_consequences_run(client, make_user, setting
                 or OutboxMessage.objects.filter(task_name=tasks.RECORD_COUNTERFEIT,
                                                 status=OutboxMessage.Status.PENDING).exists())
         assert mail.outbox == []  # the seller's notice is not sent inside the request
+        panel = client.get(reverse("moderation:consequences", args=[case.pk])).content.decode()
+        assert 'data-state="pending"' in panel and 'hx-trigger="every 2s"' in panel  # the page polls for it
     finally:
         RELEASE.set()
     queue.wait_until_idle()
     assert [m.to for m in mail.outbox] == [["seller@sellers.example"]], "the seller's notice arrived"
     assert OutboxMessage.objects.get(task_name=tasks.SEND_NOTIFICATION_EMAIL).status == OutboxMessage.Status.DONE
     assert BankVersion.objects.count() == banks_before, "a decision builds no full bank"
+    panel = client.get(reverse("moderation:consequences", args=[case.pk])).content.decode()
+    assert "e-mail sent" in panel and "Counterfeit bank" in panel and "Trust rating" in panel
+    assert 'data-state="pending"' not in panel and "hx-trigger" not in panel  # all arrived: polling stops
