@@ -322,7 +322,6 @@ def appeal_detail(request, pk: int):
         "explanation": evidence.explanation_lines(case.detection.explanation) if case.detection else [],
         "price": evidence.price_context(listing, rows),
         "history": evidence.history(listing),
-        **(_consequences_context(case) if case.state == Case.State.DECIDED else {}),
         "own_decision": appeal.decision.moderator_id == request.user.pk,
         "form": AppealDecisionForm(),
     })

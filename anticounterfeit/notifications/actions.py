@@ -152,7 +152,6 @@ def retry_webhook_delivery(delivery: WebhookDelivery, *, acting_user) -> bool:
                                 acting_user=acting_user, task_name=tasks.DELIVER_WEBHOOK, sweep=True)
 
 
-
 @transaction.atomic
 def resend_email(notification: Notification, *, acting_user) -> bool:
     """A person asks for one more send of an e-mail that gave up or whose worker died mid-send (``sending``)."""

@@ -21,7 +21,7 @@ UNDELIVERED = [Notification.EmailStatus.SENDING, Notification.EmailStatus.FAILED
 def email_log(request):
     """Undelivered e-mails by default (oldest first: the longest waiting); ``?status=`` picks one state."""
     wanted = request.GET.get("status", "")
-    emails = Notification.objects.select_related("seller", "user")
+    emails = Notification.objects.all()
     if wanted in Notification.EmailStatus.values:
         emails = emails.filter(email_status=wanted).order_by("-created_at", "-id")
     else:
