@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ml.image_embedder import RegionVectors
 
 FLAT, HNSW, IVFPQ = "flat", "hnsw", "ivfpq"
+HEADROOM_ROWS = 256  # the least free room a vector bank's store keeps for deltas
 
 
 def index_kind(n: int, config: BankConfig) -> str:
@@ -97,7 +98,8 @@ class VectorBank:
     def __init__(self, dim: int, config: BankConfig | None = None):
         self.dim = dim
         self.config = config or BankConfig()
-        self.vectors = np.zeros((0, dim), np.float32)
+        self.vectors = np.zeros((0, dim), np.float32)  # a view of the first rows of ``_store``, once grown
+        self._store: np.ndarray | None = None
         self.meta: list[dict] = []
         self.dead: set[int] = set()  # tombstoned rows: never returned by a search
         self._params = None  # HNSW's search-time exclusion of the dead rows
@@ -140,13 +142,27 @@ class VectorBank:
         vectors = np.ascontiguousarray(vectors, np.float32).reshape(-1, self.dim)
         if len(vectors) != len(meta):
             raise ValueError("vectors and meta differ in length")
-        first = len(self.vectors)
-        self.vectors = np.concatenate([self.vectors, vectors])
+        first = self._append(vectors)
         self.meta.extend(meta)
         if index_kind(len(self.vectors), self.config) != self.kind:
             self._rebuild()  # crossed a threshold: one build of the new kind over everything
         else:
             self._add_rows(vectors, first)
+
+    def _append(self, vectors: np.ndarray) -> int:
+        """Write rows after the last one, in place while the store has room; returns the first new row.
+
+        The store keeps an eighth of headroom, so a delta of a few rows costs the same at 10k and at 1M vectors
+        (copying a million-row bank for every takedown cost seconds); it is regrown, with the rows copied once,
+        only when full or after ``keep`` replaced the rows.
+        """
+        n, m = len(self.vectors), len(vectors)
+        if self._store is None or self.vectors.base is not self._store or len(self._store) < n + m:
+            self._store = np.empty((n + m + max(n // 8, HEADROOM_ROWS), self.dim), np.float32)
+            self._store[:n] = self.vectors
+        self._store[n:n + m] = vectors
+        self.vectors = self._store[:n + m]
+        return n
 
     def remove_rows(self, rows) -> int:
         """Tombstone rows (no rebuild): they are never returned again; returns how many were newly removed."""
@@ -241,11 +257,12 @@ class VectorBank:
         with open(os.path.join(directory, f"{name}.meta.json"), encoding="utf-8") as f:
             doc = json.load(f)
         bank = cls(int(doc["dim"]), config)
-        vecs = np.load(os.path.join(directory, f"{name}.npy"))
+        vecs = np.load(os.path.join(directory, f"{name}.npy"), mmap_mode="r")  # read once, into the store
         kind = index_kind(len(vecs), bank.config)
         saved = bank._index_path(directory, name, kind)
         if kind != FLAT and os.path.exists(saved):
-            bank.vectors, bank.meta = np.ascontiguousarray(vecs, np.float32), list(doc["meta"])
+            bank._append(vecs)
+            bank.meta = list(doc["meta"])
             bank._index = _with_row_ids(faiss.read_index(saved))
             if kind == HNSW:
                 bank._index.hnsw.efSearch = bank.config.ef_search

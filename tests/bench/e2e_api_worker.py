@@ -108,6 +108,7 @@ def takedown_round(env, workdir: Path, bundle: Path, token: str, workers: int, s
     """Seconds from a takedown's commit until the same photos from another seller score above the threshold."""
     from anticounterfeit.accounts.actions import create_user_with_role
     from anticounterfeit.accounts.models import Role
+    from anticounterfeit.detection.bank_deltas import counterfeit_bank_id
     from anticounterfeit.detection.policy import review_threshold_for
     from anticounterfeit.listings import actions as listing_actions
     from anticounterfeit.listings.models import Listing
@@ -144,7 +145,8 @@ def takedown_round(env, workdir: Path, bundle: Path, token: str, workers: int, s
         again = scanned(f"td{size}-again")
         matched = time.monotonic() - committed
         detection = again.detections.latest("pk")
-        assert any(m["kind"] == "counterfeit" and m["ref_id"] == first.listing_key for m in detection.matches), \
+        assert any(m["kind"] == "counterfeit" and m["ref_id"] == counterfeit_bank_id(first)
+                   for m in detection.matches), \
             "the re-upload did not match the taken-down listing"
         assert again.score >= review_threshold_for(again), (again.score, review_threshold_for(again))
         return matched

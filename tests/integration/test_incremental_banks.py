@@ -1,6 +1,6 @@
 """Incremental banks on the real detector: a takedown's fake matches a re-upload by another seller with no full
 rebuild; once reinstated it no longer matches; compaction keeps every result identical; two workers that load the
-same version and apply the same deltas search identically."""
+same version and apply the same deltas search identically, in one process and as two worker processes."""
 import pytest
 from django.db import transaction
 
@@ -19,7 +19,7 @@ from anticounterfeit.moderation.models import Case
 from ml.index import ReferenceIndex
 
 from .helpers import labels_by_id, read_jsonl
-from .procs import indexed_catalog
+from .procs import indexed_catalog, private_redis, publishing_to, service_env, start_worker, stop, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -31,11 +31,17 @@ def fake_record(demo_bundle):
     return next(r for r in read_jsonl(demo_bundle / "listings.jsonl") if labels[r["listing_id"]]["counterfeit"])
 
 
-def upload(bundle, record, listing_id: str, seller_id: str) -> Listing:
-    """The same photos under another listing and seller, scanned as a worker would."""
-    listing = accept_validated({
+def accepted(bundle, record, listing_id: str, seller_id: str) -> Listing:
+    """The same photos under another listing and seller, accepted and not yet scanned."""
+    return accept_validated({
         **{k: v for k, v in record.items() if k != "images"}, "listing_id": listing_id, "seller_id": seller_id,
-        "images": [{"filename": p.split("/")[-1], "data": (bundle / p).read_bytes()} for p in record["images"]]})
+        "images": [{"filename": p.split("/")[-1], "data": (bundle / p).read_bytes()} for p in record["images"]]},
+        enqueue=False)
+
+
+def upload(bundle, record, listing_id: str, seller_id: str) -> Listing:
+    """``accepted``, then scanned in this process as a worker would."""
+    listing = accepted(bundle, record, listing_id, seller_id)
     scan_listings([listing.pk])
     listing.refresh_from_db()
     return listing
@@ -96,3 +102,35 @@ def test_two_workers_that_apply_the_same_deltas_search_alike(demo_bundle, fake_r
     assert np.array_equal(results[0][1], results[1][1]) and np.allclose(results[0][0], results[1][0])
     assert results[0][0].min() > 0.99
     assert workers[0].counts == workers[1].counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_processes_apply_a_takedown_delta_without_reloading(demo_bundle, fake_record, make_user, tmp_path):
+    """Two ``celery worker`` processes, each on a queue of its own, have loaded bank v1; after a takedown each
+    one's next scan of a re-upload matches the fake, alike, and no new bank version was made."""
+    from anticounterfeit.celery import app
+
+    def scanned_by(queue: str, listing: Listing) -> Listing:
+        app.send_task("workers.scan.scan_batch", args=[[listing.pk]], queue=queue)
+        return wait_until(lambda: Listing.objects.exclude(status=Listing.Status.PENDING).filter(pk=listing.pk).first(),
+                          300, f"the scan of {listing.listing_key} on {queue}")
+
+    with private_redis() as broker, publishing_to(broker.url):
+        env = service_env(broker.url, tmp_path)
+        workers = {q: start_worker(env, tmp_path, q, queues=q) for q in ("scan-a", "scan-b")}
+        try:
+            first = scanned_by("scan-a", accepted(demo_bundle, fake_record, "FAKE-1", "seller-a"))
+            scanned_by("scan-b", accepted(demo_bundle, fake_record, "WARM-B", "seller-w"))  # B has loaded v1 too
+            take_down(first, make_user("mod", Role.MODERATOR))
+            again = {q: scanned_by(q, accepted(demo_bundle, fake_record, f"AGAIN-{q}", f"seller-{q}"))
+                     for q in workers}
+        finally:
+            for proc in workers.values():
+                stop(proc)
+    detections = {q: listing.detections.latest("pk") for q, listing in again.items()}
+    for q, listing in again.items():
+        assert counterfeit_matches(listing) == [f"cf-{first.pk}"], f"{q} did not apply the takedown's delta"
+        assert listing.score >= review_threshold_for(listing)
+    assert detections["scan-a"].matches == detections["scan-b"].matches
+    assert again["scan-a"].score == pytest.approx(again["scan-b"].score, abs=1e-6)
+    assert BankVersion.objects.count() == 1, "no full rebuild, no reload of a new version"

@@ -122,6 +122,29 @@ def test_removed_rows_are_tombstoned_without_a_rebuild_and_compaction_keeps_resu
         assert [r[0] for r in again] == [r[0] for r in found]
 
 
+@pytest.mark.parametrize("kind_cfg", [dict(hnsw_above=10**9), dict(hnsw_above=100), dict(hnsw_above=100, ivf_above=500)],
+                         ids=["flat", "hnsw", "ivfpq"])
+def test_a_delta_writes_into_the_loaded_store_without_copying_the_bank(tmp_path, kind_cfg):
+    """A takedown's few rows are written after the loaded ones: the bank's rows are not copied per delta."""
+    rng = np.random.default_rng(4)
+    vecs = rng.standard_normal((1500, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    cfg = dataclasses.replace(CFG, **kind_cfg)
+    saved = VectorBank(32, cfg)
+    saved.add(vecs[:1000], [{"ref_id": f"L-{n}"} for n in range(1000)])
+    saved.save(str(tmp_path), "cf")
+    bank = VectorBank.load(str(tmp_path), "cf", cfg)
+    store, index = bank._store, bank._index
+    assert len(store) > 1000, "a loaded bank keeps room for deltas"
+    for n in range(1000, 1100):  # one delta after another, as takedowns arrive
+        bank.add(vecs[n:n + 1], [{"ref_id": f"L-{n}"}])
+    assert bank._store is store and bank._index is index, "deltas must not regrow the store or rebuild the index"
+    assert np.shares_memory(bank.vectors, store) and np.array_equal(bank.vectors, vecs[:1100])
+    assert [bank.meta[i]["ref_id"] for i in bank.search(vecs[1090:1093], 1)[1][:, 0]] == ["L-1090", "L-1091", "L-1092"]
+    bank.add(vecs[1100:], [{"ref_id": f"L-{n}"} for n in range(1100, 1500)])  # past the headroom: grown once
+    assert bank._store is not store and np.array_equal(bank.vectors, vecs)
+
+
 def test_pdq_bank_tombstones_rows():
     from ml.banks import PdqBank
 

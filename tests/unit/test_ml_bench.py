@@ -15,7 +15,7 @@ pytestmark = [
 
 def test_scan_bench_prints_ratios_against_plain_eager(capsys, tmp_path):
     # --engine-cache: the run's exports and embedding cache, not the user's
-    assert bench.main(["--bundle", str(FAKEBENCH), "--listings", "16", "--rounds", "1",
+    assert bench.main(["--bundle", str(FAKEBENCH), "--listings", "16", "--rounds", "2",
                        "--engine-cache", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "plain eager fp32 forward" in out and "OCR follow-ups" in out
@@ -25,5 +25,7 @@ def test_scan_bench_prints_ratios_against_plain_eager(capsys, tmp_path):
     cos = re.search(r"cosine vs plain fp32: image min ([\d.]+) mean [\d.]+\s+text min ([\d.]+)", out)
     assert cos and float(cos[1]) >= 0.995 and float(cos[2]) >= 0.995  # the bar every engine keeps (mixed: ~0.999)
     last = out.strip().splitlines()[-1]
-    assert re.fullmatch(r"pipeline_vs_raw=\d+\.\d\d speedup_vs_eager=\d+\.\d\d listings_per_s=\d+\.\d "
+    assert re.search(r"pipeline_vs_raw per round: \d+\.\d\d \d+\.\d\d; median \d+\.\d\d, spread", out)
+    assert re.fullmatch(r"pipeline_vs_raw=\d+\.\d\d pipeline_vs_raw_min=\d+\.\d\d pipeline_vs_raw_max=\d+\.\d\d "
+                        r"speedup_vs_eager=\d+\.\d\d listings_per_s=\d+\.\d "
                         r"all_told_per_s=\d+\.\d followup_ms_per_listing=\d+\.\d", last), last
