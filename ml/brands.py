@@ -19,6 +19,11 @@ from ml.textnorm import squash, tokens
 from ml.types import BrandInfo
 
 COMPATIBLE_CUES = ("compatible", "for", "fits", "fit", "replacement", "suitable", "works", "designed", "adapter")
+# Words that turn such a cue into a claim on the brand rather than a product that serves it: a look-alike ("fits
+# like X", "X style", "inspired by X") or a sales pitch ("message me for X and other brands").
+LOOKALIKE_CUES = ("like", "style", "inspired", "similar", "dupe", "replica", "lookalike")
+SOLICITING_CUES = ("message", "contact", "ask", "dm", "pm", "inbox", "whatsapp", "telegram", "wechat")
+NOT_COMPATIBLE_CUES = frozenset(LOOKALIKE_CUES + SOLICITING_CUES)
 # Zipf frequency (log10 of occurrences per billion words) from which a token counts as an ordinary word:
 # ~3 is "a word most readers know" (pilots 4.1, spark 4.0, hose 3.7); misspelt brands sit far below (adidaz 0).
 COMMON_ZIPF = 3.0
@@ -146,8 +151,10 @@ class BrandMatcher:
             if d == 0 and n != term.n_words and len(term.norm) <= 3:
                 continue
             prev = {w[1] for w in toks[max(0, i - 4):i]}
-            m = Mention(term.brand_id, term.text, found, d, term.kind, field, bool(prev & set(COMPATIBLE_CUES)),
-                        term.weight)
+            after = {w[1] for w in toks[i + n:i + n + 2]}  # "X style", "X inspired"
+            compatible = (bool(prev & set(COMPATIBLE_CUES)) and not prev & NOT_COMPATIBLE_CUES
+                          and not after.intersection(LOOKALIKE_CUES))
+            m = Mention(term.brand_id, term.text, found, d, term.kind, field, compatible, term.weight)
             key = (term.brand_id, term.text)
             if key not in best or m.distance < best[key].distance:
                 best[key] = m

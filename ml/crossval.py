@@ -3,7 +3,8 @@
 Brand-grouped folds: a brand never sits in both the training and the test folds, so the figures are never
 measured on a brand the model saw. ``leave_one_trick_out`` measures new brands *and* a new trick at once: for
 each counterfeit category, every fold's model is trained on the other brands without that category, then scores
-that category's listings of the held-out brands.
+that category's listings of the held-out brands. The category leaves the extra (generated) rows too: the
+generator plays the same tricks, and a trick learned from its copies is not an unseen one.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import numpy as np
 from ml.scorer import Scorer
 
 THRESHOLD = 0.5  # the score the held-out-trick recall calls "flagged" (the default review threshold)
-Train = Callable[[list[int]], Callable[[list[int]], np.ndarray]]  # train rows -> (test rows -> scores)
+# (train rows, category left out of every training row or None) -> (test rows -> scores)
+Train = Callable[[list[int], str | None], Callable[[list[int]], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,15 @@ class ExtraRows:
     features: list[dict[str, float]]
     labels: list[int]
     weight: float = 0.5
+    categories: list[str] | None = None  # per row, so ``leave_one_trick_out`` can leave a trick out of them
+
+    def without(self, category: str | None) -> ExtraRows:
+        """These rows less those of ``category`` (all of them when None or when rows have no categories)."""
+        if category is None or self.categories is None:
+            return self
+        keep = [n for n, c in enumerate(self.categories) if c != category]
+        return ExtraRows([self.features[n] for n in keep], [self.labels[n] for n in keep], self.weight,
+                         [self.categories[n] for n in keep])
 
 
 def brand_groups(prefix: str, labels: list[dict], brands: list[str | None]) -> list[str]:
@@ -36,12 +47,13 @@ def scorer_trainer(features: list[dict[str, float]], y: Sequence[int], *, C: flo
                    weights: Sequence[float] | None = None, extra: ExtraRows | None = None) -> Train:
     """A ``Train`` that fits a ``Scorer`` on the given rows (plus ``extra``) and scores other rows."""
 
-    def train(rows: list[int]) -> Callable[[list[int]], np.ndarray]:
-        feats = [features[i] for i in rows] + (extra.features if extra else [])
-        labels = [int(y[i]) for i in rows] + (list(extra.labels) if extra else [])
+    def train(rows: list[int], left_out: str | None = None) -> Callable[[list[int]], np.ndarray]:
+        more = extra.without(left_out) if extra else None
+        feats = [features[i] for i in rows] + (more.features if more else [])
+        labels = [int(y[i]) for i in rows] + (list(more.labels) if more else [])
         w = ([weights[i] for i in rows] if weights is not None else [1.0] * len(rows)) + (
-            [extra.weight] * len(extra.labels) if extra else [])
-        scorer = Scorer.train(feats, labels, C=C, sample_weight=w if (extra or weights is not None) else None)
+            [more.weight] * len(more.labels) if more else [])
+        scorer = Scorer.train(feats, labels, C=C, sample_weight=w if (more or weights is not None) else None)
         return lambda test: scorer.predict([features[i] for i in test])
 
     return train
@@ -54,7 +66,7 @@ def grouped_scores(y: Sequence[int], groups: Sequence[str], train: Train, folds:
     p = np.zeros(len(y))
     idx = np.arange(len(y))
     for tr, te in GroupKFold(folds).split(idx, y, groups):
-        p[te] = train(tr.tolist())(te.tolist())
+        p[te] = train(tr.tolist(), None)(te.tolist())
     return p
 
 
@@ -66,7 +78,8 @@ def grouped_cv(features, y, groups, C: float, folds: int = 5, weights: list[floa
 def leave_one_trick_out(y: Sequence[int], categories: Sequence[str], groups: Sequence[str], train: Train,
                         folds: int = 5) -> dict[str, float]:
     """Recall at ``THRESHOLD`` per counterfeit category (``cf_*``) when neither its brand nor its trick was
-    in the training rows. ``train(rows)`` fits on those row indices and returns a scoring function of rows."""
+    in the training rows. ``train(rows, trick)`` fits on those row indices, and on the extra rows less that
+    trick's, and returns a scoring function of rows."""
     from sklearn.model_selection import GroupKFold
 
     cats = np.asarray(categories)
@@ -78,7 +91,7 @@ def leave_one_trick_out(y: Sequence[int], categories: Sequence[str], groups: Seq
             test = te[cats[te] == trick]
             if not len(test):
                 continue
-            score = train(tr[cats[tr] != trick].tolist())
+            score = train(tr[cats[tr] != trick].tolist(), trick)
             hits[trick][0] += int((score(test.tolist()) >= THRESHOLD).sum())
             hits[trick][1] += len(test)
     return {t: h[0] / max(h[1], 1) for t, h in hits.items()}

@@ -62,7 +62,7 @@ def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | Non
     if rows_cache and os.path.exists(rows_cache):
         with open(rows_cache, encoding="utf-8") as fh:
             cached = json.load(fh)
-    features, labels = [], []
+    features, labels, categories = [], [], []
     for p in paths:
         key = os.path.abspath(p)
         if key not in cached:
@@ -70,11 +70,18 @@ def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | Non
             cached[key] = [f, y]
         features += cached[key][0]
         labels += cached[key][1]
+        categories += labelled_categories(p)
     if rows_cache:
         os.makedirs(os.path.dirname(os.path.abspath(rows_cache)), exist_ok=True)
         with open(rows_cache, "w", encoding="utf-8") as fh:
             json.dump(cached, fh)
-    return ExtraRows(features, labels, weight)
+    return ExtraRows(features, labels, weight, categories)
+
+
+def labelled_categories(path: str) -> list[str]:
+    """The category of each labelled listing of a bundle, in ``bundle_rows`` order (no models needed)."""
+    b = read_bundle(path)
+    return [b.labels[lst.listing_id].get("category", "") for lst in b.listings if lst.listing_id in b.labels]
 
 
 def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, cache_dir: str | None = None,

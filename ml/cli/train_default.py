@@ -29,6 +29,7 @@ from ml.metrics import format_report, report
 from ml.models import load_models
 from ml.scorer import DEFAULT_PATH, Scorer
 
+SYNTH_SEED, EVERYDAY_SEED = 1000, 2000  # the first seed of each kind of generated training bundle
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fakebench")
 
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", nargs="*", default=[os.path.abspath(DEFAULT_DATA)])
-    ap.add_argument("--synth", type=int, default=2, help="also train on N synthetic bundles from ml.synth")
+    ap.add_argument("--synth", type=int, default=1, help="also train on N synthetic bundles from ml.synth")
     ap.add_argument("--everyday", type=int, default=1, help="also train on N 'everyday' synthetic bundles")
     ap.add_argument("--work-dir", default=None,
                     help="where generated bundles go (kept, so --rows-cache hits on a re-run; default: a temp folder)")
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
 
         work = args.work_dir or tempfile.mkdtemp(prefix="synth-")
         # Seeds of their own: the same generator with other seeds makes the tests' bundles.
-        plan = [(1000 + i, False) for i in range(args.synth)] + [(2000 + i, True) for i in range(args.everyday)]
+        plan = ([(SYNTH_SEED + i, False) for i in range(args.synth)]
+                + [(EVERYDAY_SEED + i, True) for i in range(args.everyday)])
         for seed, everyday in plan:
             out = os.path.join(work, f"{'everyday' if everyday else 'synth'}-{seed}")
             if not os.path.exists(os.path.join(out, "labels.jsonl")):

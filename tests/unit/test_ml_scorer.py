@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ml.calibration import expected_calibration_error, reliability
-from ml.crossval import grouped_scores, leave_one_trick_out, scorer_trainer
+from ml.crossval import ExtraRows, grouped_scores, leave_one_trick_out, scorer_trainer
 from ml.scorer import MONOTONE, STRONG_EVIDENCE, Scorer, TreeEnsemble, expand, strong_evidence
 
 
@@ -130,10 +130,21 @@ def test_leave_one_trick_out_holds_the_trick_out_of_training():
     y = [int(c.startswith("cf_")) for c in cats]
     groups = [f"b{i % 5}" for i in range(len(cats))]
 
-    def train(rows):
+    def train(rows, left_out):
         seen.append({cats[i] for i in rows})
+        assert left_out in {"cf_x", "cf_y"} and left_out not in seen[-1]
         return lambda test: np.ones(len(test))
 
     out = leave_one_trick_out(y, cats, groups, train)
     assert out == {"cf_x": 1.0, "cf_y": 1.0}
     assert all(len(s & {"cf_x", "cf_y"}) == 1 for s in seen)
+
+
+def test_a_left_out_trick_leaves_the_generated_rows_too():
+    """The generator plays the same tricks: its rows of the held-out trick must not train the held-out model."""
+    extra = ExtraRows([{"n": float(n)} for n in range(6)], [1, 1, 0, 1, 0, 1], 0.5,
+                      ["cf_x", "cf_y", "g_a", "cf_x", "g_a", "cf_y"])
+    left = extra.without("cf_x")
+    assert left.categories == ["cf_y", "g_a", "g_a", "cf_y"] and [f["n"] for f in left.features] == [1, 2, 4, 5]
+    assert left.labels == [1, 0, 0, 1] and left.weight == 0.5
+    assert extra.without(None) is extra and ExtraRows([{"n": 0.0}], [1]).without("cf_x").labels == [1]

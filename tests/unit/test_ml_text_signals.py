@@ -42,6 +42,18 @@ def test_compatible_context(matcher):
     ms = matcher.find("Charging case compatible with Samsung Galaxy Buds")
     assert ms and all(m.compatible for m in ms if m.brand_id == "samsung")
     assert not any(m.compatible for m in matcher.find("Samsung Galaxy Buds original"))
+    for accessory in ("Ear tips for Samsung Galaxy Buds", "Fits Samsung Galaxy Buds perfectly",
+                      "Replacement strap suitable for Samsung watches"):
+        assert any(m.compatible for m in matcher.find(accessory) if m.brand_id == "samsung"), accessory
+
+
+@pytest.mark.parametrize("claim", ["Fits like Samsung Galaxy Buds, same sound", "Message me for Samsung and other brands",
+                                   "Contact on WhatsApp for Samsung earbuds", "Designed in a Samsung style",
+                                   "Inspired by Samsung, works like the real thing"])
+def test_a_look_alike_or_a_sales_pitch_is_not_compatibility(matcher, claim):
+    """A cue word next to a look-alike or a pitch claims the brand: the listing is not an accessory for it."""
+    ms = [m for m in matcher.find(claim) if m.brand_id == "samsung"]
+    assert ms and not any(m.compatible for m in ms), claim
 
 
 def test_common_words_not_fuzzy_brands():
