@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from anticounterfeit.core.labels import short_label
 from anticounterfeit.detection.bank_deltas import counterfeit_bank_id
 from anticounterfeit.detection.models import BankDelta
 from anticounterfeit.notifications.models import Notification, WebhookDelivery
@@ -39,10 +40,10 @@ def of_decision(decision: Decision) -> list[Consequence]:
         found.append(Consequence(f"Notice to the {to}", EMAIL_STATE.get(note.email_status, "pending"),
                                  "in the inbox; " + ("no e-mail address on file"
                                                      if note.email_status == Notification.EmailStatus.NONE else
-                                                     f"e-mail {_short(note.get_email_status_display())}")))
+                                                     f"e-mail {short_label(note.get_email_status_display()).lower()}")))
     for delivery in WebhookDelivery.objects.filter(payload__decision__id=decision.pk).select_related("client"):
         found.append(Consequence(f"Webhook to {delivery.client.name}", WEBHOOK_STATE.get(delivery.status, "pending"),
-                                 f"{delivery.event}: {_short(delivery.get_status_display())}"))
+                                 f"{delivery.event}: {short_label(delivery.get_status_display()).lower()}"))
     if decision.action == Decision.Action.TAKEDOWN:
         added = BankDelta.objects.filter(op=BankDelta.Op.ADD_COUNTERFEIT,
                                          source_key=counterfeit_bank_id(listing)).first()
@@ -50,10 +51,6 @@ def of_decision(decision: Decision) -> list[Consequence]:
                                  f"added (delta #{added.pk}): re-uploads of these images are caught" if added
                                  else "computing the images' features first"))
     return found
-
-
-def _short(label: str) -> str:
-    return label.split(" (")[0].lower()  # "Failed (will retry)" → "failed"
 
 
 def still_arriving(decision: Decision, found: list[Consequence]) -> bool:

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from anticounterfeit.accounts.models import LEAD_ROLES
 from anticounterfeit.accounts.permissions import role_required
+from anticounterfeit.core.labels import short_label
 
 from . import actions
 from .models import EMAIL_RESENDABLE_BY_HAND, Notification
@@ -30,7 +31,7 @@ def email_log(request):
     counts = dict(Notification.objects.values_list("email_status").annotate(n=Count("pk")))
     return render(request, "notifications/emails.html", {
         "emails": emails[:LOG_ROWS], "wanted": wanted, "resendable": EMAIL_RESENDABLE_BY_HAND,
-        "statuses": [(value, label.split(" (")[0], counts.get(value, 0))
+        "statuses": [(value, short_label(label), counts.get(value, 0))
                      for value, label in Notification.EmailStatus.choices],
     })
 

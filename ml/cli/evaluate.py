@@ -22,7 +22,7 @@ import time
 from ml.bundle import read_bundle
 from ml.calibration import expected_calibration_error, format_reliability, max_genuine_score, reliability
 from ml.cli.options import add_model_options, models_config
-from ml.cli.train_default import bundle_rows
+from ml.cli.train_default import bundle_categories, bundle_rows
 from ml.config import DetectorConfig, ModelsConfig
 from ml.crossval import ExtraRows, brand_groups, grouped_scores, leave_one_trick_out, scorer_trainer
 from ml.detector import Detector
@@ -70,18 +70,13 @@ def extra_rows(paths: list[str], *, cache_dir: str | None, rows_cache: str | Non
             cached[key] = [f, y]
         features += cached[key][0]
         labels += cached[key][1]
-        categories += labelled_categories(p)
+        categories += bundle_categories(p)
     if rows_cache:
         os.makedirs(os.path.dirname(os.path.abspath(rows_cache)), exist_ok=True)
         with open(rows_cache, "w", encoding="utf-8") as fh:
             json.dump(cached, fh)
     return ExtraRows(features, labels, weight, categories)
 
-
-def labelled_categories(path: str) -> list[str]:
-    """The category of each labelled listing of a bundle, in ``bundle_rows`` order (no models needed)."""
-    b = read_bundle(path)
-    return [b.labels[lst.listing_id].get("category", "") for lst in b.listings if lst.listing_id in b.labels]
 
 
 def evaluate(data: str, *, out: str | None = None, with_labels: bool = False, cache_dir: str | None = None,

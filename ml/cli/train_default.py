@@ -41,11 +41,22 @@ def bundle_rows(path: str, cache_dir: str | None,
     index = ReferenceIndex.build(b.brands, b.references, models, cache_dir=cache_dir)
     res, sec = extract_all(Detector(models, index, Scorer.untrained()), b)
     print(f"{path}: {len(b.listings)} listings, {len(b.listings) / sec:.1f} listings/s", file=sys.stderr)
-    keep = [i for i, lst in enumerate(b.listings) if lst.listing_id in b.labels]
+    keep = labelled_indices(b)
     labels = [b.labels[b.listings[i].listing_id] for i in keep]
     brands = [res[i].brand_id for i in keep]
     groups = brand_groups(path, labels, brands)
     return [res[i].features for i in keep], [int(lab["counterfeit"]) for lab in labels], groups, labels, brands
+
+
+def labelled_indices(bundle) -> list[int]:
+    """The listings a bundle labels, in bundle order: the rows of ``bundle_rows``."""
+    return [i for i, lst in enumerate(bundle.listings) if lst.listing_id in bundle.labels]
+
+
+def bundle_categories(path: str) -> list[str]:
+    """The category of each row of ``bundle_rows(path)``, read from the labels alone (no models needed)."""
+    b = read_bundle(path)
+    return [b.labels[b.listings[i].listing_id].get("category", "") for i in labelled_indices(b)]
 
 
 def main(argv: list[str] | None = None) -> int:
