@@ -85,6 +85,36 @@ def _keep_max(d: dict, brand: str, value: tuple) -> None:
         d[brand] = value
 
 
+def attribute_brand(mentions: list[Mention], e: Evidence, pdq_max_distance: int) -> str | None:
+    """The brand with the most combined evidence; None when nothing points anywhere.
+
+    A brand named in the title or printed on the product (read by OCR) is the listing's own claim, and it
+    outweighs look-alike images: a product photo resembles every catalog of its kind (all headphones look alike),
+    while a name points at one brand.
+    """
+    votes: dict[str, float] = defaultdict(float)
+    for m in mentions:
+        w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * {"title": 1.0, "image": 1.0}.get(m.field, 0.6)
+        w *= m.weight  # a product line that is an ordinary word says little about the brand
+        w *= 0.8 if m.distance else 1.0
+        votes[m.brand_id] = max(votes[m.brand_id], w)
+    for b, v in e.img.items():
+        votes[b] += max(0.0, (v[0] - 0.55) * 3.0)
+    for b, v in e.logo.items():
+        votes[b] += max(0.0, (v[0] - 0.55) * 2.0)
+    for b, v in e.region.items():
+        votes[b] += max(0.0, (v[0] - 0.6) * 1.5)
+    for b, v in e.text.items():
+        votes[b] += max(0.0, (v[0] - 0.35) * 2.0)
+    for b, v in e.pdq.items():
+        if v[0] <= pdq_max_distance:
+            votes[b] += 1.0
+    if not votes:
+        return None
+    b, v = max(votes.items(), key=lambda kv: kv[1])
+    return b if v >= 0.3 else None
+
+
 class Detector:
     def __init__(self, models: LoadedModels, index: ReferenceIndex, scorer=None, config: DetectorConfig | None = None):
 
@@ -176,7 +206,7 @@ class Detector:
                                                   or self._logos_could_matter(mentions, ev[n]))
             mentions += ocr_mentions
             evasion = evasion_terms(lst.title + " . " + lst.description)
-            brand = self._attribute(mentions, ev[n])
+            brand = attribute_brand(mentions, ev[n], self.config.pdq_max_distance)
             f = self._features(lst, brand, mentions, evasion, ev[n], n_images=len(rows), n_errors=len(errors[n]))
             out.append(ListingSignals(
                 features=f, brand_id=brand, mentions=mentions, evidence=ev[n], evasion=evasion,
@@ -343,31 +373,6 @@ class Detector:
                     _keep_max(ev[n].text, m["brand_id"], (float(sc), m["ref_id"]))
 
     # ---- brand + features -------------------------------------------------------------------
-    def _attribute(self, mentions: list[Mention], e: Evidence) -> str | None:
-        """Pick the brand with the most combined evidence; None when nothing points anywhere."""
-        votes: dict[str, float] = defaultdict(float)
-        for m in mentions:
-            # Naming the brand in the title is the seller's own claim: it outweighs look-alike images.
-            w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * {"title": 1.0, "image": 0.8}.get(m.field, 0.6)
-            w *= m.weight  # a product line that is an ordinary word says little about the brand
-            w *= 0.8 if m.distance else 1.0
-            votes[m.brand_id] = max(votes[m.brand_id], w)
-        for b, v in e.img.items():
-            votes[b] += max(0.0, (v[0] - 0.55) * 3.0)
-        for b, v in e.logo.items():
-            votes[b] += max(0.0, (v[0] - 0.55) * 2.0)
-        for b, v in e.region.items():
-            votes[b] += max(0.0, (v[0] - 0.6) * 1.5)
-        for b, v in e.text.items():
-            votes[b] += max(0.0, (v[0] - 0.35) * 2.0)
-        for b, v in e.pdq.items():
-            if v[0] <= self.config.pdq_max_distance:
-                votes[b] += 1.0
-        if not votes:
-            return None
-        b, v = max(votes.items(), key=lambda kv: kv[1])
-        return b if v >= 0.3 else None
-
     def _features(self, lst: ListingInput, brand: str | None, mentions: list[Mention], evasion: list[str],
                   e: Evidence, *, n_images: int, n_errors: int) -> dict[str, float]:
         in_image = any(m.brand_id == brand and m.field == "image" for m in mentions)

@@ -51,12 +51,13 @@ def _engine(config: OcrConfig):
     with _lock:
         engine = _engine_of.get((os.getpid(), config))
         if engine is None:
+            import torch
             from rapidocr import RapidOCR
 
             engine = RapidOCR(params={
                 "Global.log_level": "error", "Global.use_cls": False, "Global.text_score": config.min_confidence,
                 "Det.limit_side_len": config.max_side, "Det.limit_type": "max",
-                "EngineConfig.onnxruntime.intra_op_num_threads": config.threads,
+                "EngineConfig.onnxruntime.intra_op_num_threads": config.threads or torch.get_num_threads(),
                 "EngineConfig.onnxruntime.inter_op_num_threads": 1})
             if any(pid != os.getpid() for pid, _ in _engine_of):  # a forked child: the parent's are not ours
                 _engine_of.clear()

@@ -33,6 +33,8 @@ UNSEEN_MAX_FPR = 0.03  # on genuine listings
 # On each look-alike genuine kind: ~30 listings each here, so one false alarm is 3 %; the issue's goal on the
 # held-out split is 3 % each.
 UNSEEN_MAX_KIND_FPR = 0.05
+UNSEEN_MIN_BRAND_ACCURACY = 0.94  # 0.952 measured; a brand read on the product is named (issue #17's goal: 0.95)
+UNSEEN_MIN_PRINTED_RECALL = 0.4  # 0.47 measured, limited by what OCR reads (issue #17's goal: 0.75)
 LOOK_ALIKE_GENUINE = ("g_unbranded", "g_resale_used", "g_compatible")
 
 
@@ -88,5 +90,6 @@ def test_shipped_scorer_holds_on_a_generated_bundle_it_never_saw(unseen):
     assert r["fpr_genuine"] <= UNSEEN_MAX_FPR
     look_alike = {k: r["per_category"][k] for k in LOOK_ALIKE_GENUINE}
     assert all(v <= UNSEEN_MAX_KIND_FPR for v in look_alike.values()), look_alike
-    assert r["brand_accuracy"] >= 0.90
+    assert r["brand_accuracy"] >= UNSEEN_MIN_BRAND_ACCURACY
+    assert r["per_category"]["cf_text_printed"] >= UNSEEN_MIN_PRINTED_RECALL
     assert unseen["ece"] <= MAX_ECE and unseen["max_genuine"] < MAX_GENUINE_SCORE

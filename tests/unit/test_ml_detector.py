@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.detector import Detector
+from ml.brands import Mention
+from ml.detector import Detector, Evidence, attribute_brand
 from ml.index import ReferenceIndex
 from ml.models import load_models
 from ml.scorer import Scorer
@@ -88,3 +89,26 @@ def test_shipped_default_scorer_loads():
     s = Scorer.load_default()
     assert s.version != "untrained" and "img_sim" in s.feature_names
 
+
+
+def _mention(brand: str, field: str, *, kind: str = "name", distance: int = 0) -> Mention:
+    return Mention(brand, brand, brand, distance, kind, field, False)
+
+
+def _look_alike_evidence() -> Evidence:
+    """What a generic product photo gets against a catalog of its kind: one brand's headphones resemble another's."""
+    return Evidence(img={"other": (0.83, "o-1", 0, 0)}, region={"other": (0.82, "o-1", 0, 0, (0, 0, 1, 1))},
+                    text={"other": (0.66, "o-1")}, logo={"other": (0.62, "o-1", 0, 0, (0, 0, 1, 1))})
+
+
+@pytest.mark.parametrize("field", ["title", "image"])
+def test_a_name_in_the_title_or_printed_on_the_product_outweighs_a_look_alike_photo(field):
+    assert attribute_brand([_mention("named", field)], _look_alike_evidence(), 8) == "named"
+
+
+def test_look_alike_photo_still_outweighs_a_name_only_in_the_description_or_misspelled():
+    evidence = _look_alike_evidence()
+    assert attribute_brand([_mention("named", "description")], evidence, 8) == "other"
+    assert attribute_brand([_mention("named", "image", kind="protected")], evidence, 8) == "other"
+    assert attribute_brand([], evidence, 8) == "other"
+    assert attribute_brand([], Evidence(), 8) is None
