@@ -122,11 +122,17 @@ class Detector:
         self.index = index
         self.scorer = scorer or Scorer.load_default()
         self.config = config or DetectorConfig()
+        self.catalog_changed()
+
+    def catalog_changed(self) -> None:
+        """(Re)derive what the detector reads from the catalog: after the index took references or brand
+        profiles in place (bank deltas), as at construction."""
+        index = self.index
         self.matcher = BrandMatcher(index.brands)
         self.brand_names = {b.brand_id: b.name for b in index.brands}
         self.brand_median = index.brand_msrp_median()
-        self.model_version = f"{models.version}/{self.scorer.version}/{index.version}"
-        self.logo_verifier = LogoVerifier(models, index, self.config.logo)
+        self.model_version = f"{self.models.version}/{self.scorer.version}/{index.version}"
+        self.logo_verifier = LogoVerifier(self.models, index, self.config.logo)
 
     # ---- public -----------------------------------------------------------------------------
     def scan(self, listings: list[ListingInput], *, ocr: bool = True) -> list[ScanResult]:

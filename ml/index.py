@@ -85,6 +85,84 @@ class BankArrays:
         return cls(meta, brand, kind, image, list(codes), [m["ref_id"] for m in meta])
 
 
+@dataclasses.dataclass(frozen=True, eq=False)  # eq=False: arrays have no truth value to compare by
+class ReferenceRows:
+    """What some references add to the reference banks (ref_image, ref_pdq, ref_text), apart from the index,
+    so an import can embed once and hand the rows to a loaded index as a delta (``add_references``)."""
+
+    image_vectors: np.ndarray  # float32 (n, D): each image, then its mirror image
+    image_meta: list[dict]  # ref_id, brand_id, image, kind, flip
+    pdq_hexes: list[str]
+    pdq_meta: list[dict]  # ref_id, brand_id, image, kind
+    text_vectors: np.ndarray  # float32 (m, Dt): one per reference
+    text_meta: list[dict]  # ref_id, brand_id, kind
+
+    def ref_ids(self) -> set[str]:
+        return {m["ref_id"] for m in (*self.image_meta, *self.pdq_meta, *self.text_meta)}
+
+    def of_reference(self, ref_id: str) -> ReferenceRows:
+        """The rows of one reference (one delta per reference), in their order here."""
+        img = [n for n, m in enumerate(self.image_meta) if m["ref_id"] == ref_id]
+        pdq = [n for n, m in enumerate(self.pdq_meta) if m["ref_id"] == ref_id]
+        txt = [n for n, m in enumerate(self.text_meta) if m["ref_id"] == ref_id]
+        return ReferenceRows(
+            self.image_vectors[np.asarray(img, np.int64)], [self.image_meta[n] for n in img],
+            [self.pdq_hexes[n] for n in pdq], [self.pdq_meta[n] for n in pdq],
+            self.text_vectors[np.asarray(txt, np.int64)], [self.text_meta[n] for n in txt])
+
+
+def embed_references(references: list[ReferenceInfo], models: LoadedModels, cache_dir: str | None = None,
+                     errors: list[str] | None = None) -> ReferenceRows:
+    """Embed references' images (and mirror images), PDQ hashes and texts, cached by file sha256; the half of
+    ``ReferenceIndex.build`` that needs the models, so a delta can be embedded without an index. Unreadable
+    images are skipped and described in ``errors``."""
+    errors = [] if errors is None else errors
+    cache = EmbeddingCache(cache_dir, models.version)
+    jobs: list[tuple[ReferenceInfo, int, str, str]] = []  # ref, image no, path, sha
+    for r in references:
+        for i, p in enumerate(r.image_paths):
+            try:
+                jobs.append((r, i, p, _sha256(p)))
+            except OSError as exc:
+                errors.append(f"{r.ref_id} image {i} ({os.path.basename(p)}): {exc.strerror or exc}")
+    todo = [j for j in jobs if cache.get(j[3]) is None]
+    bs = models.image.config.batch_size
+    for start in range(0, len(todo), bs):
+        batch, imgs = [], []
+        for j in todo[start:start + bs]:
+            try:
+                im = load_image(j[2], draft_size=models.image.config.draft_size)
+            except ImageError as exc:
+                errors.append(f"{j[0].ref_id} image {j[1]} ({os.path.basename(j[2])}): {exc}")
+                continue
+            batch.append(j)
+            imgs.append(im)
+        if not imgs:
+            continue
+        squares = models.image.squares(imgs)  # one resize per image feeds the embedder and PDQ
+        mirrored = models.image.squares([ImageOps.mirror(im) for im in imgs])
+        g, _ = models.image.embed_squares(np.concatenate([squares, mirrored]), regions=False)
+        for n, (j, im) in enumerate(zip(batch, imgs, strict=True)):
+            cache.put(j[3], glob=g[n], flip=g[n + len(imgs)], pdq=np.array(pdq_hex_of(im, squares[n])))
+    vecs, meta, hexes, pmeta = [], [], [], []
+    for r, i, _p, sha in jobs:
+        e = cache.get(sha)
+        if e is None:
+            continue
+        for flipped, key in ((False, "glob"), (True, "flip")):
+            vecs.append(e[key])
+            meta.append({"ref_id": r.ref_id, "brand_id": r.brand_id, "image": i, "kind": r.kind, "flip": flipped})
+        if str(e["pdq"]):  # the PDQ bank skips empty hashes: keep only what it holds
+            hexes.append(str(e["pdq"]))
+            pmeta.append({"ref_id": r.ref_id, "brand_id": r.brand_id, "image": i, "kind": r.kind})
+    image_vectors = (np.stack(vecs).astype(np.float32, copy=False) if vecs
+                     else np.zeros((0, models.image.dim), np.float32))
+    texts = [f"{r.title}. {r.description}" for r in references]
+    text_vectors = np.asarray(models.text.embed(texts), np.float32).reshape(-1, models.text.dim)
+    return ReferenceRows(image_vectors, meta, hexes, pmeta, text_vectors,
+                         [{"ref_id": r.ref_id, "brand_id": r.brand_id, "kind": r.kind} for r in references])
+
+
 class ReferenceIndex:
     def __init__(self, brands: list[BrandInfo], references: list[ReferenceInfo], image_dim: int, text_dim: int,
                  model_version: str, bank_config: BankConfig | None = None):
@@ -146,50 +224,54 @@ class ReferenceIndex:
         """Embed every reference image (and its mirror image) and text; cached by file sha256. ``bank_config``
         decides when the vector banks leave exact search (default: ``BankConfig()``)."""
         idx = cls(brands, references, models.image.dim, models.text.dim, models.version, bank_config)
-        cache = EmbeddingCache(cache_dir, models.version)
-        jobs: list[tuple[ReferenceInfo, int, str, str]] = []  # ref, image no, path, sha
-        for r in references:
-            for i, p in enumerate(r.image_paths):
-                try:
-                    jobs.append((r, i, p, _sha256(p)))
-                except OSError as exc:
-                    idx.errors.append(f"{r.ref_id} image {i} ({os.path.basename(p)}): {exc.strerror or exc}")
-        todo = [j for j in jobs if cache.get(j[3]) is None]
-        bs = models.image.config.batch_size
-        for start in range(0, len(todo), bs):
-            batch, imgs = [], []
-            for j in todo[start:start + bs]:
-                try:
-                    im = load_image(j[2], draft_size=models.image.config.draft_size)
-                except ImageError as exc:
-                    idx.errors.append(f"{j[0].ref_id} image {j[1]} ({os.path.basename(j[2])}): {exc}")
-                    continue
-                batch.append(j)
-                imgs.append(im)
-            if not imgs:
-                continue
-            squares = models.image.squares(imgs)  # one resize per image feeds the embedder and PDQ
-            mirrored = models.image.squares([ImageOps.mirror(im) for im in imgs])
-            g, _ = models.image.embed_squares(np.concatenate([squares, mirrored]), regions=False)
-            for n, (j, im) in enumerate(zip(batch, imgs, strict=True)):
-                cache.put(j[3], glob=g[n], flip=g[n + len(imgs)], pdq=np.array(pdq_hex_of(im, squares[n])))
-        vecs, meta, hexes, pmeta = [], [], [], []
-        for r, i, _p, sha in jobs:
-            e = cache.get(sha)
-            if e is None:
-                continue
-            for flipped, key in ((False, "glob"), (True, "flip")):
-                vecs.append(e[key])
-                meta.append({"ref_id": r.ref_id, "brand_id": r.brand_id, "image": i, "kind": r.kind, "flip": flipped})
-            hexes.append(str(e["pdq"]))
-            pmeta.append({"ref_id": r.ref_id, "brand_id": r.brand_id, "image": i, "kind": r.kind})
-        if vecs:
-            idx.ref_image.add(np.stack(vecs), meta)
-        idx.ref_pdq.add(hexes, pmeta)
-        texts = [f"{r.title}. {r.description}" for r in references]
-        idx.ref_text.add(models.text.embed(texts), [{"ref_id": r.ref_id, "brand_id": r.brand_id, "kind": r.kind}
-                                                    for r in references])
+        idx._add_reference_rows(embed_references(references, models, cache_dir, errors=idx.errors))
         return idx
+
+    def _add_reference_rows(self, rows: ReferenceRows) -> None:
+        if len(rows.image_vectors):
+            self.ref_image.add(rows.image_vectors, list(rows.image_meta))
+        self.ref_pdq.add(list(rows.pdq_hexes), list(rows.pdq_meta))
+        if len(rows.text_vectors):
+            self.ref_text.add(rows.text_vectors, list(rows.text_meta))
+
+    @staticmethod
+    def _upsert_brands(current: list[BrandInfo], brands: list[BrandInfo]) -> list[BrandInfo]:
+        out = list(current)
+        at = {b.brand_id: n for n, b in enumerate(out)}
+        for b in brands:
+            if b.brand_id in at:
+                out[at[b.brand_id]] = b
+            else:
+                at[b.brand_id] = len(out)
+                out.append(b)
+        return out
+
+    def add_references(self, brands: list[BrandInfo], references: list[ReferenceInfo],
+                       rows: ReferenceRows) -> None:
+        """Apply a reference delta to a loaded index instead of rebuilding it: each given reference's old rows
+        are tombstoned first, so a re-import replaces its entries and a quarantined one comes back."""
+        given = {r.ref_id for r in references}
+        stray = rows.ref_ids() - given
+        if stray:  # rows of a reference not named here would never be replaced by a later delta
+            raise ValueError(f"rows for references not given: {sorted(stray)[:5]}")
+        for vecs, meta, bank in ((rows.image_vectors, rows.image_meta, self.ref_image),
+                                 (rows.text_vectors, rows.text_meta, self.ref_text)):
+            if np.size(vecs) != len(meta) * bank.dim or len(rows.pdq_hexes) != len(rows.pdq_meta):
+                # checked before any tombstone, so a bad delta leaves the index as it was
+                raise ValueError("reference rows do not match their metadata or the index's dimensions")
+        self.brands = self._upsert_brands(self.brands, brands)
+        for r in references:
+            for name in ("ref_image", "ref_text", "ref_pdq"):
+                getattr(self, name).remove_rows(self.rows_of(name, r.ref_id))
+            self.excluded.discard(r.ref_id)
+            self.references[r.ref_id] = r
+        self._add_reference_rows(rows)
+        self.version = self._new_version()
+
+    def set_brands(self, brands: list[BrandInfo]) -> None:
+        """Upsert brand profiles (name, aliases, protected terms) by ``brand_id``; the banks are untouched."""
+        self.brands = self._upsert_brands(self.brands, brands)
+        self.version = self._new_version()
 
     # ---- counterfeit bank -----------------------------------------------------------------
     def add_counterfeits(self, items: list[tuple[str, str | None, np.ndarray, list[str]]]) -> None:

@@ -18,6 +18,13 @@ def record_counterfeit(self, listing_id: int) -> int | None:
     return bank_builds.record_counterfeit(listing_id)
 
 
+@shared_task(name="workers.bank_builds.record_catalog_change", **RETRY)
+def record_catalog_change(self, reason: str = "", import_job_id: int | None = None, ref_keys: list[str] = (),
+                          brand_keys: list[str] = ()) -> int:
+    return bank_builds.record_catalog_change(reason, import_job_id=import_job_id, ref_keys=ref_keys,
+                                             brand_keys=brand_keys)
+
+
 @shared_task(name="workers.bank_builds.exclude_reference", **RETRY)
 def exclude_reference(self, ref_key: str) -> int:
     return bank_deltas.record_reference_removed(ref_key).pk

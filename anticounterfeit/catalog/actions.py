@@ -1,7 +1,8 @@
 """Catalog changes: bundle import (brands, references, sellers, authorized sellers) and reference quarantine.
 
 Validation of the bundle itself lives in ``ml.bundle`` (shared with the evaluation CLI); this module
-turns the valid records into rows, keeps per-item errors, and queues the bank rebuild on commit.
+turns the valid records into rows, keeps per-item errors, and queues the bank update on commit (the new and
+changed references join the live banks as deltas).
 """
 import csv
 import hashlib
@@ -64,14 +65,15 @@ def import_bundle(path: str, *, acting_user=None, rebuild: bool = True, job: Imp
     with tempfile.TemporaryDirectory(prefix="bundle-", dir=scratch_root) as scratch:
         bundle = read_bundle(str(path), extract_to=scratch)
         errors = list(job.errors or []) + [str(e) for e in bundle.errors]  # + members refused at upload
-        counts = _import_records(bundle, errors, acting_user, only_brand=job.brand, tenant=tenant)
+        changed: dict[str, list[str]] = {"ref_keys": [], "brand_keys": []}
+        counts = _import_records(bundle, errors, acting_user, only_brand=job.brand, tenant=tenant, changed=changed)
     job.counts, job.errors = counts, errors
     job.status = ImportJob.Status.INDEXING if rebuild else ImportJob.Status.DONE
     job.finished_at = None if rebuild else timezone.now()
     job.save()
     audit.record("catalog.import", job, actor=acting_user, after={"counts": counts, "errors": len(errors)})
-    if rebuild:
-        queue.enqueue(tasks.REBUILD_BANKS, reason=f"import #{job.pk}", import_job_id=job.pk)
+    if rebuild:  # the new and changed references join the live banks as deltas (a full build before the first)
+        queue.enqueue(tasks.RECORD_CATALOG_CHANGE, reason=f"import #{job.pk}", import_job_id=job.pk, **changed)
     return job
 
 
@@ -157,7 +159,9 @@ def import_upload(job_id: int, path: str) -> int | None:
 
 @transaction.atomic
 def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | None = None,
-                    tenant=None) -> dict[str, int]:
+                    tenant=None, changed: dict[str, list[str]] | None = None) -> dict[str, int]:
+    """Store the bundle's records; ``changed`` collects the keys of the brands and references written."""
+    changed = changed if changed is not None else {"ref_keys": [], "brand_keys": []}
 
     tenant = tenant or default_tenant()
 
@@ -172,6 +176,7 @@ def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | 
             defaults={"name": info.name, "aliases": list(info.aliases), "protected_terms": list(info.protected_terms)},
         )
         brands[info.brand_id] = brand
+        changed["brand_keys"].append(brand.brand_key)
         counts["brands"] += 1
     if only_brand is not None:
         known_brands = {only_brand.brand_key: only_brand}
@@ -199,6 +204,7 @@ def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | 
         )
         counts["references"] += 1
         counts["reference_images"] += _store_reference_images(item, ref.image_paths)
+        changed["ref_keys"].append(item.ref_key)
 
     for info in bundle.sellers.values():
         if only_brand is not None:  # a brand may authorize existing sellers, never edit seller data
@@ -275,7 +281,8 @@ def set_quarantine(reference: ReferenceItem, quarantined: bool, *, acting_user) 
     if quarantined:  # a tombstone in the live banks; lifting a quarantine needs the reference embedded again
         queue.enqueue(tasks.EXCLUDE_REFERENCE, reference.ref_key)
     else:
-        queue.enqueue(tasks.REBUILD_BANKS, reason=f"quarantine of {reference.ref_key} lifted")
+        queue.enqueue(tasks.RECORD_CATALOG_CHANGE, reason=f"quarantine of {reference.ref_key} lifted",
+                      ref_keys=[reference.ref_key])
     return reference
 
 
@@ -377,7 +384,7 @@ def upload_catalog_csv(brand: Brand, csv_file, images, *, acting_user) -> Import
 @transaction.atomic
 def save_reference(brand: Brand, *, acting_user, ref_key: str, title: str, description: str = "", msrp=None,
                    currency: str = "USD", kind: str = ReferenceItem.Kind.PRODUCT, images=()) -> ImportJob:
-    """Add or edit one reference through the same bundle path (same validation, rebuild and retro matching).
+    """Add or edit one reference through the same bundle path (same validation, bank update and retro matching).
 
     Without new images an existing reference keeps its own.
     """
@@ -434,8 +441,9 @@ MATCHING_FIELDS = ("name", "aliases", "protected_terms")  # what text brand-ment
 @transaction.atomic
 def update_brand_profile(brand: Brand, *, acting_user, name: str, aliases: list[str], protected_terms: list[str],
                          trademark_numbers: list[str], contact_name: str, contact_email: str) -> ImportJob | None:
-    """Save the profile. A change to the name, aliases or protected terms changes text matching: the banks are
-    rebuilt and the active listings re-matched (as for a new reference), followed by the returned job."""
+    """Save the profile. A change to the name, aliases or protected terms changes text matching: the new profile
+    joins the live banks as a delta and the active listings are re-matched (as for a new reference), followed by
+    the returned job."""
     fields = ["name", "aliases", "protected_terms", "trademark_numbers", "contact_name", "contact_email"]
     before = {f: getattr(brand, f) for f in fields}
     brand.name, brand.aliases, brand.protected_terms = name, aliases, protected_terms
@@ -448,7 +456,8 @@ def update_brand_profile(brand: Brand, *, acting_user, name: str, aliases: list[
     job = ImportJob.objects.create(source=f"profile: {', '.join(changed)} changed"[:500], brand=brand,
                                    status=ImportJob.Status.INDEXING,
                                    created_by=acting_user if getattr(acting_user, "pk", None) else None)
-    queue.enqueue(tasks.REBUILD_BANKS, reason=f"profile of {brand.brand_key}", import_job_id=job.pk)
+    queue.enqueue(tasks.RECORD_CATALOG_CHANGE, reason=f"profile of {brand.brand_key}", import_job_id=job.pk,
+                  brand_keys=[brand.brand_key])
     return job
 
 

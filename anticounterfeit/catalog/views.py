@@ -185,7 +185,7 @@ def reference_edit(request, pk: int | None = None):
 def reference_delete(request, pk: int):
     ref = get_object_or_404(ReferenceItem.objects.visible_to(request.user), pk=pk)
     actions.delete_reference(ref, acting_user=request.user)
-    messages.success(request, f"Reference {ref.ref_key} deleted; the banks are being rebuilt.")
+    messages.success(request, f"Reference {ref.ref_key} deleted; it no longer matches.")
     return redirect("catalog:references")
 
 

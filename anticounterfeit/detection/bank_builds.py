@@ -7,6 +7,7 @@ import logging
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Prefetch
 
 from anticounterfeit.catalog.actions import finish_import_job
@@ -15,7 +16,7 @@ from anticounterfeit.core import audit
 from anticounterfeit.listings.models import Listing, ListingImage, media_path
 from ml.detector import decode_scan_image
 from ml.images import ImageError
-from ml.index import ReferenceIndex
+from ml.index import ReferenceIndex, embed_references
 from ml.models import load_models
 from ml.types import BrandInfo, ReferenceInfo
 
@@ -37,15 +38,8 @@ def build_bank(reason: str = "") -> int:
     """
     deltas_upto = bank_deltas.latest_id()
     configure_threads()
-    brands = [BrandInfo(b.brand_key, b.name, tuple(b.aliases), tuple(b.protected_terms)) for b in Brand.objects.all()]
-    references = [
-        ReferenceInfo(
-            ref_id=r.ref_key, brand_id=r.brand.brand_key, title=r.title, description=r.description,
-            msrp=float(r.msrp) if r.msrp is not None else None, currency=r.currency, kind=r.kind,
-            image_paths=tuple(media_path(i.image) for i in r.images.all()),
-        )
-        for r in ReferenceItem.objects.filter(quarantined=False).select_related("brand").prefetch_related("images")
-    ]
+    brands = [brand_info(b) for b in Brand.objects.all()]
+    references = [reference_info(r) for r in _live_references()]
     models = load_models(models_config())
     index = ReferenceIndex.build(brands, references, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]),
                                  bank_config=bank_config())
@@ -71,6 +65,67 @@ def build_bank(reason: str = "") -> int:
     audit.record("bank.build", version, after={"counts": dict(index.counts), "reason": reason[:200]})
     log.info("bank v%s built (%s): %s", number, reason, index.counts)
     return number
+
+
+def brand_info(brand: Brand) -> BrandInfo:
+    return BrandInfo(brand.brand_key, brand.name, tuple(brand.aliases), tuple(brand.protected_terms))
+
+
+def reference_info(reference: ReferenceItem) -> ReferenceInfo:
+    """What the banks keep of a reference (``reference.images`` prefetched)."""
+    return ReferenceInfo(
+        ref_id=reference.ref_key, brand_id=reference.brand.brand_key, title=reference.title,
+        description=reference.description, msrp=float(reference.msrp) if reference.msrp is not None else None,
+        currency=reference.currency, kind=reference.kind,
+        image_paths=tuple(media_path(i.image) for i in reference.images.all()))
+
+
+def _live_references():
+    return ReferenceItem.objects.filter(quarantined=False).select_related("brand").prefetch_related("images")
+
+
+def record_catalog_change(reason: str, *, import_job_id: int | None = None, ref_keys: list[str] = (),
+                          brand_keys: list[str] = ()) -> int:
+    """The ``index`` queue's half of a catalog change (an import, one new item, a lifted quarantine, a profile
+    edit): embed the new or changed references and write them and the brands' profiles as deltas, which every
+    worker applies in place, under a new bank number on the same folder (no full build, no reload). The import
+    job then re-matches the listings already online against that number. Returns the number.
+
+    Before the first full version there is nothing to add to: a full build instead.
+    """
+    if not BankVersion.objects.exists():
+        return rebuild(reason, import_job_id=import_job_id)
+    references = list(_live_references().filter(ref_key__in=list(ref_keys)))
+    keys = set(brand_keys) | {r.brand.brand_key for r in references}
+    brands = {b.brand_key: brand_info(b) for b in Brand.objects.filter(brand_key__in=keys)}
+    infos = [reference_info(r) for r in references]
+    rows, model_version = None, ""
+    if infos:
+        configure_threads()
+        models = load_models(models_config())
+        errors: list[str] = []
+        rows = embed_references(infos, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]), errors=errors)
+        model_version = models.version
+        for error in errors:
+            log.warning("catalog change (%s): %s", reason, error)
+    with transaction.atomic():
+        latest = BankVersion.objects.select_for_update().order_by("-number").first()
+        for info in infos:
+            bank_deltas.record_reference(info, brands[info.brand_id], rows.of_reference(info.ref_id),
+                                         model_version=model_version)
+        for brand in brands.values():
+            bank_deltas.record_brand_profile(brand)
+        version = BankVersion.objects.create(
+            number=latest.number + 1, path=latest.path, deltas_upto=latest.deltas_upto, reason=reason[:200],
+            counts={**latest.counts, "references_changed": len(infos), "brands_changed": len(brands)})
+        audit.record("bank.catalog_change", version, after={"references": [i.ref_id for i in infos],
+                                                            "brands": sorted(brands), "reason": reason[:200]})
+    log.info("bank v%s: %s reference(s) and %s brand profile(s) added as deltas (%s)", version.number, len(infos),
+             len(brands), reason)
+    if import_job_id is not None:
+        finish_import_job(import_job_id, bank_version=version.number)
+    requeue_pending(older_than=None)
+    return version.number
 
 
 def refresh_counterfeit_features(listings: list, models, *, batch: int = FEATURE_BATCH) -> int:

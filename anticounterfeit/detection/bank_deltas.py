@@ -5,7 +5,12 @@ deciding transaction, so a re-upload of the same fake matches as soon as a worke
 next scan); no full rebuild, and no worker reloads the bank. A reinstatement or a removed reference writes a
 tombstone. A listing whose stored features come from other models is handed to the ``index`` queue, which
 computes them first (``tasks.RECORD_COUNTERFEIT``).
+
+A catalog change takes the same path: the ``index`` queue embeds the new or changed references and writes one
+delta per reference (its image vectors, PDQ hashes and text vector) and one per brand profile
+(``detection.bank_builds.record_catalog_change``).
 """
+import dataclasses
 import logging
 
 import numpy as np
@@ -52,6 +57,24 @@ def record_reference_removed(ref_key: str) -> BankDelta:
     return BankDelta.objects.create(op=BankDelta.Op.EXCLUDE_REFERENCE, source_key=ref_key)
 
 
+def record_reference(reference, brand, rows, *, model_version: str) -> BankDelta:
+    """A new or changed reference's entries (``ml.index.ReferenceRows`` of that one reference): they replace the
+    reference's earlier entries wherever the delta is applied. ``reference``/``brand``: ``ml.types`` infos."""
+    return BankDelta.objects.create(
+        op=BankDelta.Op.ADD_REFERENCE, source_key=reference.ref_id, brand_key=reference.brand_id,
+        dim=rows.image_vectors.shape[1], vectors=np.asarray(rows.image_vectors, np.float32).tobytes(),
+        pdq=list(rows.pdq_hexes), model_version=model_version,
+        payload={"reference": dataclasses.asdict(reference), "brand": dataclasses.asdict(brand),
+                 "image_meta": rows.image_meta, "pdq_meta": rows.pdq_meta, "text_meta": rows.text_meta,
+                 "text_vectors": np.asarray(rows.text_vectors, np.float32).tolist()})
+
+
+def record_brand_profile(brand) -> BankDelta:
+    """A brand's name, aliases and protected terms (an ``ml.types.BrandInfo``), for text matching."""
+    return BankDelta.objects.create(op=BankDelta.Op.BRAND_PROFILE, source_key=brand.brand_id, brand_key=brand.brand_id,
+                                    payload={"brand": dataclasses.asdict(brand)})
+
+
 def latest_id() -> int:
     return BankDelta.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
@@ -61,8 +84,11 @@ def deltas_after(delta_id: int) -> list[BankDelta]:
     return list(BankDelta.objects.filter(pk__gt=delta_id).order_by("pk"))
 
 
-def apply(index, deltas: list[BankDelta]) -> None:
-    """Apply deltas to a loaded ``ml.index.ReferenceIndex`` in place (FAISS adds, tombstones; no rebuild)."""
+def apply(index, deltas: list[BankDelta]) -> bool:
+    """Apply deltas to a loaded ``ml.index.ReferenceIndex`` in place (FAISS adds, tombstones; no rebuild).
+    Returns whether the catalog (references or brand profiles) changed: the detector's catalog views then need
+    refreshing (``ml.detector.Detector.catalog_changed``)."""
+    catalog_changed = False
     for delta in deltas:
         if delta.op == BankDelta.Op.ADD_COUNTERFEIT:
             if delta.dim != index.cf_image.dim:
@@ -75,3 +101,39 @@ def apply(index, deltas: list[BankDelta]) -> None:
             index.remove_counterfeit(delta.source_key)
         elif delta.op == BankDelta.Op.EXCLUDE_REFERENCE:
             index.exclude_references({delta.source_key})
+            catalog_changed = True
+        elif delta.op == BankDelta.Op.ADD_REFERENCE:
+            if delta.dim != index.ref_image.dim:
+                log.warning("%s: vectors of size %s do not fit bank size %s; left to compaction", delta, delta.dim,
+                            index.ref_image.dim)
+                continue
+            index.add_references([_brand_info(delta.payload["brand"])], [_reference_info(delta.payload["reference"])],
+                                 _reference_rows(delta))
+            catalog_changed = True
+        elif delta.op == BankDelta.Op.BRAND_PROFILE:
+            index.set_brands([_brand_info(delta.payload["brand"])])
+            catalog_changed = True
+    return catalog_changed
+
+
+def _brand_info(doc: dict):
+    from ml.types import BrandInfo
+
+    return BrandInfo(doc["brand_id"], doc["name"], tuple(doc["aliases"]), tuple(doc["protected_terms"]))
+
+
+def _reference_info(doc: dict):
+    from ml.types import ReferenceInfo
+
+    return ReferenceInfo(**{**doc, "image_paths": tuple(doc["image_paths"])})
+
+
+def _reference_rows(delta: BankDelta):
+    from ml.index import ReferenceRows
+
+    doc = delta.payload
+    return ReferenceRows(
+        image_vectors=np.frombuffer(bytes(delta.vectors), dtype=np.float32).reshape(-1, delta.dim),
+        image_meta=doc["image_meta"], pdq_hexes=list(delta.pdq), pdq_meta=doc["pdq_meta"],
+        text_vectors=np.asarray(doc["text_vectors"], np.float32).reshape(len(doc["text_meta"]), -1),
+        text_meta=doc["text_meta"])

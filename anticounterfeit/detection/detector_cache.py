@@ -75,13 +75,17 @@ def get_detector():
     with _lock:
         # Keyed by row id too: a rebuilt database (tests, a restore) may reuse a number for another bank.
         # The active ScorerVersion is part of the key: a retrain or rollback reaches every worker's next scan.
+        # A catalog change publishes its deltas under a new number on the same folder: adopt it, no reload.
+        folder = (version.path, version.deltas_upto, key[2])
+        if _state["version"] != key and _state.get("folder") == folder and not _state["stale"]:
+            _state["version"] = key
         if _state["version"] != key:
             configure_threads()
             log.info("loading bank v%s from %s", version.number, version.path)
             index = ReferenceIndex.load(version.path, bank_config())
             models = load_models(models_config())
             _state["detector"] = Detector(models, index, scorer=load_scorer(scorer_row), config=detector_config())
-            _state["version"] = key
+            _state["version"], _state["folder"] = key, folder
             _state["deltas_upto"] = version.deltas_upto
             _state["stale"] = (index.model_version, models.version) if index.model_version != models.version else None
             if _state["stale"]:
@@ -89,7 +93,8 @@ def get_detector():
                             "(PDQ matches may be missed) until the rebuild lands", version.number, *_state["stale"])
         new = bank_deltas.deltas_after(_state["deltas_upto"])
         if new:
-            bank_deltas.apply(_state["detector"].index, new)
+            if bank_deltas.apply(_state["detector"].index, new):
+                _state["detector"].catalog_changed()
             _state["deltas_upto"] = new[-1].pk
             log.info("bank v%s: applied %s delta(s), up to #%s", version.number, len(new), new[-1].pk)
         detector, stale = _state["detector"], _state["stale"]

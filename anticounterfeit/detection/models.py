@@ -150,7 +150,9 @@ class Detection(models.Model):
 
 
 class BankVersion(models.Model):
-    """A built set of FAISS banks on disk. Workers reload when the newest number changes."""
+    """A set of FAISS banks on disk, plus the deltas after ``deltas_upto``. A full build writes a new folder, and
+    workers load it. A catalog change publishes its deltas under a new number on the *same* folder: workers
+    adopt the number without reloading, and the listings already scanned are re-matched against it."""
 
     number = models.PositiveIntegerField(unique=True)
     path = models.CharField(max_length=500)
@@ -170,7 +172,8 @@ class BankVersion(models.Model):
 
 class BankDelta(models.Model):
     """One change to the live banks since their last full version: a takedown's vectors and hashes appended to the
-    counterfeit bank, a reinstatement's or a removed reference's tombstone.
+    counterfeit bank, a reinstatement's or a removed reference's tombstone, a new or changed reference's vectors
+    and hashes, or a brand's new profile (the names text matching looks for).
 
     Written in the deciding transaction (or by the ``index`` queue when features must be computed first). Every
     worker applies the deltas newer than its version in id order, without reloading the bank; compaction
@@ -181,6 +184,8 @@ class BankDelta(models.Model):
         ADD_COUNTERFEIT = "add_counterfeit"
         REMOVE_COUNTERFEIT = "remove_counterfeit"
         EXCLUDE_REFERENCE = "exclude_reference"
+        ADD_REFERENCE = "add_reference"
+        BRAND_PROFILE = "brand_profile"
 
     op = models.CharField(max_length=20, choices=Op.choices)
     source_key = models.CharField(max_length=200, help_text="The listing id or reference id the entries come from.")
@@ -189,6 +194,8 @@ class BankDelta(models.Model):
     vectors = models.BinaryField(blank=True, default=b"")  # float32, (n, dim)
     pdq = models.JSONField(default=list, blank=True)
     model_version = models.CharField(max_length=200, blank=True)
+    # add_reference: the reference, its brand and its rows' metadata, and its text vector; brand_profile: the brand
+    payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -234,8 +234,8 @@ def bulk_decide(case_ids: list[int], *, action: str, acting_user, reason_code: s
                 anchor: Case) -> tuple[list[int], dict[int, str]]:
     """Decide many cases the way one would be decided, each through its own action (own audit row).
 
-    A case someone else holds or that was decided meanwhile is skipped, never stolen; the banks are rebuilt
-    once for the whole batch. One summary row on ``anchor`` (the case the moderator started from) ties them together.
+    A case someone else holds or that was decided meanwhile is skipped, never stolen; each takedown appends its
+    own bank delta. One summary row on ``anchor`` (the case the moderator started from) ties them together.
     """
 
     if action not in (Decision.Action.TAKEDOWN, Decision.Action.DISMISS):

@@ -403,7 +403,7 @@ def quarantine(request, pk: int):
         return HttpResponseBadRequest("quarantined: choose 1 or 0")
     catalog_actions.set_quarantine(reference, form.cleaned_data["quarantined"], acting_user=request.user)
     state = "quarantined" if reference.quarantined else "back in the banks"
-    messages.success(request, f"Reference {reference.ref_key} {state}; the banks rebuild now.")
+    messages.success(request, f"Reference {reference.ref_key} {state}; the live banks follow at once.")
     return redirect("moderation:noisy")
 
 

@@ -17,7 +17,7 @@ What happens, in order:
 3. The clock starts; the brand owner uploads the catalog through the portal view (Django test client, same
    form, action and worker job as the browser). The script polls the import job and the planted listing.
 
-Times are wall-clock from the upload request: rows imported, banks rebuilt, retro matching done (job done),
+Times are wall-clock from the upload request: rows imported, banks updated (deltas), retro matching done (job done),
 and the planted fake's case opened.
 """
 import argparse
@@ -176,7 +176,7 @@ def run(args, workdir: Path) -> None:
             if job.status in ("indexing", "matching", "done"):
                 marks.setdefault("rows imported", now)
             if job.status in ("matching", "done"):
-                marks.setdefault("banks rebuilt", now)
+                marks.setdefault("banks updated", now)
             if case_s is None and Case.objects.filter(listing__listing_key="PLANTED-FAKE").exists():
                 case_s = now
             if job.status in ("done", "failed") or now > args.timeout:

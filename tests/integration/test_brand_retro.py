@@ -1,4 +1,5 @@
-"""Retroactive matching with a real worker: a reference added after a fake was listed still finds it."""
+"""Retroactive matching with a real worker: a reference added after a fake was listed still finds it. A catalog
+change joins the live bank as deltas under a new bank number on the same folder: no full build, no reload."""
 import json
 import shutil
 
@@ -7,10 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from anticounterfeit.accounts.models import Role
 from anticounterfeit.api.intake import accept_validated
-from anticounterfeit.catalog.actions import import_bundle, save_reference
-from anticounterfeit.catalog.models import Brand, ImportJob
-from anticounterfeit.detection.models import BankVersion
+from anticounterfeit.catalog.actions import delete_reference, import_bundle, save_reference, set_quarantine
+from anticounterfeit.catalog.models import Brand, ImportJob, ReferenceItem
+from anticounterfeit.detection import bank_deltas
+from anticounterfeit.detection.detector_cache import get_detector
+from anticounterfeit.detection.models import BankDelta, BankVersion
 from anticounterfeit.listings.models import Listing
+from ml.index import ReferenceIndex
 from tests.support import wait_for
 
 from .helpers import read_jsonl
@@ -39,6 +43,7 @@ def test_new_reference_matches_listings_already_in_the_system(celery_worker_real
 
     brand = Brand.objects.get(brand_key=held_out["brand_id"])
     owner = make_user("owner", Role.BRAND_OWNER, brands=[brand])
+    loaded = get_detector()[0]  # the worker (a thread of this process) holds the first version
     job = save_reference(brand, acting_user=owner, ref_key=held_out["ref_id"], title=held_out["title"],
                          msrp=held_out.get("msrp"), images=[SimpleUploadedFile("ref.jpg", image)])
     job = wait_for(lambda: ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.DONE).first(), timeout=300,
@@ -50,6 +55,24 @@ def test_new_reference_matches_listings_already_in_the_system(celery_worker_real
     assert held_out["ref_id"] in {m["ref_id"] for m in after.matches}
     listing.refresh_from_db()
     assert listing.status == Listing.Status.IN_REVIEW and listing.matched_brand == brand
+    assert_no_full_build(BankDelta.Op.ADD_REFERENCE, held_out["ref_id"])
+    assert get_detector() == (loaded, latest), "the worker adopted the new number without reloading the bank"
+
+
+def assert_no_full_build(op: str, source_key: str) -> None:
+    """The last catalog change was published as a delta on the first version's folder."""
+    first, latest = BankVersion.objects.order_by("number").first(), BankVersion.objects.order_by("number").last()
+    assert latest.number > first.number and latest.path == first.path, "a catalog change made a full build"
+    assert BankDelta.objects.filter(op=op, source_key=source_key, pk__gt=first.deltas_upto).exists()
+
+
+def indexed_by_worker(bundle):
+    """Import a catalog through the worker (the first import builds bank v1); returns v1 and its first product
+    reference."""
+    first = import_bundle(str(bundle))
+    wait_for(lambda: ImportJob.objects.get(pk=first.pk).status == ImportJob.Status.DONE, timeout=300,
+             message="catalog indexed")
+    return BankVersion.objects.get(), ReferenceItem.objects.filter(kind="product").order_by("ref_key").first()
 
 
 def test_new_alias_in_the_profile_flags_a_listing_already_in_the_system(celery_worker_real, demo_bundle, make_user):
@@ -57,9 +80,7 @@ def test_new_alias_in_the_profile_flags_a_listing_already_in_the_system(celery_w
     from anticounterfeit.catalog.actions import update_brand_profile
     from tests.factories import jpeg_bytes
 
-    first = import_bundle(str(demo_bundle))
-    wait_for(lambda: ImportJob.objects.get(pk=first.pk).status == ImportJob.Status.DONE, timeout=300,
-             message="catalog indexed")
+    indexed_by_worker(demo_bundle)
     accept_validated({"listing_id": "alias-listing", "seller_id": "alias-seller",
                       "title": "Zorblaxx Nightrunner trainers 1:1 mirror quality", "description": "Zorblaxx copy, cheap",
                       "price": 12, "currency": "USD", "images": [{"filename": "x.jpg", "data": jpeg_bytes((123, 45, 67))}]})
@@ -90,20 +111,11 @@ def test_new_alias_in_the_profile_flags_a_listing_already_in_the_system(celery_w
     listing.refresh_from_db()
     assert listing.status == Listing.Status.IN_REVIEW and listing.matched_brand == brand, after.explanation
     assert any("Zorblaxx" in line for line in after.explanation), after.explanation
+    assert_no_full_build(BankDelta.Op.BRAND_PROFILE, brand.brand_key)
 
 
 def test_deleting_a_reference_removes_it_from_the_bank(celery_worker_real, demo_bundle, make_user):
-    from anticounterfeit.catalog.actions import delete_reference
-    from anticounterfeit.catalog.models import ReferenceItem
-    from anticounterfeit.detection import bank_deltas
-    from anticounterfeit.detection.models import BankDelta
-    from ml.index import ReferenceIndex
-
-    first = import_bundle(str(demo_bundle))
-    wait_for(lambda: ImportJob.objects.get(pk=first.pk).status == ImportJob.Status.DONE, timeout=300,
-             message="catalog indexed")
-    before = BankVersion.objects.first()
-    ref = ReferenceItem.objects.filter(kind="product").order_by("ref_key").first()
+    before, ref = indexed_by_worker(demo_bundle)
     key = ref.ref_key
     assert key in ReferenceIndex.load(before.path).references
     owner = make_user("delete-owner", Role.BRAND_OWNER, brands=[ref.brand])
@@ -117,3 +129,18 @@ def test_deleting_a_reference_removes_it_from_the_bank(celery_worker_real, demo_
     bank_deltas.apply(index, [tombstone])
     assert all(not index.rows_of(name, key) for name in ("ref_image", "ref_text", "ref_pdq"))
     assert BankVersion.objects.count() == 1, "a deleted reference rebuilds nothing"
+
+
+def test_a_lifted_quarantine_brings_the_reference_back_as_a_delta(celery_worker_real, demo_bundle, make_user):
+    v1, ref = indexed_by_worker(demo_bundle)
+    key, lead = ref.ref_key, make_user("quarantine-lead", Role.LEAD)
+    set_quarantine(ref, True, acting_user=lead)
+    wait_for(lambda: BankDelta.objects.filter(op=BankDelta.Op.EXCLUDE_REFERENCE, source_key=key).exists(),
+             timeout=120, message="the quarantined reference's tombstone")
+    set_quarantine(ref, False, acting_user=lead)
+    latest = wait_for(lambda: BankVersion.objects.filter(number__gt=v1.number).first(), timeout=300,
+                      message="the lifted reference published as a delta")
+    assert_no_full_build(BankDelta.Op.ADD_REFERENCE, key)
+    index = ReferenceIndex.load(latest.path)  # what a worker holds: the folder, then every delta in order
+    bank_deltas.apply(index, bank_deltas.deltas_after(latest.deltas_upto))
+    assert all(index.rows_of(name, key) for name in ("ref_image", "ref_text", "ref_pdq")) and key not in index.excluded

@@ -9,7 +9,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path")
-        parser.add_argument("--no-index", action="store_true", help="Import rows only; do not rebuild the banks.")
+        parser.add_argument("--no-index", action="store_true", help="Import rows only; do not update the banks.")
         parser.add_argument("--tenant", help="Marketplace client (name) whose sellers sellers.jsonl holds; "
                                              "default: the default tenant.")
 
