@@ -117,7 +117,9 @@ def record_catalog_change(reason: str, *, import_job_id: int | None = None, ref_
             bank_deltas.record_brand_profile(brand)
         version = BankVersion.objects.create(
             number=latest.number + 1, path=latest.path, deltas_upto=latest.deltas_upto, reason=reason[:200],
-            counts={**latest.counts, "references_changed": len(infos), "brands_changed": len(brands)})
+            # the folder's own counts, named as such, and what this change adds to them
+            counts={**latest.counts, "folder_of": latest.counts.get("folder_of", latest.number),
+                    "references_changed": len(infos), "brands_changed": len(brands)})
         audit.record("bank.catalog_change", version, after={"references": [i.ref_id for i in infos],
                                                             "brands": sorted(brands), "reason": reason[:200]})
     log.info("bank v%s: %s reference(s) and %s brand profile(s) added as deltas (%s)", version.number, len(infos),
