@@ -21,7 +21,7 @@ from ml.models import load_models
 from ml.types import BrandInfo, ReferenceInfo
 
 from . import bank_deltas
-from .detector_cache import configure_threads
+from .detector_cache import configure_threads, expected_model_version, index_model_version
 from .ml_config import bank_config, detector_config, models_config
 from .models import BankDelta, BankVersion
 from .scanning import requeue_pending
@@ -91,9 +91,11 @@ def record_catalog_change(reason: str, *, import_job_id: int | None = None, ref_
     worker applies in place, under a new bank number on the same folder (no full build, no reload). The import
     job then re-matches the listings already online against that number. Returns the number.
 
-    Before the first full version there is nothing to add to: a full build instead.
+    A full build instead when there is nothing sound to add to: no version yet, or the latest one's folder is
+    unreadable or was built with other models (its vectors would not compare with the new ones).
     """
-    if not BankVersion.objects.exists():
+    latest = BankVersion.objects.order_by("-number").first()
+    if latest is None or index_model_version(latest.path) != expected_model_version():
         return rebuild(reason, import_job_id=import_job_id)
     references = list(_live_references().filter(ref_key__in=list(ref_keys)))
     keys = set(brand_keys) | {r.brand.brand_key for r in references}

@@ -144,3 +144,15 @@ def test_a_lifted_quarantine_brings_the_reference_back_as_a_delta(celery_worker_
     index = ReferenceIndex.load(latest.path)  # what a worker holds: the folder, then every delta in order
     bank_deltas.apply(index, bank_deltas.deltas_after(latest.deltas_upto))
     assert all(index.rows_of(name, key) for name in ("ref_image", "ref_text", "ref_pdq")) and key not in index.excluded
+
+
+def test_a_catalog_change_builds_in_full_when_the_live_folder_is_unusable(demo_bundle):
+    """Deltas need a sound folder to add to: a lost one (or one of other models) gets a full build instead."""
+    from anticounterfeit.detection.bank_builds import record_catalog_change
+
+    import_bundle(str(demo_bundle), rebuild=False)
+    BankVersion.objects.create(number=1, path="/nonexistent", counts={})
+    number = record_catalog_change("test", ref_keys=list(ReferenceItem.objects.values_list("ref_key", flat=True)))
+    built = BankVersion.objects.get(number=number)
+    assert number == 2 and built.path != "/nonexistent" and built.counts["references"] > 0
+    assert not BankDelta.objects.filter(op=BankDelta.Op.ADD_REFERENCE).exists()
