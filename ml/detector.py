@@ -94,7 +94,7 @@ def attribute_brand(mentions: list[Mention], e: Evidence, pdq_max_distance: int)
     """
     votes: dict[str, float] = defaultdict(float)
     for m in mentions:
-        w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * {"title": 1.0, "image": 1.0}.get(m.field, 0.6)
+        w = {"name": 2.0, "alias": 1.8, "protected": 0.8}[m.kind] * (1.0 if m.field in ("title", "image") else 0.6)
         w *= m.weight  # a product line that is an ordinary word says little about the brand
         w *= 0.8 if m.distance else 1.0
         votes[m.brand_id] = max(votes[m.brand_id], w)

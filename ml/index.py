@@ -337,9 +337,9 @@ class ReferenceIndex:
             doc = json.load(f)
         if doc.get("format") != INDEX_FORMAT:
             raise ValueError(f"unsupported index format {doc.get('format')!r}")
-        brands = [BrandInfo(b["brand_id"], b["name"], tuple(b["aliases"]), tuple(b["protected_terms"]))
+        brands = [BrandInfo.from_dict(b)
                   for b in doc["brands"]]
-        refs = [ReferenceInfo(**{**r, "image_paths": tuple(r["image_paths"])}) for r in doc["references"]]
+        refs = [ReferenceInfo.from_dict(r) for r in doc["references"]]
         idx = cls.__new__(cls)
         idx.brands, idx.references = brands, {r.ref_id: r for r in refs}
         idx.model_version, idx.version = doc["model_version"], doc["version"]

@@ -13,6 +13,11 @@ class BrandInfo:
     aliases: tuple[str, ...] = ()
     protected_terms: tuple[str, ...] = ()
 
+    @classmethod
+    def from_dict(cls, doc: dict) -> BrandInfo:
+        """From ``dataclasses.asdict`` form (JSON lists back to tuples)."""
+        return cls(doc["brand_id"], doc["name"], tuple(doc["aliases"]), tuple(doc["protected_terms"]))
+
 
 @dataclass(frozen=True)
 class ReferenceInfo:
@@ -24,6 +29,11 @@ class ReferenceInfo:
     currency: str
     kind: str  # "product" | "logo"
     image_paths: tuple[str, ...]  # absolute file paths
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> ReferenceInfo:
+        """From ``dataclasses.asdict`` form (JSON lists back to tuples)."""
+        return cls(**{**doc, "image_paths": tuple(doc["image_paths"])})
 
 
 @dataclass(frozen=True)

@@ -159,9 +159,8 @@ def import_upload(job_id: int, path: str) -> int | None:
 
 @transaction.atomic
 def _import_records(bundle, errors: list[str], acting_user, only_brand: Brand | None = None,
-                    tenant=None, changed: dict[str, list[str]] | None = None) -> dict[str, int]:
+                    tenant=None, *, changed: dict[str, list[str]]) -> dict[str, int]:
     """Store the bundle's records; ``changed`` collects the keys of the brands and references written."""
-    changed = changed if changed is not None else {"ref_keys": [], "brand_keys": []}
 
     tenant = tenant or default_tenant()
 

@@ -3,6 +3,7 @@ from django.db import models
 
 from anticounterfeit.accounts.models import brand_ids_of, is_staff_role
 from anticounterfeit.moderation.models import ReasonCode
+from ml.types import BrandInfo
 
 
 class BrandQuerySet(models.QuerySet):
@@ -33,6 +34,10 @@ class Brand(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def matching_info(self) -> BrandInfo:
+        """What brand-mention matching reads of the brand (name, aliases, protected terms)."""
+        return BrandInfo(self.brand_key, self.name, tuple(self.aliases), tuple(self.protected_terms))
 
 
 class ReferenceQuerySet(models.QuerySet):

@@ -18,7 +18,7 @@ from ml.detector import decode_scan_image
 from ml.images import ImageError
 from ml.index import ReferenceIndex, embed_references
 from ml.models import load_models
-from ml.types import BrandInfo, ReferenceInfo
+from ml.types import ReferenceInfo
 
 from . import bank_deltas
 from .detector_cache import configure_threads, expected_model_version, index_model_version
@@ -38,7 +38,7 @@ def build_bank(reason: str = "") -> int:
     """
     deltas_upto = bank_deltas.latest_id()
     configure_threads()
-    brands = [brand_info(b) for b in Brand.objects.all()]
+    brands = [b.matching_info() for b in Brand.objects.all()]
     references = [reference_info(r) for r in _live_references()]
     models = load_models(models_config())
     index = ReferenceIndex.build(brands, references, models, cache_dir=str(settings.DETECTION["EMBED_CACHE_DIR"]),
@@ -65,10 +65,6 @@ def build_bank(reason: str = "") -> int:
     audit.record("bank.build", version, after={"counts": dict(index.counts), "reason": reason[:200]})
     log.info("bank v%s built (%s): %s", number, reason, index.counts)
     return number
-
-
-def brand_info(brand: Brand) -> BrandInfo:
-    return BrandInfo(brand.brand_key, brand.name, tuple(brand.aliases), tuple(brand.protected_terms))
 
 
 def reference_info(reference: ReferenceItem) -> ReferenceInfo:
@@ -99,7 +95,7 @@ def record_catalog_change(reason: str, *, import_job_id: int | None = None, ref_
         return rebuild(reason, import_job_id=import_job_id)
     references = list(_live_references().filter(ref_key__in=list(ref_keys)))
     keys = set(brand_keys) | {r.brand.brand_key for r in references}
-    brands = {b.brand_key: brand_info(b) for b in Brand.objects.filter(brand_key__in=keys)}
+    brands = {b.brand_key: b.matching_info() for b in Brand.objects.filter(brand_key__in=keys)}
     infos = [reference_info(r) for r in references]
     rows, model_version = None, ""
     if infos:

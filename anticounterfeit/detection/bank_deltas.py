@@ -16,6 +16,7 @@ import logging
 import numpy as np
 
 from anticounterfeit.core import queue, tasks
+from ml.types import BrandInfo, ReferenceInfo
 
 from .ml_config import models_config
 from .models import BankDelta
@@ -107,25 +108,13 @@ def apply(index, deltas: list[BankDelta]) -> bool:
                 log.warning("%s: vectors of size %s do not fit bank size %s; left to compaction", delta, delta.dim,
                             index.ref_image.dim)
                 continue
-            index.add_references([_brand_info(delta.payload["brand"])], [_reference_info(delta.payload["reference"])],
-                                 _reference_rows(delta))
+            index.add_references([BrandInfo.from_dict(delta.payload["brand"])],
+                                 [ReferenceInfo.from_dict(delta.payload["reference"])], _reference_rows(delta))
             catalog_changed = True
         elif delta.op == BankDelta.Op.BRAND_PROFILE:
-            index.set_brands([_brand_info(delta.payload["brand"])])
+            index.set_brands([BrandInfo.from_dict(delta.payload["brand"])])
             catalog_changed = True
     return catalog_changed
-
-
-def _brand_info(doc: dict):
-    from ml.types import BrandInfo
-
-    return BrandInfo(doc["brand_id"], doc["name"], tuple(doc["aliases"]), tuple(doc["protected_terms"]))
-
-
-def _reference_info(doc: dict):
-    from ml.types import ReferenceInfo
-
-    return ReferenceInfo(**{**doc, "image_paths": tuple(doc["image_paths"])})
 
 
 def _reference_rows(delta: BankDelta):

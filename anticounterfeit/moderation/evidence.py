@@ -133,7 +133,7 @@ def explanation_lines(lines: list[str]) -> list[str]:
 
 
 def brand_infos(brands) -> list[BrandInfo]:
-    return [BrandInfo(b.brand_key, b.name, tuple(b.aliases), tuple(b.protected_terms)) for b in brands if b]
+    return [b.matching_info() for b in brands if b]
 
 
 def highlight(text: str, brands: list[BrandInfo]) -> SafeString:
