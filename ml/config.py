@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 class OcrConfig:
     """Scene-text reading (ml/ocr.py); frozen and hashable: one loaded engine per process and config."""
 
-    max_side: int = 640  # text detection runs on the photo scaled to this side: brand words that matter survive
+    max_side: int = 640  # text detection runs on the photo scaled to this side, up or down: brand words survive
     min_confidence: float = 0.5  # recogniser score below which a read word is dropped
     # onnxruntime threads per engine; 0 = the process's thread share (torch's intra-op threads, ModelsConfig
     # .torch_threads): OCR outlasts the small-logo stage beside it, and alone on the cores it reads 1.5x faster

@@ -29,6 +29,24 @@ def luminance(c: RGB) -> float:
     return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 
 
+MIN_PRINT_CONTRAST = 70.0  # luminance levels between print and what it is printed on, for it to be read
+INKS: tuple[RGB, RGB] = ((20, 20, 22), (245, 245, 245))
+
+
+def stands_out(c: RGB, *grounds: RGB) -> bool:
+    """True when print in ``c`` is legible on every one of ``grounds``."""
+    return all(abs(luminance(c) - luminance(g)) >= MIN_PRINT_CONTRAST for g in grounds)
+
+
+def print_color(preferred: RGB, ground: RGB, *others: RGB) -> RGB:
+    """``preferred`` where it stands out from ``ground`` and the ``others`` (a pattern's colours), else the ink (near
+    black or near white) that stands out most from ``ground``: a brand is printed on a product to be read, so
+    generated print must be readable too."""
+    if stands_out(preferred, ground, *others):
+        return preferred
+    return max(INKS, key=lambda ink: abs(luminance(ink) - luminance(ground)))
+
+
 def shade(c: RGB, f: float) -> RGB:
     """Darken (f < 1) or lighten (f > 1) a colour, clamped."""
     if f <= 1:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from .canvas import RGB, background, luminance, random_color, shade
+from .canvas import INKS, RGB, background, print_color, random_color, shade, stands_out
 
 # System fonts the project's machines carry (fonts-dejavu-core; Liberation where present), sorted so a seed
 # picks the same font on every machine that has the same fonts. Pillow's bundled font is always in the pool.
@@ -45,12 +45,12 @@ class PrintedWord:
 
 
 def _contrasting(rng: random.Random, under: RGB) -> RGB:
-    """A print colour at least ~70 luminance levels away from what it is printed on."""
+    """A random print colour that stands out from what it is printed on."""
     for _ in range(20):
         c = random_color(rng, (0.0, 0.9), (0.05, 1.0))
-        if abs(luminance(c) - luminance(under)) >= 70:
+        if stands_out(c, under):
             return c
-    return (20, 20, 20) if luminance(under) > 128 else (240, 240, 240)
+    return print_color(INKS[0], under)
 
 
 def _glyphs(text: str, fnt: ImageFont.FreeTypeFont, color: RGB) -> Image.Image:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .canvas import PALETTE, RGB, luminance, shade, text_image
+from .canvas import PALETTE, RGB, luminance, print_color, shade, text_image
 from .logo import on_plate, recolor
 
 C = 512  # canonical drawing size; scenes rescale it
@@ -161,9 +161,20 @@ def _place(canvas: Image.Image, art: Image.Image, box: Box, d: Design) -> Box:
     return (x, y, x + art.width, y + art.height)
 
 
+def print_ground(d: Design) -> RGB:
+    """The colour a logo or word is printed on: the body, or a watch's dial."""
+    return d.body if d.kind != "watch" else ((30, 30, 34) if luminance(d.body) > 120 else (235, 235, 230))
+
+
+def word_color(d: Design) -> RGB:
+    """The design's accent where it can be read on the ground and on the pattern's accent parts, else an ink."""
+    pattern = (d.accent,) if d.kind != "watch" and d.pattern in ("stripes", "dots", "camo") else ()
+    return print_color(shade(d.accent, 0.9), print_ground(d), *pattern)
+
+
 def logo_art(d: Design, logo: Image.Image) -> Image.Image:
     """The logo as it would be printed on this product's colour."""
-    ground = d.body if d.kind != "watch" else ((30, 30, 34) if luminance(d.body) > 120 else (235, 235, 230))
+    ground = print_ground(d)
     if d.logo_mode == "mono":
         return recolor(logo, (245, 245, 245) if luminance(ground) < 140 else (20, 20, 22))
     if d.logo_mode == "plate":
@@ -190,7 +201,7 @@ def render_product(d: Design, logo: Image.Image | None, seed: int, *, worn: bool
             region = canvas.crop(placed).filter(ImageFilter.GaussianBlur(max(3, (placed[2] - placed[0]) // 6)))
             canvas.paste(region, placed[:2])
     elif d.word:
-        _place(canvas, text_image(d.word, 60, (*shade(d.accent, 0.9), 255), font_path=d.font), box, d)
+        _place(canvas, text_image(d.word, 60, (*word_color(d), 255), font_path=d.font), box, d)
     if worn:
         canvas = _wear(canvas, nrng)
     return canvas

@@ -33,8 +33,8 @@ UNSEEN_MAX_FPR = 0.03  # on genuine listings
 # On each look-alike genuine kind: ~30 listings each here, so one false alarm is 3 %; the issue's goal on the
 # held-out split is 3 % each.
 UNSEEN_MAX_KIND_FPR = 0.05
-UNSEEN_MIN_BRAND_ACCURACY = 0.94  # 0.952 measured; a brand read on the product is named (issue #17's goal: 0.95)
-UNSEEN_MIN_PRINTED_RECALL = 0.4  # 0.47 measured, limited by what OCR reads (issue #17's goal: 0.75)
+UNSEEN_MIN_BRAND_ACCURACY = 0.95  # 0.981 measured; a brand read on the product is named (issue #17's goal: 0.95)
+UNSEEN_MIN_PRINTED_RECALL = 0.6  # 0.74 measured (14 of 19), limited by what OCR reads (issue #17's goal: 0.75)
 LOOK_ALIKE_GENUINE = ("g_unbranded", "g_resale_used", "g_compatible")
 
 

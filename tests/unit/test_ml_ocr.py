@@ -119,3 +119,35 @@ def test_reads_brand_words_printed_on_products():
     r = printed_word_recall(n=24, seed=3)
     assert r.recall >= RECALL_FLOOR, r
     assert set(r.per_layout) == {"straight", "tilted", "curved", "small"}
+
+
+def test_small_photos_are_enlarged_to_the_detection_side_and_large_ones_left_alone():
+    from ml.ocr import at_detection_size
+
+    small = at_detection_size(Image.new("RGB", (384, 288)), 640)
+    assert small.size == (640, 480)
+    large = Image.new("RGB", (800, 600))
+    assert at_detection_size(large, 640) is large  # the detector reduces it itself
+
+
+SMALL_PHOTO_FLOOR = 0.8  # measured 0.87 (26 of 30); 0.73 before small photos were enlarged
+
+
+@needs_ocr
+def test_reads_small_print_on_small_photos():
+    """A brand printed small on a 384 px photo (a common listing size): below the detector's word size unless the
+    photo is enlarged first."""
+    import random
+
+    from ml.brands import BrandMatcher
+    from ml.synth.names import invent_names
+    from ml.synth.printed import printed_word
+
+    rng = random.Random(3)
+    words = invent_names(random.Random(4), 30)
+    read = 0
+    for word in words:
+        photo = printed_word(rng, word, 384, layout="small").image
+        mentions = BrandMatcher([BrandInfo("b", word)]).find(image_text(photo), "image")
+        read += any(m.kind == "name" for m in mentions)
+    assert read / len(words) >= SMALL_PHOTO_FLOOR, read

@@ -185,3 +185,21 @@ def test_everyday_bundle_has_ordinary_word_names_printed_brands_and_is_determini
         text = (listings[lab["listing_id"]]["title"] + listings[lab["listing_id"]]["description"]).lower()
         assert name not in text
     assert not any(is_blocked(br["name"]) for br in brands)
+
+
+def test_print_stands_out_from_what_it_is_printed_on() -> None:
+    """A brand printed on a product is meant to be read: generated print keeps its luminance away from the body,
+    the pattern's accent and a watch's dial, whatever colours the design drew."""
+    import random
+
+    from ml.synth.canvas import INKS, print_color, stands_out
+    from ml.synth.product import print_ground, random_design, word_color
+
+    grey = (128, 128, 128)
+    assert print_color(grey, (130, 130, 130)) in INKS  # same grey on grey: an ink instead
+    assert print_color((250, 250, 250), (20, 20, 20)) == (250, 250, 250)  # already legible: kept
+    rng = random.Random(5)
+    for _ in range(300):
+        d = random_design(rng)
+        c = word_color(d)
+        assert stands_out(c, print_ground(d)), (d, c)
