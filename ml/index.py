@@ -337,8 +337,7 @@ class ReferenceIndex:
             doc = json.load(f)
         if doc.get("format") != INDEX_FORMAT:
             raise ValueError(f"unsupported index format {doc.get('format')!r}")
-        brands = [BrandInfo.from_dict(b)
-                  for b in doc["brands"]]
+        brands = [BrandInfo.from_dict(b) for b in doc["brands"]]
         refs = [ReferenceInfo.from_dict(r) for r in doc["references"]]
         idx = cls.__new__(cls)
         idx.brands, idx.references = brands, {r.ref_id: r for r in refs}
