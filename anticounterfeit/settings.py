@@ -214,6 +214,7 @@ TORCH_THREADS = env.int("TORCH_THREADS", default=0)  # intra-op threads per proc
 AC_IMAGE_THREADS = env.int("AC_IMAGE_THREADS", default=0)  # image decode threads; 0 = from TORCH_THREADS, max 4
 AC_LOGO_VERIFY = env.bool("AC_LOGO_VERIFY", default=True)  # the follow-up scan's small-logo stage
 AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=1)  # images OCR reads per listing; 0 = off
+AC_OCR_INT8 = env.bool("AC_OCR_INT8", default=True)  # OCR's text detector in int8 (made once into AC_ENGINE_CACHE)
 # Vector banks (ml.config.BankConfig): exact search up to AC_HNSW_ABOVE vectors, HNSW up to AC_IVF_ABOVE, IVF-PQ above.
 AC_HNSW_ABOVE = env.int("AC_HNSW_ABOVE", default=50_000)
 AC_HNSW_EF_SEARCH = env.int("AC_HNSW_EF_SEARCH", default=128)

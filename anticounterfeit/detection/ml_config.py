@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from ml.config import BankConfig, DetectorConfig, LogoVerifyConfig, ModelsConfig
+from ml.config import BankConfig, DetectorConfig, LogoVerifyConfig, ModelsConfig, OcrConfig
 
 
 def models_config() -> ModelsConfig:
@@ -15,6 +15,7 @@ def models_config() -> ModelsConfig:
 
 def detector_config() -> DetectorConfig:
     return DetectorConfig(limits=settings.IMAGE_LIMITS, ocr_max_images=settings.AC_OCR_MAX_IMAGES,
+                          ocr=OcrConfig(int8_detector=settings.AC_OCR_INT8, cache_dir=settings.AC_ENGINE_CACHE or None),
                           logo=LogoVerifyConfig(enabled=settings.AC_LOGO_VERIFY))
 
 

@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 
 import torch
 
@@ -36,8 +37,8 @@ def weights_key(model: torch.nn.Module, *extra: object) -> str:
     return h.hexdigest()[:16]
 
 
-def export_once(path: str, module: torch.nn.Module, args: tuple, names: list[str], axes: dict) -> None:
-    """Export to a temp file, then rename: concurrent workers never load half a file."""
+def write_once(path: str, write: Callable[[str], None]) -> None:
+    """Make ``path`` with ``write(tmp)`` into a temp file, then rename: concurrent workers never load half a file."""
     if os.path.exists(path):
         return
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -45,15 +46,24 @@ def export_once(path: str, module: torch.nn.Module, args: tuple, names: list[str
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".onnx.tmp")
     os.close(fd)
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation/tracer notes
-            torch.onnx.export(module.eval(), args, tmp, input_names=names, output_names=["out"],
-                              dynamic_axes=axes, opset_version=17, dynamo=False)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    log.info("exported %s in %.1fs", os.path.basename(path), time.perf_counter() - t0)
+    log.info("wrote %s in %.1fs", os.path.basename(path), time.perf_counter() - t0)
+
+
+def export_once(path: str, module: torch.nn.Module, args: tuple, names: list[str], axes: dict) -> None:
+    """The module's ONNX export at ``path``, unless it is already there."""
+
+    def export(tmp: str) -> None:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation/tracer notes
+            torch.onnx.export(module.eval(), args, tmp, input_names=names, output_names=["out"],
+                              dynamic_axes=axes, opset_version=17, dynamo=False)
+
+    write_once(path, export)
 
 
 def session(path: str, threads: int):

@@ -3,7 +3,7 @@ unless ``TORCH_THREADS`` says otherwise (README, Threads)."""
 from celery.signals import worker_init
 from django.conf import settings
 
-import anticounterfeit.celery  # noqa: F401 - connects the worker_init handler
+import workers  # noqa: F401 - connects the worker_init handler (workers/__init__.py)
 from anticounterfeit.detection.ml_config import models_config
 from ml.hardware import split_cores
 
