@@ -14,7 +14,7 @@ from pathlib import Path
 
 import environ
 
-from ml.config import ImageLimits
+from ml.config import DetectorConfig, ImageLimits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -213,7 +213,8 @@ AC_ENGINE_CACHE = env.str("AC_ENGINE_CACHE", default="")  # ONNX exports; "" = ~
 TORCH_THREADS = env.int("TORCH_THREADS", default=0)  # intra-op threads per process; 0 = all cores of this worker
 AC_IMAGE_THREADS = env.int("AC_IMAGE_THREADS", default=0)  # image decode threads; 0 = from TORCH_THREADS, max 4
 AC_LOGO_VERIFY = env.bool("AC_LOGO_VERIFY", default=True)  # the follow-up scan's small-logo stage
-AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=1)  # images OCR reads per listing; 0 = off
+# images OCR reads per listing, stopping at the first that names a brand; 0 = off
+AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=DetectorConfig().ocr_max_images)
 AC_OCR_INT8 = env.bool("AC_OCR_INT8", default=True)  # OCR's text detector in int8 (made once into AC_ENGINE_CACHE)
 # Vector banks (ml.config.BankConfig): exact search up to AC_HNSW_ABOVE vectors, HNSW up to AC_IVF_ABOVE, IVF-PQ above.
 AC_HNSW_ABOVE = env.int("AC_HNSW_ABOVE", default=50_000)

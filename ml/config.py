@@ -163,8 +163,9 @@ class DetectorConfig:
     # as the earlier top-8-per-window search did. Brand-grouped CV on fakebench: 0.3 gives the figures of that
     # search (PR-AUC 0.983, recall@P0.95 0.91, worst category 0.81); 0.4 cost cf_logo_distorted 0.05 recall.
     region_min_score: float = 0.3
-    # OCR (ml/ocr.py) reads this many images of a listing whose text names no catalog brand; 0 = off.
-    ocr_max_images: int = 1
+    # OCR (ml/ocr.py) reads up to this many images of a listing whose text names no catalog brand, stopping at the
+    # first that names one (a label is often photographed on its own, after the product); 0 = off.
+    ocr_max_images: int = 2
     ocr: OcrConfig = field(default_factory=OcrConfig)
     # Small-logo stage of the follow-up scan (ml/logo_verify.py).
     logo: LogoVerifyConfig = field(default_factory=LogoVerifyConfig)

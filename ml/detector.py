@@ -244,6 +244,8 @@ class Detector:
             if text:
                 texts[pos] = text
                 found += [m for m in self.matcher.find(text, "image") if m.kind in ("name", "alias")]
+            if found:  # a brand is named: further photos cannot name it more
+                break
         return found, texts
 
     @staticmethod

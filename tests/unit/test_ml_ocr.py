@@ -71,6 +71,24 @@ def test_brand_only_in_the_image_is_found_and_explained(tmp_path):
 
 
 @needs_ocr
+def test_ocr_reads_the_second_photo_only_when_the_first_names_no_brand(tmp_path):
+    """A label photographed on its own after the product is read; once a photo names a brand, OCR stops."""
+    models = load_models()
+    det = Detector(models, _zorbex_index(tmp_path, models))
+    plain = tmp_path / "plain.jpg"
+    Image.new("RGB", (480, 360), (120, 90, 60)).save(plain)
+    label, other = _label(tmp_path / "z.jpg", "ZORBEX"), _label(tmp_path / "k.jpg", "KALMIRA")
+    listing = ListingInput("L1", SellerInfo("S1"), "Hot sale sports bag", "Good quality.", 9.0, "USD",
+                           (str(plain), label))
+    second = det.scan([listing])[0]
+    assert second.brand_id == "zorbex" and second.signals["mention_image"] == 1.0 and "ZORBEX" in second.image_text[1]
+    first_names_it = det.scan([dataclasses.replace(listing, image_paths=(label, other))])[0]
+    assert set(first_names_it.image_text) == {0}, "the second photo was read although the first named the brand"
+    one = Detector(models, det.index, config=dataclasses.replace(DetectorConfig(), ocr_max_images=1))
+    assert one.scan([listing])[0].signals["mention_image"] == 0.0
+
+
+@needs_ocr
 def test_fast_path_defers_ocr_and_the_follow_up_restores_the_signal(tmp_path):
     """Workers scan with ocr=False; listings marked followup_pending get an OCR follow-up that replaces the result."""
     models = load_models()
