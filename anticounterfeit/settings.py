@@ -14,7 +14,7 @@ from pathlib import Path
 
 import environ
 
-from ml.config import DetectorConfig, ImageLimits
+from ml.config import DetectorConfig, ImageLimits, OcrConfig
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -215,7 +215,8 @@ AC_IMAGE_THREADS = env.int("AC_IMAGE_THREADS", default=0)  # image decode thread
 AC_LOGO_VERIFY = env.bool("AC_LOGO_VERIFY", default=True)  # the follow-up scan's small-logo stage
 # images OCR reads per listing, stopping at the first that names a brand; 0 = off
 AC_OCR_MAX_IMAGES = env.int("AC_OCR_MAX_IMAGES", default=DetectorConfig().ocr_max_images)
-AC_OCR_INT8 = env.bool("AC_OCR_INT8", default=True)  # OCR's text detector in int8 (made once into AC_ENGINE_CACHE)
+# OCR's text detector in int8 (made once into AC_ENGINE_CACHE)
+AC_OCR_INT8 = env.bool("AC_OCR_INT8", default=OcrConfig().int8_detector)
 # Vector banks (ml.config.BankConfig): exact search up to AC_HNSW_ABOVE vectors, HNSW up to AC_IVF_ABOVE, IVF-PQ above.
 AC_HNSW_ABOVE = env.int("AC_HNSW_ABOVE", default=50_000)
 AC_HNSW_EF_SEARCH = env.int("AC_HNSW_EF_SEARCH", default=128)

@@ -8,7 +8,7 @@ from ml.config import DetectorConfig, OcrConfig
 from ml.detector import Detector
 from ml.index import ReferenceIndex
 from ml.models import load_models
-from ml.ocr import image_text, ocr_available, ocr_status
+from ml.ocr import image_text, int8_detector, ocr_available, ocr_status
 from ml.types import BrandInfo, ListingInput, ReferenceInfo, SellerInfo
 
 needs_ocr = pytest.mark.skipif(not ocr_available(), reason="the OCR package (rapidocr) is not installed")
@@ -178,7 +178,6 @@ def test_int8_detector_is_made_once_and_reads_as_many_words_as_the_float_one(tmp
     import os
 
     from ml.cli.eval_ocr import printed_word_recall
-    from ml.ocr import int8_detector
 
     int8 = OcrConfig(cache_dir=str(tmp_path))
     path = int8_detector(int8)
@@ -197,8 +196,6 @@ def test_ocr_falls_back_to_the_float_detector_when_int8_cannot_be_made(tmp_path,
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")
     config = OcrConfig(cache_dir=str(blocked))
-    from ml.ocr import int8_detector
-
     assert int8_detector(config) is None
     assert "the float detector is used" in caplog.text
     assert "ZORBEX" in image_text(Image.open(_label(tmp_path / "z.jpg", "ZORBEX")), config)
